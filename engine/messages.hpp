@@ -1,0 +1,130 @@
+// The messages that travel on the rings between stages. Each is a fixed-size, trivially
+// copyable POD of at most 128 bytes (two cache lines), static_asserted below, so a ring slot
+// is a plain memcpy and nothing on the pipeline allocates.
+//
+// Timestamps are CLOCK_MONOTONIC nanoseconds (qt::now_ns()) unless named *_epoch_ms.
+#pragma once
+
+#include <array>
+#include <type_traits>
+
+#include "engine/types.hpp"
+
+namespace qt {
+
+// Top of book for one instrument, fixed point in the instrument's scales.
+struct Quote {
+  InstrumentId instrument = 0;
+  PriceUnits bid = 0;
+  PriceUnits ask = 0;
+  SizeUnits bid_size = 0;
+  SizeUnits ask_size = 0;
+  int64_t venue_epoch_ms = 0;  // the venue's timestamp
+  int64_t received_ns = 0;     // when the feed stage produced it
+  uint64_t sequence = 0;       // per-feed sequence number
+};
+
+// A new order from any source (strategy, FIX, HTTP), as decoded by that source's stage.
+struct NewOrder {
+  ClientOrderId client_order_id;
+  SourceId source = 0;
+  InstrumentId instrument = 0;
+  Side side = Side::kBuy;
+  OrderType type = OrderType::kMarket;
+  TimeInForce time_in_force = TimeInForce::kGoodTillCancel;
+  PriceUnits limit_price = 0;  // ignored for market orders
+  SizeUnits size = 0;
+  int64_t created_ns = 0;
+};
+
+struct CancelOrder {
+  ClientOrderId client_order_id;       // of the order to cancel
+  SourceId source = 0;
+  OrderId order_id = 0;                // used when non-zero, else looked up by client_order_id
+  int64_t created_ns = 0;
+};
+
+// Operator and risk-control commands.
+enum class ControlKind : uint8_t { kSetTradingState, kKillSwitch, kResetKillSwitch };
+struct ControlCommand {
+  ControlKind kind = ControlKind::kSetTradingState;
+  TradingState trading_state = TradingState::kActive;
+  SourceId source = 0;
+  int64_t created_ns = 0;
+};
+
+// Everything a client-side stage (FIX, HTTP, strategy host) can ask of the engine.
+enum class CommandKind : uint8_t { kNewOrder, kCancelOrder, kControl };
+struct ClientCommand {
+  CommandKind kind = CommandKind::kNewOrder;
+  union {
+    NewOrder new_order;
+    CancelOrder cancel;
+    ControlCommand control;
+  };
+  ClientCommand() : new_order() {}
+};
+
+// Engine → venue stage.
+enum class VenueRequestKind : uint8_t { kPlace, kCancel };
+struct VenueRequest {
+  VenueRequestKind kind = VenueRequestKind::kPlace;
+  Side side = Side::kBuy;
+  OrderType type = OrderType::kMarket;
+  InstrumentId instrument = 0;
+  OrderId order_id = 0;
+  PriceUnits limit_price = 0;
+  SizeUnits size = 0;
+  int64_t created_ns = 0;
+};
+
+// Venue stage → engine: what the venue said about an order.
+enum class VenueEventKind : uint8_t {
+  kAccepted,        // working at the venue
+  kRejected,        // refused by the venue
+  kFill,            // (partial) execution; fill_size and fill_price set
+  kCanceled,        // cancel confirmed, or the venue expired the order
+  kCancelRejected,  // cancel refused, order still live
+  kOutcomeUnknown,  // request sent but no answer (timeout, reset, 5xx): order becomes Unknown
+};
+struct VenueEvent {
+  static constexpr std::size_t kVenueIdCapacity = 40;  // Capital.com dealId is a 36-char UUID
+
+  VenueEventKind kind = VenueEventKind::kAccepted;
+  RejectReason reason = RejectReason::kNone;
+  OrderId order_id = 0;
+  PriceUnits fill_price = 0;
+  SizeUnits fill_size = 0;
+  int64_t created_ns = 0;  // when the venue stage produced the event
+  std::array<char, kVenueIdCapacity> venue_order_id{};
+};
+
+// Engine → client-side stages: one per order state change.
+struct OrderUpdate {
+  ClientOrderId client_order_id;
+  OrderId order_id = 0;
+  SourceId source = 0;
+  InstrumentId instrument = 0;
+  Side side = Side::kBuy;
+  OrderState state = OrderState::kPendingNew;
+  RejectReason reason = RejectReason::kNone;
+  SizeUnits order_size = 0;
+  SizeUnits filled_size = 0;
+  PriceUnits last_fill_price = 0;
+  SizeUnits last_fill_size = 0;
+  PriceUnits average_fill_price = 0;
+  int64_t created_ns = 0;
+};
+
+template <typename T>
+inline constexpr bool kIsRingMessage = std::is_trivially_copyable_v<T> && sizeof(T) <= 128;
+
+static_assert(kIsRingMessage<Quote>);
+static_assert(kIsRingMessage<NewOrder>);
+static_assert(kIsRingMessage<CancelOrder>);
+static_assert(kIsRingMessage<ClientCommand>);
+static_assert(kIsRingMessage<VenueRequest>);
+static_assert(kIsRingMessage<VenueEvent>);
+static_assert(kIsRingMessage<OrderUpdate>);
+
+}  // namespace qt
