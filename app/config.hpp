@@ -7,6 +7,7 @@
 // masked in every rendering. Used only at start-up; allocates freely.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,12 +80,19 @@ struct AppConfig {
 
   std::vector<InstrumentConfig> instruments;  // [[instruments]]
   std::vector<StrategyConfig> strategies;     // [[strategies]]
+
+  // [capital] (secrets; masked in every rendering)
+  std::string capital_api_key;
+  std::string capital_identifier;
+  std::string capital_password;
 };
 
 struct ConfigSources {
   std::string file_path;                  // empty = embedded default only
   std::vector<std::string> set_overrides; // "section.key=value" from --set flags
-  // Environment, as "NAME=value" strings; load_config_from_process_env() fills it from environ.
+  // Environment, as "NAME=value" strings; fill it with process_environment(). Only variables
+  // named QT_<SECTION>_... for a known section are read; other QT_ variables (e.g. Qt's) are
+  // ignored.
   std::vector<std::string> environment;
 };
 
@@ -95,9 +103,15 @@ std::string_view default_config_toml();
 // line, each starting with the dotted key (e.g. "risk.max_order_notional: must be > 0").
 absl::StatusOr<AppConfig> load_config(const ConfigSources& sources);
 
-// The effective configuration after overlays, as TOML, secrets masked as "********".
+// The effective configuration after overlays, as TOML, secrets masked as "********". Fails with
+// the same errors as load_config(), so what it prints is always a configuration that loads.
 absl::StatusOr<std::string> render_effective_config(const ConfigSources& sources);
 
+// The process environment (environ) as "NAME=value" strings, for ConfigSources::environment.
 std::vector<std::string> process_environment();
+
+// Config spellings of the enums ("auto", "park", ...), e.g. for status output.
+std::string_view to_string(ThreadingMode mode);
+std::string_view to_string(WaitKind wait);
 
 }  // namespace qt

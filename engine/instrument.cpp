@@ -11,7 +11,11 @@ std::string_view InstrumentSpec::name() const {
 }
 
 MoneyUnits InstrumentSpec::notional(PriceUnits price, SizeUnits size) const {
-  const __int128 raw = static_cast<__int128>(price) * size * contract_multiplier * kMoneyScale;
+  return money_from_value(static_cast<__int128>(price) * size);
+}
+
+MoneyUnits InstrumentSpec::money_from_value(__int128 price_times_size) const {
+  const __int128 raw = price_times_size * contract_multiplier * kMoneyScale;
   const __int128 divisor = static_cast<__int128>(price_scale()) * size_scale();
   return static_cast<MoneyUnits>(raw / divisor);
 }

@@ -32,6 +32,9 @@ struct InstrumentSpec {
   // intermediates so it cannot overflow for any realistic price and size.
   MoneyUnits notional(PriceUnits price, SizeUnits size) const;
 
+  // Money value of an exact (price units * size units) product, e.g. a position's cost basis.
+  MoneyUnits money_from_value(__int128 price_times_size) const;
+
   PriceUnits price_from_double(double price) const;  // config and parsing only, never hot
   double price_to_double(PriceUnits price) const;    // display only
   SizeUnits size_from_double(double size) const;

@@ -39,6 +39,7 @@ std::string_view to_string(RejectReason r) {
     case RejectReason::kUnknownOrder: return "unknown_order";
     case RejectReason::kNotCancelable: return "not_cancelable";
     case RejectReason::kVenueRejected: return "venue_rejected";
+    case RejectReason::kVenueBusy: return "venue_busy";
     case RejectReason::kCount: break;
   }
   return "?";

@@ -1,0 +1,292 @@
+#include "app/trading_app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "absl/strings/str_cat.h"
+#include "engine/clock.hpp"
+#include "engine/strategies/moving_average_crossover.hpp"
+#include "engine/strategies/simple_quoter.hpp"
+
+namespace qt {
+
+namespace {
+
+WaitMode to_wait_mode(WaitKind kind) {
+  switch (kind) {
+    case WaitKind::kSpin: return WaitMode::kSpin;
+    case WaitKind::kYield: return WaitMode::kYield;
+    case WaitKind::kPark: return WaitMode::kPark;
+  }
+  return WaitMode::kPark;
+}
+
+ThreadingModeKind to_threading(ThreadingMode mode) {
+  switch (mode) {
+    case ThreadingMode::kAuto: return ThreadingModeKind::kAuto;
+    case ThreadingMode::kShared: return ThreadingModeKind::kShared;
+    case ThreadingMode::kDedicated: return ThreadingModeKind::kDedicated;
+  }
+  return ThreadingModeKind::kAuto;
+}
+
+TradingState to_trading_state(const std::string& text) {
+  if (text == "reducing") return TradingState::kReducing;
+  if (text == "halted") return TradingState::kHalted;
+  return TradingState::kActive;
+}
+
+std::string format_us(int64_t ns) { return fmt::format("{:.1f}us", static_cast<double>(ns) / 1e3); }
+
+}  // namespace
+
+std::vector<InstrumentSpec> instruments_from_config(const AppConfig& config) {
+  std::vector<InstrumentSpec> specs;
+  for (std::size_t i = 0; i < config.instruments.size(); ++i) {
+    const InstrumentConfig& c = config.instruments[i];
+    InstrumentSpec spec =
+        make_instrument(static_cast<InstrumentId>(i), c.symbol, c.price_decimals, c.size_decimals,
+                        c.tick, c.min_size, c.size_increment, c.max_size);
+    spec.contract_multiplier = std::max<int64_t>(1, std::llround(c.contract_multiplier));
+    specs.push_back(spec);
+  }
+  return specs;
+}
+
+RiskLimits risk_limits_from_config(const AppConfig& config,
+                                   const std::vector<InstrumentSpec>& instruments) {
+  RiskLimits limits;
+  limits.max_order_notional =
+      static_cast<MoneyUnits>(std::llround(config.max_order_notional * kMoneyScale));
+  limits.price_collar_bps = std::llround(config.price_collar_bps);
+  limits.max_orders_per_second = config.max_orders_per_second;
+  for (std::size_t i = 0; i < instruments.size(); ++i) {
+    limits.instruments[i].max_order_size =
+        instruments[i].size_from_double(config.instruments[i].max_order_size);
+    limits.instruments[i].max_position =
+        instruments[i].size_from_double(config.instruments[i].max_position);
+  }
+  return limits;
+}
+
+TradingApp::TradingApp(AppConfig config) : config_(std::move(config)) {}
+
+TradingApp::~TradingApp() {
+  for (auto& runner : runners_) runner->stop();
+}
+
+absl::Status TradingApp::build() {
+  instruments_ = instruments_from_config(config_);
+  if (instruments_.size() > kMaxInstruments) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("instruments: at most ", kMaxInstruments, " are supported"));
+  }
+  engine_quotes_ = std::make_unique<QuoteRing>();
+  venue_quotes_ = std::make_unique<QuoteRing>();
+  venue_requests_ = std::make_unique<VenueRequestRing>();
+  venue_events_ = std::make_unique<VenueEventRing>();
+
+  EngineOptions options;
+  options.instruments = instruments_;
+  options.risk = risk_limits_from_config(config_, instruments_);
+  options.initial_trading_state = to_trading_state(config_.trading_state);
+  options.cancel_on_shutdown = config_.cancel_on_shutdown;
+  engine_ = std::make_unique<Engine>(std::move(options), *engine_quotes_, *venue_requests_,
+                                     *venue_events_);
+
+  for (const StrategyConfig& s : config_.strategies) {
+    if (s.type == "ma_crossover") {
+      strategies_.push_back(std::make_unique<MovingAverageCrossover>(
+          MovingAverageCrossover::Params{s.instrument, s.size, s.fast_window, s.slow_window}));
+    } else if (s.type == "quoter") {
+      strategies_.push_back(std::make_unique<SimpleQuoter>(SimpleQuoter::Params{
+          s.instrument, s.size, s.quote_offset_bps, s.max_position, s.timer_ms}));
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("strategies: unknown type '", s.type, "'"));
+    }
+    engine_->add_strategy(*strategies_.back());
+  }
+
+  std::vector<RandomWalkParams> walk;
+  for (const InstrumentConfig& c : config_.instruments) {
+    walk.push_back({c.initial_price, c.spread, c.volatility_bps});
+  }
+  feed_ = std::make_unique<RandomWalkFeed>(instruments_, walk, config_.feed_seed,
+                                           config_.quotes_per_second);
+  venue_ = std::make_unique<PaperVenue>(*venue_requests_, *venue_events_, venue_quotes_.get());
+
+  threading_mode_ =
+      resolve_threading_mode(to_threading(config_.threading), std::thread::hardware_concurrency());
+  auto spec = [](const char* name, const ThreadConfig& t) {
+    return RunnerSpec{name, t.cpu, to_wait_mode(t.wait)};
+  };
+  runners_ = build_runners(threading_mode_,
+                           {{feed_.get(), spec("qt-feed", config_.feed_thread)},
+                            {engine_.get(), spec("qt-engine", config_.engine_thread)},
+                            {venue_.get(), spec("qt-venue", config_.venue_thread)}});
+
+  // Producers ring the consumer's thread only when it is another thread.
+  if (threading_mode_ == ThreadingModeKind::kDedicated) {
+    Doorbell& feed_bell = runners_[0]->doorbell();
+    Doorbell& engine_bell = runners_[1]->doorbell();
+    Doorbell& venue_bell = runners_[2]->doorbell();
+    (void)feed_bell;
+    feed_->add_output({engine_quotes_.get(), &engine_bell});
+    feed_->add_output({venue_quotes_.get(), &venue_bell});
+    engine_->set_venue_doorbell(&venue_bell);
+    venue_->set_engine_doorbell(&engine_bell);
+  } else {
+    feed_->add_output({engine_quotes_.get(), nullptr});
+    feed_->add_output({venue_quotes_.get(), nullptr});
+  }
+  return absl::OkStatus();
+}
+
+std::string TradingApp::status_line(double elapsed_seconds, double interval_seconds) {
+  const EngineStats& stats = engine_->stats();
+  const uint64_t quotes = stats.quotes.load(std::memory_order_relaxed);
+  const auto quotes_per_second =
+      static_cast<uint64_t>(static_cast<double>(quotes - last_quotes_) / interval_seconds);
+  last_quotes_ = quotes;
+  const LatencyHistogram::Snapshot quote_now = stats.quote_latency.snapshot();
+  const LatencyHistogram::Snapshot order_now = stats.order_latency.snapshot();
+  const LatencyHistogram::Snapshot quote_interval = quote_now.minus(last_quote_latency_);
+  const LatencyHistogram::Snapshot order_interval = order_now.minus(last_order_latency_);
+  last_quote_latency_ = quote_now;
+  last_order_latency_ = order_now;
+
+  std::string line = fmt::format(
+      "t={:.0f}s quotes/s={} orders={} fills={} live={}", elapsed_seconds, quotes_per_second,
+      stats.orders_sent.load(std::memory_order_relaxed),
+      stats.fills.load(std::memory_order_relaxed),
+      stats.live_orders.load(std::memory_order_relaxed));
+  std::string rejects;
+  for (std::size_t r = 1; r < kRejectReasonCount; ++r) {
+    const uint64_t n = stats.rejects[r].load(std::memory_order_relaxed);
+    if (n != 0) {
+      rejects += fmt::format("{}{}={}", rejects.empty() ? "" : ",",
+                             to_string(static_cast<RejectReason>(r)), n);
+    }
+  }
+  line += fmt::format(" rejects={{{}}}", rejects);
+  for (const InstrumentSpec& spec : instruments_) {
+    const EngineStats::InstrumentFigures& f = stats.instruments[spec.id];
+    const MoneyUnits realized = f.realized_pnl.load(std::memory_order_relaxed);
+    const MoneyUnits unrealized = f.unrealized_pnl.load(std::memory_order_relaxed);
+    line += fmt::format(" | {} pos={:g} pnl={:.2f}", spec.name(),
+                        spec.size_to_double(f.net_size.load(std::memory_order_relaxed)),
+                        spec.money_to_double(realized + unrealized));
+  }
+  line += fmt::format(" | quote->engine p50={} p99={} order->venue p50={} p99={}",
+                      format_us(quote_interval.percentile(0.5)),
+                      format_us(quote_interval.percentile(0.99)),
+                      format_us(order_interval.percentile(0.5)),
+                      format_us(order_interval.percentile(0.99)));
+  return line;
+}
+
+void TradingApp::shutdown() {
+  // Stop producing quotes, let the engine stop strategies and cancel, let the venue answer the
+  // cancels, then stop every thread with the rings drained.
+  engine_->request_shutdown();
+  const int64_t deadline = now_ns() + 3'000'000'000LL;
+  while (now_ns() < deadline) {
+    const bool drained = engine_->shutdown_done() && venue_requests_->empty_approx() &&
+                         venue_events_->empty_approx() &&
+                         (!config_.cancel_on_shutdown ||
+                          engine_->stats().live_orders.load(std::memory_order_relaxed) == 0);
+    if (drained) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  for (auto& runner : runners_) runner->stop();
+}
+
+absl::StatusOr<RunSummary> TradingApp::run(const RunOptions& options,
+                                           const sigset_t& stop_signals) {
+  spdlog::info("engine: {} instruments, {} strategies, threading={} ({} threads), venue=paper, "
+               "feed=random-walk seed {}",
+               instruments_.size(), strategies_.size(),
+               threading_mode_ == ThreadingModeKind::kDedicated ? "dedicated" : "shared",
+               runners_.size(), config_.feed_seed);
+  for (auto& runner : runners_) {
+    if (absl::Status status = runner->start(); !status.ok()) return status;
+  }
+  const int64_t started = now_ns();
+  const double interval = config_.status_interval_seconds;
+  int64_t next_status = started + static_cast<int64_t>(interval * 1e9);
+  const int64_t end = options.duration_seconds > 0
+                          ? started + static_cast<int64_t>(options.duration_seconds * 1e9)
+                          : INT64_MAX;
+  while (true) {
+    const int64_t now = now_ns();
+    if (now >= end) break;
+    const int64_t wake = std::min(next_status, end);
+    timespec timeout{static_cast<time_t>((wake - now) / 1'000'000'000),
+                     static_cast<long>((wake - now) % 1'000'000'000)};
+    const int signal = ::sigtimedwait(&stop_signals, nullptr, &timeout);
+    if (signal > 0) {
+      spdlog::info("received {}, stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+    if (now_ns() >= next_status) {
+      spdlog::info("{}", status_line(static_cast<double>(now_ns() - started) / 1e9, interval));
+      next_status += static_cast<int64_t>(interval * 1e9);
+    }
+  }
+  shutdown();
+  const double elapsed = static_cast<double>(now_ns() - started) / 1e9;
+
+  const EngineStats& stats = engine_->stats();
+  RunSummary summary;
+  summary.quotes = stats.quotes.load();
+  summary.orders_received = stats.orders_received.load();
+  summary.orders_sent = stats.orders_sent.load();
+  summary.fills = stats.fills.load();
+  for (std::size_t r = 1; r < kRejectReasonCount; ++r) summary.rejects += stats.rejects[r].load();
+  summary.live_orders_at_exit = stats.live_orders.load();
+  for (const InstrumentSpec& spec : instruments_) {
+    summary.total_pnl += stats.instruments[spec.id].realized_pnl.load() +
+                         stats.instruments[spec.id].unrealized_pnl.load();
+  }
+  print_summary(summary, elapsed);
+  return summary;
+}
+
+void TradingApp::print_summary(const RunSummary& summary, double elapsed_seconds) {
+  const EngineStats& stats = engine_->stats();
+  std::string text = fmt::format(
+      "summary: ran {:.1f}s, quotes processed={}, orders received={} sent={} filled={} "
+      "canceled={} rejected={}, fills={}, live orders at exit={}, illegal transitions={}, "
+      "feed quotes dropped={}",
+      elapsed_seconds, summary.quotes, summary.orders_received, summary.orders_sent,
+      stats.filled_orders.load(), stats.canceled_orders.load(), summary.rejects, summary.fills,
+      summary.live_orders_at_exit, stats.illegal_transitions.load(), feed_->quotes_dropped());
+  for (const InstrumentSpec& spec : instruments_) {
+    const EngineStats::InstrumentFigures& f = stats.instruments[spec.id];
+    text += fmt::format("\n  {:<8} net={:g} avg={} realized={:.2f} unrealized={:.2f}",
+                               spec.name(), spec.size_to_double(f.net_size.load()),
+                               f.net_size.load() == 0
+                                   ? std::string("-")
+                                   : fmt::format("{:.{}f}",
+                                                 spec.price_to_double(f.average_price.load()),
+                                                 static_cast<int>(spec.price_decimals)),
+                               spec.money_to_double(f.realized_pnl.load()),
+                               spec.money_to_double(f.unrealized_pnl.load()));
+  }
+  text += fmt::format("\n  total P&L={:.2f}", static_cast<double>(summary.total_pnl) / kMoneyScale);
+  const LatencyHistogram::Snapshot order = stats.order_latency.snapshot();
+  const LatencyHistogram::Snapshot quote = stats.quote_latency.snapshot();
+  text += fmt::format(
+      "\n  quote->engine latency p50={} p99={} p99.9={}; order->venue latency p50={} p99={} "
+      "p99.9={}",
+      format_us(quote.percentile(0.5)), format_us(quote.percentile(0.99)),
+      format_us(quote.percentile(0.999)), format_us(order.percentile(0.5)),
+      format_us(order.percentile(0.99)), format_us(order.percentile(0.999)));
+  spdlog::info("{}", text);
+}
+
+}  // namespace qt

@@ -1,0 +1,82 @@
+// TradingApp: builds the running system from an AppConfig — instruments, risk limits, rings,
+// the engine with its strategies, the feed and the venue — maps the stages onto threads for
+// the threading mode, and runs it with a status line per interval until a signal or the
+// duration ends; then stops strategies, cancels open orders (if configured), drains the rings
+// and prints a summary.
+//
+// Owned and driven by the main thread; everything it allocates is allocated before the stage
+// threads start.
+#pragma once
+
+#include <csignal>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "app/config.hpp"
+#include "engine/agent_runner.hpp"
+#include "engine/engine.hpp"
+#include "feeds/sim/random_walk_feed.hpp"
+#include "gateway/paper/paper_venue.hpp"
+
+namespace qt {
+
+struct RunOptions {
+  double duration_seconds = 0;  // 0 = until SIGINT/SIGTERM
+};
+
+// Summary of a finished run, for the exit report and tests.
+struct RunSummary {
+  uint64_t quotes = 0;
+  uint64_t orders_received = 0;
+  uint64_t orders_sent = 0;
+  uint64_t fills = 0;
+  uint64_t rejects = 0;
+  uint64_t live_orders_at_exit = 0;
+  MoneyUnits total_pnl = 0;
+};
+
+class TradingApp {
+ public:
+  explicit TradingApp(AppConfig config);
+  ~TradingApp();
+
+  absl::Status build();
+  // Blocks until `options.duration_seconds` pass or a signal in `stop_signals` arrives.
+  absl::StatusOr<RunSummary> run(const RunOptions& options, const sigset_t& stop_signals);
+
+  Engine& engine() { return *engine_; }
+  ThreadingModeKind threading_mode() const { return threading_mode_; }
+
+ private:
+  std::string status_line(double elapsed_seconds, double interval_seconds);
+  void print_summary(const RunSummary& summary, double elapsed_seconds);
+  void shutdown();
+
+  AppConfig config_;
+  std::vector<InstrumentSpec> instruments_;
+  ThreadingModeKind threading_mode_ = ThreadingModeKind::kShared;
+
+  std::unique_ptr<QuoteRing> engine_quotes_;
+  std::unique_ptr<QuoteRing> venue_quotes_;
+  std::unique_ptr<VenueRequestRing> venue_requests_;
+  std::unique_ptr<VenueEventRing> venue_events_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<RandomWalkFeed> feed_;
+  std::unique_ptr<PaperVenue> venue_;
+  std::vector<std::unique_ptr<Strategy>> strategies_;
+  std::vector<std::unique_ptr<AgentRunner>> runners_;
+
+  // Previous status sample, for per-interval rates and percentiles.
+  uint64_t last_quotes_ = 0;
+  LatencyHistogram::Snapshot last_quote_latency_;
+  LatencyHistogram::Snapshot last_order_latency_;
+};
+
+// Translations from configuration to engine types (exposed for tests).
+std::vector<InstrumentSpec> instruments_from_config(const AppConfig& config);
+RiskLimits risk_limits_from_config(const AppConfig& config,
+                                   const std::vector<InstrumentSpec>& instruments);
+
+}  // namespace qt

@@ -1,0 +1,981 @@
+// ring_bench: qt::SpscRing against its obvious peers, moodycamel::ReaderWriterQueue and
+// boost::lockfree::spsc_queue, with the same 64-byte message, the same capacity and the same
+// two pinned cores, in the same run.
+//
+// This VM's cross-core speed swings up to 10x within seconds with the hypervisor's placement of
+// the two vCPUs, so only same-round comparisons mean anything. A round is cut into slices; in
+// every slice each test runs for A (ours), B (moodycamel), C (boost) back to back, and a
+// cache-line ping-pong probe (ns per one-way hop = round trip / 2, median of a few trials) runs
+// right before every test slice and is printed beside the queue's figures. Per queue and round:
+//  - throughput: the producer pushes --messages with single try_push calls in a spin loop, the
+//    consumer pops and checks the sequence; msgs/s = messages / sum of (last pop - first push);
+//  - one-way latency: the producer stamps the TSC into a message every --pace-ns, one message
+//    in flight (so it measures latency, not queueing; see measure_one_way), the consumer takes
+//    TSC - stamp; p50/p99/p99.9;
+//  - round-trip latency: ping over one queue, echo back over a second queue of the same type,
+//    one message in flight; p50/p99/p99.9 of the initiator's TSC difference.
+// Latency samples are pooled across a round's slices before taking percentiles.
+// The "qt::SpscRing (batch 32)" row (try_push_batch + drain, 32 at a time) is printed apart: it
+// is not a like-for-like comparison, the peers are measured with single-message calls only.
+//
+// Timestamps are rdtsc (invariant TSC shared by both cores), calibrated against steady_clock;
+// negative one-way samples would reveal unsynchronised TSCs and are counted and reported.
+//
+// --gbench (or any --benchmark_* flag) runs the registered Google Benchmark functions instead:
+// single-thread push+pop cost per queue, no core crossing. See --help.
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cinttypes>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define QT_BENCH_HAVE_TSC 1
+#else
+#define QT_BENCH_HAVE_TSC 0
+#endif
+
+#include <benchmark/benchmark.h>
+
+#include <boost/lockfree/spsc_queue.hpp>
+#include <readerwriterqueue/readerwriterqueue.h>
+
+#include "engine/spsc_ring.hpp"
+#include "engine/types.hpp"
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// The message and the three queues behind one interface
+
+// 64 bytes, aligned to a cache line so that every queue stores one message per line (boost and
+// moodycamel align their storage to alignof(T) only; without this their slots would straddle
+// lines and the comparison would measure the message layout, not the queue).
+struct alignas(qt::kCacheLine) BenchMessage {
+  uint64_t sequence;
+  uint64_t stamp_ticks;
+  std::byte padding[48];
+};
+static_assert(sizeof(BenchMessage) == 64);
+static_assert(std::is_trivially_copyable_v<BenchMessage>);
+
+constexpr std::size_t kCapacity = 4096;
+constexpr std::size_t kBatch = 32;
+
+class OurRing {
+ public:
+  static constexpr const char* kName = "qt::SpscRing";
+  bool push(const BenchMessage& message) noexcept { return ring_.try_push(message); }
+  bool pop(BenchMessage& out) noexcept { return ring_.try_pop(out); }
+  qt::SpscRing<BenchMessage, kCapacity>& ring() noexcept { return ring_; }
+
+ private:
+  qt::SpscRing<BenchMessage, kCapacity> ring_;
+};
+
+// Created with room for kCapacity messages; try_enqueue never allocates.
+class MoodycamelQueue {
+ public:
+  static constexpr const char* kName = "moodycamel::ReaderWriterQueue";
+  bool push(const BenchMessage& message) noexcept { return queue_.try_enqueue(message); }
+  bool pop(BenchMessage& out) noexcept { return queue_.try_dequeue(out); }
+
+ private:
+  moodycamel::ReaderWriterQueue<BenchMessage> queue_{kCapacity};
+};
+
+// Compile-time capacity: storage is inline, nothing allocates.
+class BoostQueue {
+ public:
+  static constexpr const char* kName = "boost::lockfree::spsc_queue";
+  bool push(const BenchMessage& message) noexcept { return queue_.push(message); }
+  bool pop(BenchMessage& out) noexcept { return queue_.pop(out); }
+
+ private:
+  boost::lockfree::spsc_queue<BenchMessage, boost::lockfree::capacity<kCapacity>> queue_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Clock: TSC ticks, converted to ns only when reporting
+
+class TickClock {
+ public:
+  // lfence keeps rdtsc from running ahead of the loads that precede it (the pop that just
+  // returned the message), so a sample never ends before the message was read.
+  static uint64_t now() noexcept {
+#if QT_BENCH_HAVE_TSC
+    _mm_lfence();
+    return __rdtsc();
+#else
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+#endif
+  }
+
+  void calibrate() {
+#if QT_BENCH_HAVE_TSC
+    using Steady = std::chrono::steady_clock;
+    const auto wall_start = Steady::now();
+    const uint64_t ticks_start = now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto wall_end = Steady::now();
+    const uint64_t ticks_end = now();
+    const double ns =
+        std::chrono::duration<double, std::nano>(wall_end - wall_start).count();
+    ns_per_tick_ = ns / static_cast<double>(ticks_end - ticks_start);
+#else
+    ns_per_tick_ = 1.0;
+#endif
+  }
+
+  double to_ns(double ticks) const noexcept { return ticks * ns_per_tick_; }
+  uint64_t from_ns(double ns) const noexcept { return static_cast<uint64_t>(ns / ns_per_tick_); }
+  double ghz() const noexcept { return 1.0 / ns_per_tick_; }
+  static constexpr const char* source() noexcept {
+    return QT_BENCH_HAVE_TSC ? "rdtsc (lfence-ordered)" : "steady_clock";
+  }
+
+ private:
+  double ns_per_tick_ = 1.0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Two pinned threads
+
+struct CpuPair {
+  int producer = -1;  // -1: not pinned
+  int consumer = -1;
+};
+
+CpuPair default_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> allowed;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (CPU_ISSET(cpu, &set)) allowed.push_back(cpu);
+    }
+  }
+  if (allowed.size() < 2) return {};  // one CPU: leave placement to the scheduler
+  return {allowed[0], allowed[1]};
+}
+
+void pin_current_thread(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0) {
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true)) std::fprintf(stderr, "warning: could not pin to CPU %d\n", cpu);
+  }
+}
+
+// Runs producer() on cpus.producer and consumer() on cpus.consumer, released together once both
+// threads are up and pinned.
+template <typename ProducerFn, typename ConsumerFn>
+void run_pair(const CpuPair& cpus, ProducerFn&& producer, ConsumerFn&& consumer) {
+  std::atomic<int> ready{0};
+  auto start_together = [&ready] {
+    ready.fetch_add(1, std::memory_order_acq_rel);
+    while (ready.load(std::memory_order_acquire) < 2) {
+    }
+  };
+  std::thread consumer_thread([&] {
+    pin_current_thread(cpus.consumer);
+    start_together();
+    consumer();
+  });
+  std::thread producer_thread([&] {
+    pin_current_thread(cpus.producer);
+    start_together();
+    producer();
+  });
+  producer_thread.join();
+  consumer_thread.join();
+}
+
+[[noreturn]] void fail_sequence(const char* queue, uint64_t expected, uint64_t got) {
+  std::fprintf(stderr, "FATAL: %s delivered sequence %" PRIu64 ", expected %" PRIu64 "\n", queue,
+               got, expected);
+  std::exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Probe: how far apart are the two cores right now?
+
+struct alignas(qt::kCacheLine) PingPongLine {
+  std::atomic<uint64_t> value{0};
+};
+
+double probe_hop_ns(const CpuPair& cpus, const TickClock& clock, uint64_t round_trips,
+                    int trials) {
+  std::vector<double> hops;
+  for (int trial = 0; trial < trials; ++trial) {
+    auto line = std::make_unique<PingPongLine>();
+    uint64_t elapsed_ticks = 0;
+    run_pair(
+        cpus,
+        [&] {
+          const uint64_t start = TickClock::now();
+          for (uint64_t i = 0; i < round_trips; ++i) {
+            line->value.store(2 * i + 1, std::memory_order_release);
+            while (line->value.load(std::memory_order_acquire) != 2 * i + 2) {
+            }
+          }
+          elapsed_ticks = TickClock::now() - start;
+        },
+        [&] {
+          for (uint64_t i = 0; i < round_trips; ++i) {
+            while (line->value.load(std::memory_order_acquire) != 2 * i + 1) {
+            }
+            line->value.store(2 * i + 2, std::memory_order_release);
+          }
+        });
+    hops.push_back(clock.to_ns(static_cast<double>(elapsed_ticks)) /
+                   (2.0 * static_cast<double>(round_trips)));
+  }
+  std::sort(hops.begin(), hops.end());
+  return hops[hops.size() / 2];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements. Each runs one slice on the two pinned CPUs and returns raw ticks or appends raw
+// samples; reduction to msgs/s and percentiles happens once per round.
+
+// Producer pushes `messages` with single try_push calls in a spin loop, the consumer pops and
+// checks the sequence. Returns ticks from the first push to the last pop.
+template <typename Queue>
+uint64_t measure_throughput(Queue& queue, uint64_t messages, const CpuPair& cpus) {
+  uint64_t start_ticks = 0;
+  uint64_t end_ticks = 0;
+  run_pair(
+      cpus,
+      [&] {
+        BenchMessage message{};
+        start_ticks = TickClock::now();
+        for (uint64_t seq = 0; seq < messages; ++seq) {
+          message.sequence = seq;
+          while (!queue.push(message)) {
+          }
+        }
+      },
+      [&] {
+        BenchMessage message;
+        for (uint64_t expected = 0; expected < messages;) {
+          if (queue.pop(message)) {
+            if (message.sequence != expected) {
+              fail_sequence(Queue::kName, expected, message.sequence);
+            }
+            ++expected;
+          }
+        }
+        end_ticks = TickClock::now();
+      });
+  return end_ticks - start_ticks;
+}
+
+// Ours with try_push_batch + drain, kBatch messages per call on both sides.
+uint64_t measure_batch_throughput(qt::SpscRing<BenchMessage, kCapacity>& ring, uint64_t messages,
+                                  const CpuPair& cpus) {
+  uint64_t start_ticks = 0;
+  uint64_t end_ticks = 0;
+  run_pair(
+      cpus,
+      [&] {
+        BenchMessage batch[kBatch] = {};
+        start_ticks = TickClock::now();
+        for (uint64_t seq = 0; seq < messages;) {
+          const std::size_t n =
+              static_cast<std::size_t>(std::min<uint64_t>(kBatch, messages - seq));
+          for (std::size_t i = 0; i < n; ++i) batch[i].sequence = seq + i;
+          for (std::size_t pushed = 0; pushed < n;) {
+            pushed += ring.try_push_batch(batch + pushed, n - pushed);
+          }
+          seq += n;
+        }
+      },
+      [&] {
+        uint64_t expected = 0;
+        while (expected < messages) {
+          ring.drain(
+              [&](const BenchMessage& message) {
+                if (message.sequence != expected) {
+                  fail_sequence("qt::SpscRing (batch)", expected, message.sequence);
+                }
+                ++expected;
+              },
+              kBatch);
+        }
+        end_ticks = TickClock::now();
+      });
+  return end_ticks - start_ticks;
+}
+
+// One-way: the producer sends one TSC-stamped message every pace_ticks, the consumer appends
+// arrival - stamp. One message in flight: the producer also waits for the consumer's receipt
+// (a separate cache line, written after the sample is taken) before the next send, so the
+// schedule never lets messages pile up. On this VM the hypervisor steals 10-15% of each vCPU in
+// gaps of 30 us to 10 ms; an open-loop schedule turned every such gap into a backlog and the
+// percentiles then measured the hypervisor, not the queue. A stall still shows in the tail: the
+// message in flight during it is recorded with the full delay. The first `warmup` messages are
+// not recorded.
+struct alignas(qt::kCacheLine) ReceiptLine {
+  std::atomic<uint64_t> received{0};
+};
+
+template <typename Queue>
+void measure_one_way(Queue& queue, std::size_t samples, std::size_t warmup, uint64_t pace_ticks,
+                     const CpuPair& cpus, std::vector<int64_t>& out) {
+  const std::size_t total = samples + warmup;
+  const std::size_t first = out.size();
+  out.resize(first + samples);
+  auto receipt = std::make_unique<ReceiptLine>();
+  run_pair(
+      cpus,
+      [&] {
+        BenchMessage message{};
+        uint64_t next_send = TickClock::now() + pace_ticks;
+        for (std::size_t i = 0; i < total; ++i) {
+          while (TickClock::now() < next_send) {
+          }
+          message.sequence = i;
+          message.stamp_ticks = TickClock::now();
+          next_send = message.stamp_ticks + pace_ticks;
+          while (!queue.push(message)) {
+          }
+          while (receipt->received.load(std::memory_order_acquire) != i + 1) {
+          }
+        }
+      },
+      [&] {
+        BenchMessage message;
+        for (std::size_t i = 0; i < total; ++i) {
+          while (!queue.pop(message)) {
+          }
+          const uint64_t arrived = TickClock::now();
+          if (message.sequence != i) fail_sequence(Queue::kName, i, message.sequence);
+          if (i >= warmup) {
+            out[first + i - warmup] = static_cast<int64_t>(arrived - message.stamp_ticks);
+          }
+          receipt->received.store(i + 1, std::memory_order_release);
+        }
+      });
+}
+
+// Round trip: the initiator (producer CPU) pings over `ping`, the echo thread (consumer CPU)
+// sends the same message back over `pong`; one message in flight, both ends on one TSC.
+template <typename Queue>
+void measure_round_trip(Queue& ping, Queue& pong, std::size_t samples, std::size_t warmup,
+                        const CpuPair& cpus, std::vector<int64_t>& out) {
+  const std::size_t total = samples + warmup;
+  const std::size_t first = out.size();
+  out.resize(first + samples);
+  run_pair(
+      cpus,
+      [&] {
+        BenchMessage message{};
+        BenchMessage reply;
+        for (std::size_t i = 0; i < total; ++i) {
+          message.sequence = i;
+          message.stamp_ticks = TickClock::now();
+          while (!ping.push(message)) {
+          }
+          while (!pong.pop(reply)) {
+          }
+          const uint64_t back = TickClock::now();
+          if (reply.sequence != i) fail_sequence(Queue::kName, i, reply.sequence);
+          if (i >= warmup) out[first + i - warmup] = static_cast<int64_t>(back - reply.stamp_ticks);
+        }
+      },
+      [&] {
+        BenchMessage message;
+        for (std::size_t i = 0; i < total; ++i) {
+          while (!ping.pop(message)) {
+          }
+          while (!pong.push(message)) {
+          }
+        }
+      });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics
+
+struct Percentiles {
+  double p50 = 0;
+  double p99 = 0;
+  double p999 = 0;
+  uint64_t negative = 0;  // one-way samples where the consumer's TSC read before the stamp
+  uint64_t count = 0;
+};
+
+Percentiles percentiles_ns(std::vector<int64_t>& ticks, const TickClock& clock) {
+  Percentiles out;
+  if (ticks.empty()) return out;
+  for (int64_t& t : ticks) {
+    if (t < 0) {
+      ++out.negative;
+      t = 0;
+    }
+  }
+  std::sort(ticks.begin(), ticks.end());
+  out.count = ticks.size();
+  // Nearest rank: the smallest sample with at least `quantile` of the samples at or below it.
+  auto at = [&](double quantile) {
+    const double rank = std::ceil(quantile * static_cast<double>(ticks.size()));
+    const std::size_t index = rank < 1 ? 0 : static_cast<std::size_t>(rank) - 1;
+    return clock.to_ns(static_cast<double>(ticks[std::min(index, ticks.size() - 1)]));
+  };
+  out.p50 = at(0.50);
+  out.p99 = at(0.99);
+  out.p999 = at(0.999);
+  return out;
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
+}
+
+// Splits `total` into `parts` near-equal shares; share(i) for i in [0, parts).
+uint64_t share(uint64_t total, uint64_t parts, uint64_t i) {
+  return total / parts + (i < total % parts ? 1 : 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The round harness
+
+struct Options {
+  int rounds = 5;
+  uint64_t messages = 10'000'000;      // per queue per round, across all slices
+  std::size_t latency_samples = 100'000;  // per queue per round and per test, across all slices
+  uint64_t slices = 10;                // A,B,C repetitions inside a round
+  double pace_ns = 2000;
+  double close_ns = 100;
+  uint64_t probe_round_trips = 2000;
+  int probe_trials = 3;
+  CpuPair cpus = default_cpus();
+};
+
+double probe(const Options& options, const TickClock& clock) {
+  return probe_hop_ns(options.cpus, clock, options.probe_round_trips, options.probe_trials);
+}
+
+// Raw measurements of one queue over one round, pooled across slices.
+struct Tally {
+  const char* name = "";
+  bool has_latency = false;
+  std::vector<double> probes_ns;  // one probe right before each of this queue's test slices
+  uint64_t messages = 0;
+  uint64_t ticks = 0;
+  std::vector<int64_t> one_way_ticks;
+  std::vector<int64_t> round_trip_ticks;
+};
+
+struct Row {
+  const char* name = "";
+  double probe_median_ns = 0;
+  double probe_min_ns = 0;
+  double probe_max_ns = 0;
+  double msgs_per_sec = 0;
+  bool has_latency = false;
+  Percentiles one_way;
+  Percentiles round_trip;
+  double one_way_over_pace = 0;  // fraction of one-way samples longer than the send interval
+};
+
+Row reduce(Tally& tally, const Options& options, const TickClock& clock) {
+  Row row;
+  row.name = tally.name;
+  row.has_latency = tally.has_latency;
+  row.probe_median_ns = median(tally.probes_ns);
+  row.probe_min_ns = *std::min_element(tally.probes_ns.begin(), tally.probes_ns.end());
+  row.probe_max_ns = *std::max_element(tally.probes_ns.begin(), tally.probes_ns.end());
+  row.msgs_per_sec = static_cast<double>(tally.messages) /
+                     (clock.to_ns(static_cast<double>(tally.ticks)) * 1e-9);
+  if (tally.has_latency) {
+    const uint64_t pace_ticks = clock.from_ns(options.pace_ns);
+    const auto over = std::count_if(tally.one_way_ticks.begin(), tally.one_way_ticks.end(),
+                                     [&](int64_t t) { return t > static_cast<int64_t>(pace_ticks); });
+    row.one_way_over_pace =
+        static_cast<double>(over) / static_cast<double>(tally.one_way_ticks.size());
+    row.one_way = percentiles_ns(tally.one_way_ticks, clock);
+    row.round_trip = percentiles_ns(tally.round_trip_ticks, clock);
+  }
+  return row;
+}
+
+struct Round {
+  std::vector<Row> like_for_like;  // ours, moodycamel, boost, in that order
+  Row batch;
+  double probe_median_ns = 0;      // over every probe taken in the round
+  double probe_min_ns = 0;
+  double probe_max_ns = 0;
+};
+
+// Two instances of each queue: `forward` for throughput and one-way, `backward` for the echo.
+template <typename Queue>
+struct QueuePair {
+  std::unique_ptr<Queue> forward = std::make_unique<Queue>();
+  std::unique_ptr<Queue> backward = std::make_unique<Queue>();
+};
+
+struct Queues {
+  QueuePair<OurRing> ours;
+  QueuePair<MoodycamelQueue> moodycamel;
+  QueuePair<BoostQueue> boost;
+  std::unique_ptr<OurRing> batch = std::make_unique<OurRing>();
+
+  // fn(queue_pair, index) for the like-for-like queues, always in the order A, B, C.
+  template <typename Fn>
+  void for_each(Fn&& fn) {
+    fn(ours, 0);
+    fn(moodycamel, 1);
+    fn(boost, 2);
+  }
+};
+
+// Untimed pass over every queue and test so storage is faulted in and caches are warm.
+void warm_up(Queues& queues, const Options& options, const TickClock& clock) {
+  const uint64_t messages = std::min<uint64_t>(options.messages, 500'000);
+  std::vector<int64_t> scratch;
+  queues.for_each([&](auto& pair, int) {
+    measure_throughput(*pair.forward, messages, options.cpus);
+    measure_one_way(*pair.forward, 1000, 100, clock.from_ns(options.pace_ns), options.cpus,
+                    scratch);
+    measure_round_trip(*pair.forward, *pair.backward, 1000, 100, options.cpus, scratch);
+  });
+  measure_batch_throughput(queues.batch->ring(), messages, options.cpus);
+}
+
+// One round: `slices` times over, each test runs A, B, C back to back (throughput, then our
+// batch variant, then one-way, then round trip), each preceded by a probe.
+Round run_round(Queues& queues, const Options& options, const TickClock& clock) {
+  std::vector<Tally> tallies(3);
+  Tally batch;
+  batch.name = "qt::SpscRing (batch 32)";
+  queues.for_each([&](auto& pair, int i) {
+    tallies[i].name = std::remove_reference_t<decltype(*pair.forward)>::kName;
+    tallies[i].has_latency = true;
+  });
+  const uint64_t pace_ticks = clock.from_ns(options.pace_ns);
+
+  for (uint64_t slice = 0; slice < options.slices; ++slice) {
+    const uint64_t messages = share(options.messages, options.slices, slice);
+    const std::size_t samples = share(options.latency_samples, options.slices, slice);
+    const std::size_t warmup = std::max<std::size_t>(100, samples / 20);
+
+    queues.for_each([&](auto& pair, int i) {
+      tallies[i].probes_ns.push_back(probe(options, clock));
+      tallies[i].ticks += measure_throughput(*pair.forward, messages, options.cpus);
+      tallies[i].messages += messages;
+    });
+    batch.probes_ns.push_back(probe(options, clock));
+    batch.ticks += measure_batch_throughput(queues.batch->ring(), messages, options.cpus);
+    batch.messages += messages;
+
+    queues.for_each([&](auto& pair, int i) {
+      tallies[i].probes_ns.push_back(probe(options, clock));
+      measure_one_way(*pair.forward, samples, warmup, pace_ticks, options.cpus,
+                      tallies[i].one_way_ticks);
+    });
+    queues.for_each([&](auto& pair, int i) {
+      tallies[i].probes_ns.push_back(probe(options, clock));
+      measure_round_trip(*pair.forward, *pair.backward, samples, warmup, options.cpus,
+                         tallies[i].round_trip_ticks);
+    });
+  }
+
+  Round round;
+  std::vector<double> all_probes = batch.probes_ns;
+  for (Tally& tally : tallies) {
+    all_probes.insert(all_probes.end(), tally.probes_ns.begin(), tally.probes_ns.end());
+    round.like_for_like.push_back(reduce(tally, options, clock));
+  }
+  round.batch = reduce(batch, options, clock);
+  round.probe_median_ns = median(all_probes);
+  round.probe_min_ns = *std::min_element(all_probes.begin(), all_probes.end());
+  round.probe_max_ns = *std::max_element(all_probes.begin(), all_probes.end());
+  return round;
+}
+
+bool is_close(const Round& round, const Options& options) {
+  return round.probe_median_ns < options.close_ns;
+}
+
+void print_header_line() {
+  std::printf("  %-30s %18s %8s %26s %26s\n", "queue", "probe ns med(range)", "Mmsg/s",
+              "one-way ns p50/p99/p99.9", "RTT ns p50/p99/p99.9");
+}
+
+void print_row(const Row& row) {
+  char probe_text[40];
+  std::snprintf(probe_text, sizeof(probe_text), "%.0f (%.0f-%.0f)", row.probe_median_ns,
+                row.probe_min_ns, row.probe_max_ns);
+  char one_way[48] = "-";
+  char rtt[48] = "-";
+  if (row.has_latency) {
+    std::snprintf(one_way, sizeof(one_way), "%.0f / %.0f / %.0f", row.one_way.p50,
+                  row.one_way.p99, row.one_way.p999);
+    std::snprintf(rtt, sizeof(rtt), "%.0f / %.0f / %.0f", row.round_trip.p50,
+                  row.round_trip.p99, row.round_trip.p999);
+  }
+  std::printf("  %-30s %18s %8.2f %26s %26s\n", row.name, probe_text, row.msgs_per_sec / 1e6,
+              one_way, rtt);
+}
+
+struct Verdict {
+  double throughput_pct = 0;   // + means ours has more throughput than the best peer
+  double one_way_pct = 0;      // + means ours has a lower one-way p50 than the best peer
+  const Row* best_throughput = nullptr;
+  const Row* best_one_way = nullptr;
+  bool throughput_ok = false;  // ours >= best peer
+  bool one_way_ok = false;     // ours <= best peer
+};
+
+Verdict judge(const Round& round) {
+  const Row& ours = round.like_for_like[0];
+  Verdict v;
+  for (std::size_t i = 1; i < round.like_for_like.size(); ++i) {
+    const Row& peer = round.like_for_like[i];
+    if (!v.best_throughput || peer.msgs_per_sec > v.best_throughput->msgs_per_sec) {
+      v.best_throughput = &peer;
+    }
+    if (!v.best_one_way || peer.one_way.p50 < v.best_one_way->one_way.p50) v.best_one_way = &peer;
+  }
+  v.throughput_pct = (ours.msgs_per_sec / v.best_throughput->msgs_per_sec - 1.0) * 100.0;
+  v.one_way_pct = (1.0 - ours.one_way.p50 / v.best_one_way->one_way.p50) * 100.0;
+  v.throughput_ok = ours.msgs_per_sec >= v.best_throughput->msgs_per_sec;
+  v.one_way_ok = ours.one_way.p50 <= v.best_one_way->one_way.p50;
+  return v;
+}
+
+void print_round(int index, const Options& options, const Round& round) {
+  std::printf("\nRound %d/%d  probe over the round: median %.0f ns (range %.0f-%.0f) -> cores %s\n",
+              index + 1, options.rounds, round.probe_median_ns, round.probe_min_ns,
+              round.probe_max_ns, is_close(round, options) ? "CLOSE" : "far");
+  print_header_line();
+  for (const Row& row : round.like_for_like) print_row(row);
+  std::printf("  -- not like-for-like: batched calls on our side only --\n");
+  print_row(round.batch);
+  for (const Row& row : round.like_for_like) {
+    if (row.one_way_over_pace > 0.001) {
+      std::printf("  note: %.2f%% of %s one-way samples exceeded the %.0f ns send interval "
+                  "(stalls)\n",
+                  row.one_way_over_pace * 100.0, row.name, options.pace_ns);
+    }
+  }
+  const Verdict v = judge(round);
+  std::printf("  verdict: ours vs best peer: throughput %+.1f%% (vs %s) %s, one-way p50 %+.1f%% "
+              "(vs %s) %s\n",
+              v.throughput_pct, v.best_throughput->name, v.throughput_ok ? "MATCHED" : "BEHIND",
+              v.one_way_pct, v.best_one_way->name, v.one_way_ok ? "MATCHED" : "BEHIND");
+  std::fflush(stdout);
+}
+
+Row median_row(const std::vector<Round>& rounds, std::size_t index) {
+  auto row_of = [index](const Round& round) -> const Row& {
+    return index < round.like_for_like.size() ? round.like_for_like[index] : round.batch;
+  };
+  auto field = [&](double Row::*member) {
+    std::vector<double> values;
+    for (const Round& round : rounds) values.push_back(row_of(round).*member);
+    return median(values);
+  };
+  auto pct_field = [&](Percentiles Row::*group, double Percentiles::*member) {
+    std::vector<double> values;
+    for (const Round& round : rounds) values.push_back(row_of(round).*group.*member);
+    return median(values);
+  };
+  Row row;
+  row.name = row_of(rounds[0]).name;
+  row.has_latency = row_of(rounds[0]).has_latency;
+  row.probe_median_ns = field(&Row::probe_median_ns);
+  row.probe_min_ns = field(&Row::probe_min_ns);
+  row.probe_max_ns = field(&Row::probe_max_ns);
+  row.msgs_per_sec = field(&Row::msgs_per_sec);
+  row.one_way.p50 = pct_field(&Row::one_way, &Percentiles::p50);
+  row.one_way.p99 = pct_field(&Row::one_way, &Percentiles::p99);
+  row.one_way.p999 = pct_field(&Row::one_way, &Percentiles::p999);
+  row.round_trip.p50 = pct_field(&Row::round_trip, &Percentiles::p50);
+  row.round_trip.p99 = pct_field(&Row::round_trip, &Percentiles::p99);
+  row.round_trip.p999 = pct_field(&Row::round_trip, &Percentiles::p999);
+  return row;
+}
+
+void print_summary(const Options& options, const std::vector<Round>& rounds) {
+  std::printf("\nSummary over %zu rounds: median per queue across rounds "
+              "(probe columns: medians of the rounds' median/min/max)\n",
+              rounds.size());
+  print_header_line();
+  const std::size_t like_for_like = rounds[0].like_for_like.size();
+  for (std::size_t i = 0; i < like_for_like; ++i) print_row(median_row(rounds, i));
+  std::printf("  -- not like-for-like: batched calls on our side only --\n");
+  print_row(median_row(rounds, like_for_like));
+
+  int throughput_ok = 0;
+  int one_way_ok = 0;
+  int close_rounds = 0;
+  double best_close = 0;
+  double best_close_batch = 0;
+  double best_any = 0;
+  uint64_t negative = 0;
+  for (const Round& round : rounds) {
+    const Verdict v = judge(round);
+    throughput_ok += v.throughput_ok ? 1 : 0;
+    one_way_ok += v.one_way_ok ? 1 : 0;
+    for (const Row& row : round.like_for_like) negative += row.one_way.negative;
+    best_any = std::max(best_any, round.like_for_like[0].msgs_per_sec);
+    if (is_close(round, options)) {
+      ++close_rounds;
+      best_close = std::max(best_close, round.like_for_like[0].msgs_per_sec);
+      best_close_batch = std::max(best_close_batch, round.batch.msgs_per_sec);
+    }
+  }
+  const auto n = static_cast<int>(rounds.size());
+  std::printf("  ours >= best peer on throughput:  %d/%d rounds\n", throughput_ok, n);
+  std::printf("  ours <= best peer on one-way p50: %d/%d rounds\n", one_way_ok, n);
+  std::printf("  close-core rounds (round probe median < %.0f ns): %d/%d\n", options.close_ns,
+              close_rounds, n);
+  if (close_rounds > 0) {
+    std::printf("  ours max throughput in close-core rounds: %.2fM msgs/s vs target 20M: %s "
+                "(batch 32: %.2fM)\n",
+                best_close / 1e6, best_close >= 20e6 ? "REACHED" : "NOT REACHED",
+                best_close_batch / 1e6);
+  } else {
+    std::printf("  no close-core round in this run: the 20M msgs/s target could not be judged "
+                "(ours max in any round: %.2fM)\n",
+                best_any / 1e6);
+  }
+  std::printf("  negative one-way samples (TSC skew check): %" PRIu64 "\n", negative);
+}
+
+int run_rounds(const Options& options) {
+  TickClock clock;
+  clock.calibrate();
+  std::printf("ring_bench: %zu-byte messages, capacity %zu, producer CPU %d, consumer CPU %d\n",
+              sizeof(BenchMessage), kCapacity, options.cpus.producer, options.cpus.consumer);
+  std::printf("clock: %s at %.3f GHz (calibrated against steady_clock)\n", TickClock::source(),
+              clock.ghz());
+  std::printf("per round and queue: throughput %" PRIu64 " msgs (single push/pop, spin), "
+              "one-way %zu samples paced every %.0f ns and RTT %zu samples (both 1 in flight),\n"
+              "  run as %" PRIu64 " interleaved slices: each test runs A, B, C back to back\n",
+              options.messages, options.latency_samples, options.pace_ns,
+              options.latency_samples, options.slices);
+  std::printf("probe ns = one-way cache-line hop between the two CPUs, taken before every test "
+              "slice (median of %d x %" PRIu64 " round trips)\n",
+              options.probe_trials, options.probe_round_trips);
+  std::printf("verdict: + means ours better (more msgs/s, lower p50)\n");
+  std::fflush(stdout);
+
+  Queues queues;
+  warm_up(queues, options, clock);
+  std::vector<Round> rounds;
+  for (int r = 0; r < options.rounds; ++r) {
+    rounds.push_back(run_round(queues, options, clock));
+    print_round(r, options, rounds.back());
+  }
+  print_summary(options, rounds);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Google Benchmark functions: single-thread cost, no core crossing
+
+template <typename Queue>
+void BM_PushPopSameThread(benchmark::State& state) {
+  auto queue = std::make_unique<Queue>();
+  BenchMessage in{};
+  BenchMessage out{};
+  for (auto _ : state) {
+    ++in.sequence;
+    if (!queue->push(in) || !queue->pop(out)) {
+      state.SkipWithError("queue refused a push or pop");
+      break;
+    }
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK_TEMPLATE(BM_PushPopSameThread, OurRing);
+BENCHMARK_TEMPLATE(BM_PushPopSameThread, MoodycamelQueue);
+BENCHMARK_TEMPLATE(BM_PushPopSameThread, BoostQueue);
+
+// 32 single pushes then 32 single pops: the like-for-like counterpart of the batch call below.
+template <typename Queue>
+void BM_Burst32SameThread(benchmark::State& state) {
+  auto queue = std::make_unique<Queue>();
+  BenchMessage in{};
+  BenchMessage out{};
+  for (auto _ : state) {
+    bool ok = true;
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      ++in.sequence;
+      ok &= queue->push(in);
+    }
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      ok &= queue->pop(out);
+      benchmark::DoNotOptimize(out);
+    }
+    if (!ok) {
+      state.SkipWithError("queue refused a push or pop");
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+}
+BENCHMARK_TEMPLATE(BM_Burst32SameThread, OurRing);
+BENCHMARK_TEMPLATE(BM_Burst32SameThread, MoodycamelQueue);
+BENCHMARK_TEMPLATE(BM_Burst32SameThread, BoostQueue);
+
+void BM_OurRingBatch32SameThread(benchmark::State& state) {
+  auto queue = std::make_unique<OurRing>();
+  BenchMessage batch[kBatch] = {};
+  uint64_t checksum = 0;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < kBatch; ++i) ++batch[i].sequence;
+    const std::size_t pushed = queue->ring().try_push_batch(batch, kBatch);
+    const std::size_t drained =
+        queue->ring().drain([&](const BenchMessage& m) { checksum += m.sequence; }, kBatch);
+    benchmark::DoNotOptimize(checksum);
+    if (pushed != kBatch || drained != kBatch) {
+      state.SkipWithError("ring refused a batch");
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
+}
+BENCHMARK(BM_OurRingBatch32SameThread);
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+void print_help() {
+  std::printf(
+      "ring_bench: qt::SpscRing vs moodycamel::ReaderWriterQueue vs boost::lockfree::spsc_queue\n"
+      "\n"
+      "Default mode: the cross-core round harness. Each round runs, in interleaved slices, every\n"
+      "test for each queue in a fixed order (ours, moodycamel, boost, then our batch variant),\n"
+      "each preceded by a core-to-core ping-pong probe; one table and verdict per round, then a\n"
+      "summary of medians across rounds.\n"
+      "  --rounds=N            rounds (default 5)\n"
+      "  --messages=M          messages per queue per round for throughput (default 10000000)\n"
+      "  --latency-samples=K   samples per queue per round, one-way and RTT each (default 100000)\n"
+      "  --slices=S            A,B,C interleavings per round (default 10)\n"
+      "  --pace-ns=P           one-way send interval in ns (default 2000), one message in flight\n"
+      "  --close-ns=T          a round is close-core when its median probe is < T ns (default 100)\n"
+      "  --probe-round-trips=R ping-pong round trips per probe trial, 3 trials (default 2000)\n"
+      "  --cpus=P,C            producer and consumer CPUs (default: first two allowed CPUs)\n"
+      "\n"
+      "Google Benchmark mode: --gbench, or any --benchmark_* flag (e.g.\n"
+      "--benchmark_filter=PushPop), runs the single-thread push+pop benchmarks (ns/op, no core\n"
+      "crossing) and passes the --benchmark_* flags to Google Benchmark.\n");
+}
+
+bool parse_flag(std::string_view arg, std::string_view name, std::string_view& value) {
+  if (arg.size() <= name.size() + 3 || arg.substr(0, 2) != "--") return false;
+  if (arg.substr(2, name.size()) != name || arg[2 + name.size()] != '=') return false;
+  value = arg.substr(name.size() + 3);
+  return true;
+}
+
+bool parse_unsigned(std::string_view text, uint64_t& out) {
+  if (text.empty()) return false;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  out = value;
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool gbench = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--gbench" || arg.substr(0, 12) == "--benchmark_") gbench = true;
+  }
+  if (gbench) {
+    std::vector<char*> args;
+    for (int i = 0; i < argc; ++i) {
+      if (std::string_view(argv[i]) != "--gbench") args.push_back(argv[i]);
+    }
+    int gbench_argc = static_cast<int>(args.size());
+    args.push_back(nullptr);
+    benchmark::Initialize(&gbench_argc, args.data());
+    if (benchmark::ReportUnrecognizedArguments(gbench_argc, args.data())) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+  }
+
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    std::string_view value;
+    uint64_t number = 0;
+    if (arg == "--help" || arg == "-h") {
+      print_help();
+      return 0;
+    } else if (parse_flag(arg, "rounds", value) && parse_unsigned(value, number) && number > 0) {
+      options.rounds = static_cast<int>(number);
+    } else if (parse_flag(arg, "messages", value) && parse_unsigned(value, number) &&
+               number > 0) {
+      options.messages = number;
+    } else if (parse_flag(arg, "latency-samples", value) && parse_unsigned(value, number) &&
+               number > 0) {
+      options.latency_samples = static_cast<std::size_t>(number);
+    } else if (parse_flag(arg, "slices", value) && parse_unsigned(value, number) && number > 0) {
+      options.slices = number;
+    } else if (parse_flag(arg, "pace-ns", value) && parse_unsigned(value, number) && number > 0) {
+      options.pace_ns = static_cast<double>(number);
+    } else if (parse_flag(arg, "close-ns", value) && parse_unsigned(value, number) &&
+               number > 0) {
+      options.close_ns = static_cast<double>(number);
+    } else if (parse_flag(arg, "probe-round-trips", value) && parse_unsigned(value, number) &&
+               number > 0) {
+      options.probe_round_trips = number;
+    } else if (parse_flag(arg, "cpus", value)) {
+      const std::size_t comma = value.find(',');
+      uint64_t producer = 0;
+      uint64_t consumer = 0;
+      if (comma == std::string_view::npos || !parse_unsigned(value.substr(0, comma), producer) ||
+          !parse_unsigned(value.substr(comma + 1), consumer)) {
+        std::fprintf(stderr, "bad --cpus, expected --cpus=P,C\n");
+        return 1;
+      }
+      options.cpus = {static_cast<int>(producer), static_cast<int>(consumer)};
+    } else {
+      std::fprintf(stderr, "unknown or malformed argument: %s (see --help)\n", argv[i]);
+      return 1;
+    }
+  }
+  options.slices = std::min<uint64_t>({options.slices, options.messages, options.latency_samples});
+  if (options.cpus.producer < 0) {
+    std::fprintf(stderr, "warning: fewer than two CPUs allowed, threads are not pinned; "
+                         "cross-core figures are meaningless\n");
+  }
+  return run_rounds(options);
+}

@@ -1,0 +1,164 @@
+// Engine: the single writer of all trading state. One agent, driven by one thread, that drains
+// its input rings — quotes from the feed, commands from client-side stages, answers from the
+// venue — and for each runs risk, the order state machine, positions and P&L, and the
+// strategies' callbacks; it emits venue requests and order updates on its output rings.
+//
+// Guarantees: no locks and no heap allocation after construction (tests/engine_alloc_test.cpp
+// proves it with a counting allocator); illegal order transitions are counted and logged, never
+// applied; every rejection carries a RejectReason. Other threads read EngineStats (relaxed
+// atomics) and may call request_shutdown(); everything else is engine-thread only.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "engine/agent.hpp"
+#include "engine/idle_strategy.hpp"
+#include "engine/instrument.hpp"
+#include "engine/latency_histogram.hpp"
+#include "engine/order_store.hpp"
+#include "engine/position.hpp"
+#include "engine/rings.hpp"
+#include "engine/risk.hpp"
+#include "engine/strategy.hpp"
+
+namespace qt {
+
+// Counters the engine publishes for status lines and metrics. Single writer (engine thread),
+// relaxed stores; readers on any thread.
+struct EngineStats {
+  struct InstrumentFigures {
+    std::atomic<int64_t> net_size{0};
+    std::atomic<int64_t> average_price{0};
+    std::atomic<int64_t> realized_pnl{0};
+    std::atomic<int64_t> unrealized_pnl{0};
+    std::atomic<int64_t> bid{0};
+    std::atomic<int64_t> ask{0};
+  };
+
+  std::atomic<uint64_t> quotes{0};
+  std::atomic<uint64_t> orders_received{0};
+  std::atomic<uint64_t> orders_sent{0};
+  std::atomic<uint64_t> fills{0};
+  std::atomic<uint64_t> filled_orders{0};
+  std::atomic<uint64_t> canceled_orders{0};
+  std::atomic<uint64_t> venue_rejects{0};
+  std::atomic<uint64_t> illegal_transitions{0};
+  std::atomic<uint64_t> unknown_order_events{0};
+  std::atomic<uint64_t> live_orders{0};
+  std::array<std::atomic<uint64_t>, kRejectReasonCount> rejects{};
+  std::array<InstrumentFigures, kMaxInstruments> instruments{};
+  LatencyHistogram quote_latency;  // feed stamp → quote fully handled (strategies included)
+  LatencyHistogram order_latency;  // NewOrder created → venue request on the ring
+
+  static void bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
+    counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+  }
+};
+
+struct EngineOptions {
+  std::vector<InstrumentSpec> instruments;
+  RiskLimits risk;
+  TradingState initial_trading_state = TradingState::kActive;
+  std::size_t order_capacity = 1 << 16;
+  bool cancel_on_shutdown = true;
+};
+
+// A client-side producer/consumer pair (FIX session host, HTTP host, benchmark driver).
+struct ClientPort {
+  CommandRing* commands = nullptr;      // client → engine
+  OrderUpdateRing* updates = nullptr;   // engine → client (may be null: updates dropped)
+  Doorbell* updates_doorbell = nullptr; // rung after pushing an update
+  SourceId source = 0;
+};
+
+class Engine final : public Agent {
+ public:
+  static constexpr SourceId kEngineSource = 0;  // the engine's own actions (kill switch, stop)
+  static constexpr std::size_t kMaxDrainBatch = 256;
+
+  Engine(EngineOptions options, QuoteRing& quotes, VenueRequestRing& venue_requests,
+         VenueEventRing& venue_events);
+  ~Engine() override;
+
+  // Set-up, before the engine thread starts.
+  SourceId add_strategy(Strategy& strategy);
+  SourceId add_client_port(ClientPort port);  // returns the SourceId assigned to the port
+  void set_venue_doorbell(Doorbell* doorbell) { venue_doorbell_ = doorbell; }
+
+  // Agent.
+  std::string_view name() const override { return "engine"; }
+  void on_start() override;
+  int do_work() override;
+  void on_close() override;
+
+  // Any thread: ask the engine to stop its strategies and (if configured) cancel open orders.
+  void request_shutdown() { shutdown_requested_.store(true, std::memory_order_release); }
+  bool shutdown_done() const { return shutdown_done_.load(std::memory_order_acquire); }
+  const EngineStats& stats() const { return *stats_; }
+  const std::vector<InstrumentSpec>& instruments() const { return instruments_; }
+
+  // Engine thread only (strategies reach these through StrategyContext).
+  SubmitResult submit(const NewOrder& order);
+  RejectReason cancel(SourceId source, OrderId order_id);
+  void cancel_all(SourceId source_filter, bool all_sources);
+  void engage_kill_switch();
+  void set_trading_state(TradingState state);
+  const Position& position(InstrumentId id) const { return positions_[id]; }
+  const Quote* last_quote(InstrumentId id) const {
+    return id < instruments_.size() && has_quote_[id] ? &last_quotes_[id] : nullptr;
+  }
+  const Order* find_order(OrderId id) const { return orders_.find(id); }
+  const InstrumentSpec* find_instrument(std::string_view symbol) const;
+  const RiskCheck& risk() const { return risk_; }
+  StrategyContext& context_of(SourceId source);
+
+ private:
+  struct StrategySlot {
+    Strategy* strategy;
+    std::unique_ptr<StrategyContext> context;
+  };
+
+  void on_quote(const Quote& quote);
+  void on_command(SourceId source, const ClientCommand& command);
+  void on_venue_event(const VenueEvent& event);
+  void run_timers(int64_t now);
+  void begin_shutdown();
+  void reject(const NewOrder& order, RejectReason reason);
+  void publish_update(const Order& order, RejectReason reason, PriceUnits fill_price,
+                      SizeUnits fill_size);
+  void release_exposure(const Order& order, SizeUnits size);
+  void publish_instrument(InstrumentId id);
+  bool send_to_venue(const VenueRequest& request);
+
+  std::vector<InstrumentSpec> instruments_;
+  bool cancel_on_shutdown_;
+  RiskCheck risk_;
+  OrderStore orders_;
+  std::array<Position, kMaxInstruments> positions_{};
+  std::array<Quote, kMaxInstruments> last_quotes_{};
+  std::array<bool, kMaxInstruments> has_quote_{};
+  std::array<SizeUnits, kMaxInstruments> open_buy_size_{};
+  std::array<SizeUnits, kMaxInstruments> open_sell_size_{};
+
+  QuoteRing& quotes_;
+  VenueRequestRing& venue_requests_;
+  VenueEventRing& venue_events_;
+  Doorbell* venue_doorbell_ = nullptr;
+  std::vector<ClientPort> ports_;
+  std::vector<StrategySlot> strategies_;
+  // Per source: index into strategies_ or ports_, or -1.
+  std::array<int16_t, RiskCheck::kMaxSources> strategy_of_source_;
+  std::array<int16_t, RiskCheck::kMaxSources> port_of_source_;
+  SourceId next_source_ = 1;
+  uint32_t timer_check_countdown_ = 0;
+
+  std::unique_ptr<EngineStats> stats_;
+  std::atomic<bool> shutdown_requested_{false};
+  std::atomic<bool> shutdown_done_{false};
+  bool started_ = false;
+};
+
+}  // namespace qt

@@ -1,0 +1,69 @@
+// Order record and its state machine.
+//
+//   PendingNew ─accepted─► New ─fill─► PartiallyFilled ─fill─► Filled
+//        │  └─rejected─► Rejected        │ cancel request      ▲
+//        └─outcome unknown─► Unknown      ▼                     │
+//   (any live) ─cancel request─► PendingCancel ─canceled─► Canceled
+//                                     └─cancel rejected─► state before the cancel
+//   Unknown leaves only on an explicit venue answer: accepted, rejected, fill, canceled.
+//
+// apply_order_event() never crashes and never applies an illegal event: it returns
+// kIllegal, leaves the order untouched, and the caller counts and logs it.
+// Owned by the engine thread; plain data, no allocation.
+#pragma once
+
+#include <array>
+
+#include "engine/messages.hpp"
+#include "engine/types.hpp"
+
+namespace qt {
+
+enum class OrderEvent : uint8_t {
+  kVenueAccepted,
+  kVenueRejected,
+  kFill,             // partial or full, decided by the remaining size
+  kCancelRequested,
+  kCanceled,
+  kCancelRejected,
+  kOutcomeUnknown,
+};
+inline constexpr std::size_t kOrderEventCount = 7;
+std::string_view to_string(OrderEvent e);
+
+struct Order {
+  OrderId id = 0;
+  ClientOrderId client_order_id;
+  SourceId source = 0;
+  InstrumentId instrument = 0;
+  Side side = Side::kBuy;
+  OrderType type = OrderType::kMarket;
+  TimeInForce time_in_force = TimeInForce::kGoodTillCancel;
+  OrderState state = OrderState::kPendingNew;
+  OrderState state_before_cancel = OrderState::kPendingNew;  // restored on cancel reject
+  PriceUnits limit_price = 0;
+  SizeUnits size = 0;
+  SizeUnits filled_size = 0;
+  PriceUnits average_fill_price = 0;  // size-weighted, rounded to the nearest price unit
+  int64_t created_ns = 0;
+  std::array<char, VenueEvent::kVenueIdCapacity> venue_order_id{};
+
+  SizeUnits leaves() const { return size - filled_size; }
+  bool is_live() const { return !is_terminal(state); }
+};
+
+enum class TransitionResult : uint8_t { kApplied, kIllegal };
+
+// The pure table: the state `event` leads to from `order`, or nullopt-like kIllegal.
+// For kFill, fill_size decides partial vs full; a fill larger than leaves() is illegal.
+struct TransitionTarget {
+  TransitionResult result;
+  OrderState next;
+};
+TransitionTarget next_order_state(const Order& order, OrderEvent event, SizeUnits fill_size = 0);
+
+// Applies the event if legal (state, filled size, average price); otherwise touches nothing.
+TransitionResult apply_order_event(Order& order, OrderEvent event, SizeUnits fill_size = 0,
+                                   PriceUnits fill_price = 0);
+
+}  // namespace qt
