@@ -296,6 +296,12 @@ void Engine::on_venue_event(const VenueEvent& event) {
     return;
   }
   const OrderState before = order->state;
+  if (event.kind == VenueEventKind::kCancelRejected && is_terminal(before)) {
+    // The order filled (or ended) while our cancel was on its way: the venue's "too late to
+    // cancel" is expected, not a broken state machine.
+    EngineStats::bump(stats_->late_cancel_rejects);
+    return;
+  }
   const SizeUnits leaves_before = order->leaves();
   const OrderEvent order_event = to_order_event(event.kind);
   if (apply_order_event(*order, order_event, event.fill_size, event.fill_price) ==

@@ -47,6 +47,7 @@ struct EngineStats {
   std::atomic<uint64_t> venue_rejects{0};
   std::atomic<uint64_t> illegal_transitions{0};
   std::atomic<uint64_t> unknown_order_events{0};
+  std::atomic<uint64_t> late_cancel_rejects{0};  // cancel lost the race with the final fill
   std::atomic<uint64_t> live_orders{0};
   std::array<std::atomic<uint64_t>, kRejectReasonCount> rejects{};
   std::array<InstrumentFigures, kMaxInstruments> instruments{};

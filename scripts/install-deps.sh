@@ -39,6 +39,7 @@ PACKAGES=(
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
+  python3                    # test scripts (JSON log validation)
   # --- real servers / peers for integration tests: added by later issues ------------------
   # redis-server nginx haproxy prometheus (promtool) sqlite3 libquickfix-dev awscli
   # and nodejs/npm for s3rver (note: on the build machines nodejs comes preinstalled from
