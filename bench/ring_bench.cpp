@@ -142,17 +142,28 @@ class TickClock {
 #else
     ns_per_tick_ = 1.0;
 #endif
+    // The smallest step the clock shows (a VM's TSC may advance in steps of many ticks).
+    uint64_t step = ~uint64_t{0};
+    uint64_t last = now();
+    for (int i = 0; i < 100'000; ++i) {
+      const uint64_t t = now();
+      if (t != last) step = std::min(step, t - last);
+      last = t;
+    }
+    resolution_ns_ = to_ns(static_cast<double>(step));
   }
 
   double to_ns(double ticks) const noexcept { return ticks * ns_per_tick_; }
   uint64_t from_ns(double ns) const noexcept { return static_cast<uint64_t>(ns / ns_per_tick_); }
   double ghz() const noexcept { return 1.0 / ns_per_tick_; }
+  double resolution_ns() const noexcept { return resolution_ns_; }
   static constexpr const char* source() noexcept {
     return QT_BENCH_HAVE_TSC ? "rdtsc (lfence-ordered)" : "steady_clock";
   }
 
  private:
   double ns_per_tick_ = 1.0;
+  double resolution_ns_ = 1.0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -487,6 +498,7 @@ struct Tally {
   std::vector<double> probes_ns;  // one probe right before each of this queue's test slices
   uint64_t messages = 0;
   uint64_t ticks = 0;
+  std::vector<double> slice_msgs_per_sec;  // for same-slice comparisons
   std::vector<int64_t> one_way_ticks;
   std::vector<int64_t> round_trip_ticks;
 };
@@ -497,6 +509,7 @@ struct Row {
   double probe_min_ns = 0;
   double probe_max_ns = 0;
   double msgs_per_sec = 0;
+  std::vector<double> slice_msgs_per_sec;
   bool has_latency = false;
   Percentiles one_way;
   Percentiles round_trip;
@@ -512,6 +525,7 @@ Row reduce(Tally& tally, const Options& options, const TickClock& clock) {
   row.probe_max_ns = *std::max_element(tally.probes_ns.begin(), tally.probes_ns.end());
   row.msgs_per_sec = static_cast<double>(tally.messages) /
                      (clock.to_ns(static_cast<double>(tally.ticks)) * 1e-9);
+  row.slice_msgs_per_sec = tally.slice_msgs_per_sec;
   if (tally.has_latency) {
     const uint64_t pace_ticks = clock.from_ns(options.pace_ns);
     const auto over = std::count_if(tally.one_way_ticks.begin(), tally.one_way_ticks.end(),
@@ -586,12 +600,19 @@ Round run_round(Queues& queues, const Options& options, const TickClock& clock) 
 
     queues.for_each([&](auto& pair, int i) {
       tallies[i].probes_ns.push_back(probe(options, clock));
-      tallies[i].ticks += measure_throughput(*pair.forward, messages, options.cpus);
+      const uint64_t ticks = measure_throughput(*pair.forward, messages, options.cpus);
+      tallies[i].ticks += ticks;
       tallies[i].messages += messages;
+      tallies[i].slice_msgs_per_sec.push_back(static_cast<double>(messages) /
+                                              (clock.to_ns(static_cast<double>(ticks)) * 1e-9));
     });
     batch.probes_ns.push_back(probe(options, clock));
-    batch.ticks += measure_batch_throughput(queues.batch->ring(), messages, options.cpus);
+    const uint64_t batch_ticks =
+        measure_batch_throughput(queues.batch->ring(), messages, options.cpus);
+    batch.ticks += batch_ticks;
     batch.messages += messages;
+    batch.slice_msgs_per_sec.push_back(static_cast<double>(messages) /
+                                       (clock.to_ns(static_cast<double>(batch_ticks)) * 1e-9));
 
     queues.for_each([&](auto& pair, int i) {
       tallies[i].probes_ns.push_back(probe(options, clock));
@@ -648,11 +669,14 @@ struct Verdict {
   double one_way_pct = 0;      // + means ours has a lower one-way p50 than the best peer
   const Row* best_throughput = nullptr;
   const Row* best_one_way = nullptr;
-  bool throughput_ok = false;  // ours >= best peer
+  bool throughput_ok = false;  // ours >= best peer (aggregate over the round)
   bool one_way_ok = false;     // ours <= best peer
+  bool one_way_tie = false;    // ours behind by no more than one clock step
+  int slices_won = 0;          // slices where ours >= that peer in the same slice
+  int slices = 0;
 };
 
-Verdict judge(const Round& round) {
+Verdict judge(const Round& round, double clock_resolution_ns) {
   const Row& ours = round.like_for_like[0];
   Verdict v;
   for (std::size_t i = 1; i < round.like_for_like.size(); ++i) {
@@ -666,10 +690,17 @@ Verdict judge(const Round& round) {
   v.one_way_pct = (1.0 - ours.one_way.p50 / v.best_one_way->one_way.p50) * 100.0;
   v.throughput_ok = ours.msgs_per_sec >= v.best_throughput->msgs_per_sec;
   v.one_way_ok = ours.one_way.p50 <= v.best_one_way->one_way.p50;
+  v.one_way_tie =
+      !v.one_way_ok && ours.one_way.p50 <= v.best_one_way->one_way.p50 + clock_resolution_ns * 1.01;
+  v.slices = static_cast<int>(ours.slice_msgs_per_sec.size());
+  for (int i = 0; i < v.slices; ++i) {
+    if (ours.slice_msgs_per_sec[i] >= v.best_throughput->slice_msgs_per_sec[i]) ++v.slices_won;
+  }
   return v;
 }
 
-void print_round(int index, const Options& options, const Round& round) {
+void print_round(int index, const Options& options, const Round& round,
+                 double clock_resolution_ns) {
   std::printf("\nRound %d/%d  probe over the round: median %.0f ns (range %.0f-%.0f) -> cores %s\n",
               index + 1, options.rounds, round.probe_median_ns, round.probe_min_ns,
               round.probe_max_ns, is_close(round, options) ? "CLOSE" : "far");
@@ -684,11 +715,12 @@ void print_round(int index, const Options& options, const Round& round) {
                   row.one_way_over_pace * 100.0, row.name, options.pace_ns);
     }
   }
-  const Verdict v = judge(round);
-  std::printf("  verdict: ours vs best peer: throughput %+.1f%% (vs %s) %s, one-way p50 %+.1f%% "
-              "(vs %s) %s\n",
+  const Verdict v = judge(round, clock_resolution_ns);
+  std::printf("  verdict: ours vs best peer: throughput %+.1f%% (vs %s) %s, ahead in %d/%d "
+              "slices; one-way p50 %+.1f%% (vs %s) %s\n",
               v.throughput_pct, v.best_throughput->name, v.throughput_ok ? "MATCHED" : "BEHIND",
-              v.one_way_pct, v.best_one_way->name, v.one_way_ok ? "MATCHED" : "BEHIND");
+              v.slices_won, v.slices, v.one_way_pct, v.best_one_way->name,
+              v.one_way_ok ? "MATCHED" : v.one_way_tie ? "TIE (within one clock step)" : "BEHIND");
   std::fflush(stdout);
 }
 
@@ -722,7 +754,8 @@ Row median_row(const std::vector<Round>& rounds, std::size_t index) {
   return row;
 }
 
-void print_summary(const Options& options, const std::vector<Round>& rounds) {
+void print_summary(const Options& options, const std::vector<Round>& rounds,
+                   double clock_resolution_ns) {
   std::printf("\nSummary over %zu rounds: median per queue across rounds "
               "(probe columns: medians of the rounds' median/min/max)\n",
               rounds.size());
@@ -734,15 +767,21 @@ void print_summary(const Options& options, const std::vector<Round>& rounds) {
 
   int throughput_ok = 0;
   int one_way_ok = 0;
+  int one_way_tie = 0;
+  int slices_won = 0;
+  int slices = 0;
   int close_rounds = 0;
   double best_close = 0;
   double best_close_batch = 0;
   double best_any = 0;
   uint64_t negative = 0;
   for (const Round& round : rounds) {
-    const Verdict v = judge(round);
+    const Verdict v = judge(round, clock_resolution_ns);
     throughput_ok += v.throughput_ok ? 1 : 0;
     one_way_ok += v.one_way_ok ? 1 : 0;
+    one_way_tie += v.one_way_tie ? 1 : 0;
+    slices_won += v.slices_won;
+    slices += v.slices;
     for (const Row& row : round.like_for_like) negative += row.one_way.negative;
     best_any = std::max(best_any, round.like_for_like[0].msgs_per_sec);
     if (is_close(round, options)) {
@@ -752,8 +791,12 @@ void print_summary(const Options& options, const std::vector<Round>& rounds) {
     }
   }
   const auto n = static_cast<int>(rounds.size());
-  std::printf("  ours >= best peer on throughput:  %d/%d rounds\n", throughput_ok, n);
-  std::printf("  ours <= best peer on one-way p50: %d/%d rounds\n", one_way_ok, n);
+  std::printf("  ours >= best peer on throughput:  %d/%d rounds (same-slice: ahead in %d/%d "
+              "slices)\n",
+              throughput_ok, n, slices_won, slices);
+  std::printf("  ours <= best peer on one-way p50: %d/%d rounds (+%d within one %.0f ns clock "
+              "step)\n",
+              one_way_ok, n, one_way_tie, clock_resolution_ns);
   std::printf("  close-core rounds (round probe median < %.0f ns): %d/%d\n", options.close_ns,
               close_rounds, n);
   if (close_rounds > 0) {
@@ -774,8 +817,8 @@ int run_rounds(const Options& options) {
   clock.calibrate();
   std::printf("ring_bench: %zu-byte messages, capacity %zu, producer CPU %d, consumer CPU %d\n",
               sizeof(BenchMessage), kCapacity, options.cpus.producer, options.cpus.consumer);
-  std::printf("clock: %s at %.3f GHz (calibrated against steady_clock)\n", TickClock::source(),
-              clock.ghz());
+  std::printf("clock: %s at %.3f GHz (calibrated against steady_clock), resolution %.1f ns\n",
+              TickClock::source(), clock.ghz(), clock.resolution_ns());
   std::printf("per round and queue: throughput %" PRIu64 " msgs (single push/pop, spin), "
               "one-way %zu samples paced every %.0f ns and RTT %zu samples (both 1 in flight),\n"
               "  run as %" PRIu64 " interleaved slices: each test runs A, B, C back to back\n",
@@ -792,9 +835,9 @@ int run_rounds(const Options& options) {
   std::vector<Round> rounds;
   for (int r = 0; r < options.rounds; ++r) {
     rounds.push_back(run_round(queues, options, clock));
-    print_round(r, options, rounds.back());
+    print_round(r, options, rounds.back(), clock.resolution_ns());
   }
-  print_summary(options, rounds);
+  print_summary(options, rounds, clock.resolution_ns());
   return 0;
 }
 

@@ -2,10 +2,12 @@
 // sleep on a futex until a producer rings the thread's Doorbell or a short timeout passes).
 //
 // Doorbell::ring() is called by producers after they push to a ring this thread consumes. It
-// costs one fence and one load when the consumer is awake; a wake-up system call only when it
-// is parked. The protocol cannot lose a wake-up: the consumer announces itself as a waiter,
-// re-polls its rings, and only then sleeps on the epoch it read before re-polling; a ring()
-// in between changes the epoch and the futex returns at once.
+// costs one locked read-modify-write when the consumer is awake; a wake-up system call only
+// when it is parked. The protocol cannot lose a wake-up: the producer's RMW on `waiters_` and
+// the consumer's are totally ordered, so either the producer sees the waiter and wakes it, or
+// the consumer's RMW synchronises with the producer's and its re-poll sees the pushed message;
+// the consumer then sleeps on the epoch it read before re-polling, so a ring() in between
+// changes the epoch and the futex returns at once.
 #pragma once
 
 #include <atomic>
@@ -20,8 +22,8 @@ std::string_view to_string(WaitMode mode);
 class Doorbell {
  public:
   void ring() noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // order the ring push before the load
-    if (waiters_.load(std::memory_order_relaxed) != 0) wake();
+    // An RMW rather than fence + load: same cost on x86, and ThreadSanitizer models it.
+    if (waiters_.fetch_add(0, std::memory_order_seq_cst) != 0) wake();
   }
 
   // Consumer side of the protocol, used by IdleStrategy.

@@ -1,6 +1,6 @@
 // LatencyHistogram: a fixed-size log-linear histogram of nanosecond latencies (HdrHistogram's
 // layout with 16 sub-buckets per power of two, so any reported percentile is within 6.25 % of
-// the true value).
+// the true value). Values ≥ 2^40 ns (about 18 minutes) all land in the last bucket.
 //
 // One thread records (record() is two loads, a shift and one relaxed store — no RMW, no
 // allocation); any thread may snapshot() concurrently and compute percentiles over the
@@ -43,7 +43,7 @@ class LatencyHistogram {
     if (value < kSubBuckets) return value < 0 ? 0 : static_cast<std::size_t>(value);
     const auto v = static_cast<uint64_t>(value);
     int exponent = 63 - std::countl_zero(v);  // ≥ kSubBucketBits
-    if (exponent > kMaxExponent) return kBucketCount - 1;
+    if (exponent >= kMaxExponent) return kBucketCount - 1;
     const auto sub = static_cast<std::size_t>((v >> (exponent - kSubBucketBits)) & (kSubBuckets - 1));
     return static_cast<std::size_t>(exponent - kSubBucketBits + 1) * kSubBuckets + sub;
   }

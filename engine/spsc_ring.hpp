@@ -115,7 +115,8 @@ class SpscRing {
   ProducerSide producer_;
   ConsumerSide consumer_;
   // Slots start on their own line so the first slot does not share one with consumer_.
-  alignas(kCacheLine) T slots_[Capacity];
+  // Value-initialised: construction touches (pre-faults) every slot before the hot path does.
+  alignas(kCacheLine) T slots_[Capacity]{};
 };
 
 }  // namespace qt

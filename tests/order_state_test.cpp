@@ -2,8 +2,6 @@
 //
 // The full 8 x 7 transition table is written out below by hand from the state diagram in
 // engine/order.hpp; it is deliberately not computed from the implementation.
-#include "engine/order.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
@@ -11,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <tuple>
+
+#include "engine/order.hpp"
 
 namespace qt {
 namespace {
@@ -136,18 +136,17 @@ std::string TransitionName(const ::testing::TestParamInfo<std::tuple<int, int>>&
          std::string(to_string(static_cast<OrderEvent>(std::get<1>(info.param))));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllStatesTimesAllEvents, OrderTransitionTable,
-    ::testing::Combine(::testing::Range(0, static_cast<int>(kOrderStateCount)),
-                       ::testing::Range(0, static_cast<int>(kOrderEventCount))),
-    TransitionName);
+INSTANTIATE_TEST_SUITE_P(AllStatesTimesAllEvents, OrderTransitionTable,
+                         ::testing::Combine(::testing::Range(0, static_cast<int>(kOrderStateCount)),
+                                            ::testing::Range(0,
+                                                             static_cast<int>(kOrderEventCount))),
+                         TransitionName);
 
 // A fill of exactly the remaining size completes the order from every live state, including
 // PendingCancel (the fill beat the cancel) and Unknown (the fill proves the order existed).
 TEST(OrderStateMachine, FillOfExactlyTheLeavesCompletesTheOrderFromEveryLiveState) {
-  for (OrderState state : {OrderState::kPendingNew, OrderState::kNew,
-                           OrderState::kPartiallyFilled, OrderState::kPendingCancel,
-                           OrderState::kUnknown}) {
+  for (OrderState state : {OrderState::kPendingNew, OrderState::kNew, OrderState::kPartiallyFilled,
+                           OrderState::kPendingCancel, OrderState::kUnknown}) {
     SCOPED_TRACE(std::string(to_string(state)));
     Order order = order_in(state);
     const SizeUnits leaves = order.leaves();  // 10, or 6 when 4 are already filled
@@ -194,18 +193,16 @@ TEST(OrderStateMachine, AveragePriceRoundsToTheNearestPriceUnit) {
 // the nearest price unit". Enable once Order keeps the exact sum of price * size.
 TEST(OrderStateMachine, DISABLED_AveragePriceIsTheRoundedExactWeightedAverageAfterManyFills) {
   Order order = order_in(OrderState::kNew);
-  order.size = 10;
-  // 1 @ 100.00, 1 @ 100.01, then 8 single fills @ 100.00.
-  // Exact: (9 * 100.00 + 100.01) / 10 = 100.001 -> 100.00.
-  // Buggy: after two fills the stored average is 100.005 -> 100.01, and each further fill
-  // re-rounds half-up from there, so it stays at 100.01.
-  ASSERT_EQ(apply_order_event(order, OrderEvent::kFill, 1, 10000), TransitionResult::kApplied);
-  ASSERT_EQ(apply_order_event(order, OrderEvent::kFill, 1, 10001), TransitionResult::kApplied);
-  for (int i = 0; i < 8; ++i) {
-    ASSERT_EQ(apply_order_event(order, OrderEvent::kFill, 1, 10000), TransitionResult::kApplied);
+  order.size = 7;
+  // Seven fills of 1 @ 100.00, 99.99, 99.99, 99.98, 99.98, 99.97, 99.97.
+  // Exact: 699.88 / 7 = 99.98286 -> 99.98.
+  // Buggy: each fill moves the stored average by less than half a unit, so it re-rounds back to
+  // 100.00 every time and never moves at all.
+  for (PriceUnits price : {10000, 9999, 9999, 9998, 9998, 9997, 9997}) {
+    ASSERT_EQ(apply_order_event(order, OrderEvent::kFill, 1, price), TransitionResult::kApplied);
   }
   EXPECT_EQ(order.state, OrderState::kFilled);
-  EXPECT_EQ(order.average_fill_price, 10000);
+  EXPECT_EQ(order.average_fill_price, 9998);
 }
 
 TEST(OrderStateMachine, OverfillIsIllegal) {
@@ -214,14 +211,12 @@ TEST(OrderStateMachine, OverfillIsIllegal) {
   ASSERT_EQ(order.leaves(), 6);
   expect_illegal_and_untouched(order, OrderEvent::kFill, 7, 10100);
   expect_illegal_and_untouched(order_in(OrderState::kNew), OrderEvent::kFill, 11, 10100);
-  expect_illegal_and_untouched(order_in(OrderState::kPendingCancel), OrderEvent::kFill, 11,
-                               10100);
+  expect_illegal_and_untouched(order_in(OrderState::kPendingCancel), OrderEvent::kFill, 11, 10100);
 }
 
 TEST(OrderStateMachine, ZeroSizeFillIsIllegal) {
-  for (OrderState state : {OrderState::kPendingNew, OrderState::kNew,
-                           OrderState::kPartiallyFilled, OrderState::kPendingCancel,
-                           OrderState::kUnknown}) {
+  for (OrderState state : {OrderState::kPendingNew, OrderState::kNew, OrderState::kPartiallyFilled,
+                           OrderState::kPendingCancel, OrderState::kUnknown}) {
     SCOPED_TRACE(std::string(to_string(state)));
     expect_illegal_and_untouched(order_in(state), OrderEvent::kFill, 0, 10100);
   }
@@ -285,8 +280,7 @@ TEST(OrderStateMachine, PartialFillWhilePendingCancelThenCancelRejectGivesPartia
 }
 
 TEST(OrderStateMachine, SecondCancelRequestWhilePendingCancelIsIllegal) {
-  expect_illegal_and_untouched(order_in(OrderState::kPendingCancel),
-                               OrderEvent::kCancelRequested);
+  expect_illegal_and_untouched(order_in(OrderState::kPendingCancel), OrderEvent::kCancelRequested);
 }
 
 // ---------------------------------------------------------------------------------------------
