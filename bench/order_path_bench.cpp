@@ -217,11 +217,14 @@ ModeResult run_dedicated(Harness& h, const Options& options, const CpuPair& cpus
   return result;
 }
 
+// probe_ns < 0: the mode crosses no core, so no probe applies.
 void print_row(const char* mode, const ModeResult& r, double probe_ns) {
+  char probe[32] = "no core crossing";
+  if (probe_ns >= 0) std::snprintf(probe, sizeof probe, "probe %.0f ns/hop", probe_ns);
   std::printf("  %-10s p50 %7.0f ns  p99 %7.0f ns  p99.9 %8.0f ns  max %9.0f ns  %6.2f M orders/s"
-              "  allocations %" PRIu64 "  probe %5.0f ns/hop\n",
+              "  allocations %" PRIu64 "  %s\n",
               mode, r.latency.p50, r.latency.p99, r.latency.p999, r.latency.max,
-              r.orders_per_second / 1e6, r.allocations, probe_ns);
+              r.orders_per_second / 1e6, r.allocations, probe);
 }
 
 int main_impl(int argc, char** argv) {
@@ -250,7 +253,7 @@ int main_impl(int argc, char** argv) {
     probes.push_back((probe_before + probe_after) / 2);
     std::printf("round %d (probe %0.f ns before, %0.f ns after)\n", round, probe_before,
                 probe_after);
-    print_row("shared", shared.back(), 0);
+    print_row("shared", shared.back(), -1);
     print_row("dedicated", dedicated.back(), probes.back());
     std::fflush(stdout);
   }

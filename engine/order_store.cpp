@@ -1,6 +1,7 @@
 #include "engine/order_store.hpp"
 
 #include <bit>
+#include <cstring>
 
 namespace qt {
 
@@ -30,12 +31,19 @@ const Order* OrderStore::find(OrderId id) const {
 }
 
 uint64_t OrderStore::hash_of(SourceId source, const ClientOrderId& id) {
-  // FNV-1a over the source and the fixed-size id, then a finalising mix.
-  uint64_t h = 1469598103934665603ull ^ source;
-  for (char c : id.chars) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ull;
-  }
+  // The id is a fixed 24 bytes: mix it as three words (multiply-xorshift), not byte by byte.
+  static_assert(ClientOrderId::kCapacity == 24);
+  uint64_t words[3];
+  std::memcpy(words, id.chars, sizeof words);
+  auto mix = [](uint64_t h, uint64_t w) {
+    h ^= w;
+    h *= 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 29);
+  };
+  uint64_t h = mix(0xD6E8FEB86659FD93ull, source);
+  h = mix(h, words[0]);
+  h = mix(h, words[1]);
+  h = mix(h, words[2]);
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;
