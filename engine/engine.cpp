@@ -71,7 +71,6 @@ const InstrumentSpec* Engine::find_instrument(std::string_view symbol) const {
 }
 
 void Engine::on_start() {
-  started_ = true;
   const int64_t now = now_ns();
   for (StrategySlot& slot : strategies_) {
     slot.strategy->on_start(*slot.context);
@@ -107,6 +106,7 @@ int Engine::do_work() {
 }
 
 void Engine::run_timers(int64_t now) {
+  if (strategies_stopped_) return;
   for (StrategySlot& slot : strategies_) {
     StrategyContext& context = *slot.context;
     if (context.timer_interval_ns() <= 0 || now < context.next_timer_ns) continue;
@@ -117,6 +117,8 @@ void Engine::run_timers(int64_t now) {
 
 void Engine::begin_shutdown() {
   for (StrategySlot& slot : strategies_) slot.strategy->on_stop(*slot.context);
+  // After on_stop a strategy gets no more callbacks and cannot submit.
+  strategies_stopped_ = true;
   if (cancel_on_shutdown_) cancel_all(kEngineSource, /*all_sources=*/true);
   shutdown_done_.store(true, std::memory_order_release);
 }
@@ -127,7 +129,9 @@ void Engine::on_quote(const Quote& quote) {
   has_quote_[quote.instrument] = true;
   positions_[quote.instrument].mark(quote.bid, quote.ask);
   for (StrategySlot& slot : strategies_) {
-    if (slot.context->subscribed(quote.instrument)) slot.strategy->on_quote(*slot.context, quote);
+    if (!strategies_stopped_ && slot.context->subscribed(quote.instrument)) {
+      slot.strategy->on_quote(*slot.context, quote);
+    }
   }
   EngineStats::bump(stats_->quotes);
   EngineStats::InstrumentFigures& figures = stats_->instruments[quote.instrument];
@@ -367,6 +371,7 @@ void Engine::publish_update(const Order& order, RejectReason reason, PriceUnits 
   update.created_ns = now_ns();
 
   if (order.source < strategy_of_source_.size() && strategy_of_source_[order.source] >= 0) {
+    if (strategies_stopped_) return;
     StrategySlot& slot = strategies_[strategy_of_source_[order.source]];
     slot.strategy->on_order_update(*slot.context, update);
     if (fill_size > 0) slot.strategy->on_fill(*slot.context, update);
@@ -384,6 +389,7 @@ void Engine::publish_update(const Order& order, RejectReason reason, PriceUnits 
 // ---- StrategyContext -------------------------------------------------------------------------
 
 SubmitResult StrategyContext::submit(const OrderRequest& request) {
+  if (engine_.strategies_stopped()) return {0, RejectReason::kTradingHalted};
   NewOrder order;
   // "S<source>-<sequence>": unique per strategy for the engine's duplicate check and the journal.
   char text[ClientOrderId::kCapacity];

@@ -115,6 +115,7 @@ class Engine final : public Agent {
   const InstrumentSpec* find_instrument(std::string_view symbol) const;
   const RiskCheck& risk() const { return risk_; }
   StrategyContext& context_of(SourceId source);
+  bool strategies_stopped() const { return strategies_stopped_; }
 
  private:
   struct StrategySlot {
@@ -159,7 +160,7 @@ class Engine final : public Agent {
   std::unique_ptr<EngineStats> stats_;
   std::atomic<bool> shutdown_requested_{false};
   std::atomic<bool> shutdown_done_{false};
-  bool started_ = false;
+  bool strategies_stopped_ = false;  // set once every strategy's on_stop has run
 };
 
 }  // namespace qt

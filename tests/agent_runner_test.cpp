@@ -1,0 +1,164 @@
+// Threading modes and wait strategies: how stages map onto threads, that parked threads wake
+// when a producer rings, that pinning and names are applied, and that the whole pipeline runs
+// across real threads (run this suite under the tsan preset).
+#include "engine/agent_runner.hpp"
+
+#include <gtest/gtest.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "engine/engine.hpp"
+#include "engine/strategies/moving_average_crossover.hpp"
+#include "engine/strategies/simple_quoter.hpp"
+#include "feeds/sim/random_walk_feed.hpp"
+#include "gateway/paper/paper_venue.hpp"
+#include "tests/engine_test_support.hpp"
+
+namespace qt {
+namespace {
+
+class CountingAgent final : public Agent {
+ public:
+  explicit CountingAgent(SpscRing<uint64_t, 1024>* input = nullptr) : input_(input) {}
+  std::string_view name() const override { return "counting"; }
+  void on_start() override {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    thread_name = name;
+    started = true;
+  }
+  int do_work() override {
+    cycles.fetch_add(1, std::memory_order_relaxed);
+    if (input_ == nullptr) return 0;
+    return static_cast<int>(input_->drain([this](const uint64_t& v) {
+      received.fetch_add(1, std::memory_order_relaxed);
+      last.store(v, std::memory_order_relaxed);
+    }));
+  }
+  void on_close() override { closed = true; }
+
+  SpscRing<uint64_t, 1024>* input_;
+  std::atomic<uint64_t> cycles{0};
+  std::atomic<uint64_t> received{0};
+  std::atomic<uint64_t> last{0};
+  std::string thread_name;
+  bool started = false;
+  bool closed = false;
+};
+
+TEST(ThreadingMode, AutoIsSharedBelowFourHardwareThreadsAndDedicatedFromFour) {
+  EXPECT_EQ(resolve_threading_mode(ThreadingModeKind::kAuto, 1), ThreadingModeKind::kShared);
+  EXPECT_EQ(resolve_threading_mode(ThreadingModeKind::kAuto, 2), ThreadingModeKind::kShared);
+  EXPECT_EQ(resolve_threading_mode(ThreadingModeKind::kAuto, 4), ThreadingModeKind::kDedicated);
+  EXPECT_EQ(resolve_threading_mode(ThreadingModeKind::kDedicated, 2),
+            ThreadingModeKind::kDedicated);
+  EXPECT_EQ(resolve_threading_mode(ThreadingModeKind::kShared, 64), ThreadingModeKind::kShared);
+}
+
+TEST(ThreadingMode, DedicatedGivesEachStageItsOwnNamedThread) {
+  CountingAgent a, b;
+  auto runners = build_runners(ThreadingModeKind::kDedicated,
+                               {{&a, {"qt-a", -1, WaitMode::kYield}},
+                                {&b, {"qt-b", -1, WaitMode::kYield}}});
+  ASSERT_EQ(runners.size(), 2u);
+  for (auto& r : runners) ASSERT_TRUE(r->start().ok());
+  while (a.cycles.load() == 0 || b.cycles.load() == 0) std::this_thread::yield();
+  for (auto& r : runners) r->stop();
+  EXPECT_EQ(a.thread_name, "qt-a");
+  EXPECT_EQ(b.thread_name, "qt-b");
+  EXPECT_TRUE(a.closed && b.closed);
+}
+
+TEST(ThreadingMode, SharedRunsEveryStageOnOneThread) {
+  CountingAgent a, b;
+  auto runners = build_runners(ThreadingModeKind::kShared,
+                               {{&a, {"qt-a", -1, WaitMode::kYield}},
+                                {&b, {"qt-b", -1, WaitMode::kYield}}});
+  ASSERT_EQ(runners.size(), 1u);
+  ASSERT_TRUE(runners[0]->start().ok());
+  while (a.cycles.load() == 0 || b.cycles.load() == 0) std::this_thread::yield();
+  runners[0]->stop();
+  EXPECT_EQ(a.thread_name, "qt-shared");
+  EXPECT_EQ(b.thread_name, "qt-shared");
+}
+
+TEST(AgentRunner, PinsToTheRequestedCpu) {
+  CountingAgent a;
+  AgentRunner runner({"qt-pinned", 0, WaitMode::kYield}, {&a});
+  ASSERT_TRUE(runner.start().ok());
+  while (a.cycles.load() == 0) std::this_thread::yield();
+  EXPECT_TRUE(runner.pinned());
+  runner.stop();
+}
+
+TEST(AgentRunner, RefusesACpuThatDoesNotExist) {
+  CountingAgent a;
+  AgentRunner runner({"qt-bad", 4096, WaitMode::kYield}, {&a});
+  EXPECT_FALSE(runner.start().ok());
+}
+
+TEST(IdleStrategy, ParkedThreadWakesWhenTheProducerRings) {
+  auto ring = std::make_unique<SpscRing<uint64_t, 1024>>();
+  CountingAgent consumer(ring.get());
+  AgentRunner runner({"qt-park", -1, WaitMode::kPark}, {&consumer});
+  ASSERT_TRUE(runner.start().ok());
+  for (uint64_t i = 1; i <= 200; ++i) {
+    // Let the consumer go idle long enough to park (spins, then futex), then push and ring.
+    std::this_thread::sleep_for(std::chrono::microseconds(i % 10 == 0 ? 3000 : 50));
+    ASSERT_TRUE(ring->try_push(i));
+    runner.doorbell().ring();
+  }
+  while (consumer.received.load() < 200) std::this_thread::yield();
+  runner.stop();
+  EXPECT_EQ(consumer.last.load(), 200u);
+  EXPECT_GT(runner.doorbell().wakeups(), 0u);  // at least some pushes found it parked
+}
+
+// The real pipeline — feed, engine with both example strategies, paper venue — on three
+// threads with parked waits and doorbells, as `quanttrading run` wires it in dedicated mode.
+TEST(Pipeline, DedicatedThreadsTradeWithoutIllegalTransitionsAndStopCleanly) {
+  testing::EngineRig rig;
+  MovingAverageCrossover crossover({"GOLD", 1.0, 5, 20});
+  SimpleQuoter quoter({"EURUSD", 1000, 1, 100'000, 2});
+  rig.engine->add_strategy(crossover);
+  rig.engine->add_strategy(quoter);
+  RandomWalkFeed feed(testing::test_instruments(), {{2300, 0.3, 3.0}, {1.085, 0.00006, 2.0}}, 11,
+                      20'000);
+  auto runners = build_runners(ThreadingModeKind::kDedicated,
+                               {{&feed, {"qt-feed", -1, WaitMode::kPark}},
+                                {rig.engine.get(), {"qt-engine", -1, WaitMode::kPark}},
+                                {rig.venue.get(), {"qt-venue", -1, WaitMode::kPark}}});
+  ASSERT_EQ(runners.size(), 3u);
+  feed.add_output({rig.engine_quotes.get(), &runners[1]->doorbell()});
+  feed.add_output({rig.venue_quotes.get(), &runners[2]->doorbell()});
+  rig.engine->set_venue_doorbell(&runners[2]->doorbell());
+  rig.venue->set_engine_doorbell(&runners[1]->doorbell());
+  for (auto& r : runners) ASSERT_TRUE(r->start().ok());
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (rig.engine->stats().fills.load() < 50 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  rig.engine->request_shutdown();
+  while (!rig.engine->shutdown_done()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  runners[0]->stop();  // feed first, then let the venue answer the cancels
+  while (rig.engine->stats().live_orders.load() != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  runners[1]->stop();
+  runners[2]->stop();
+
+  const EngineStats& stats = rig.engine->stats();
+  EXPECT_GE(stats.fills.load(), 50u);
+  EXPECT_GT(stats.quotes.load(), 1000u);
+  EXPECT_EQ(stats.illegal_transitions.load(), 0u);
+  EXPECT_EQ(stats.live_orders.load(), 0u);
+  EXPECT_EQ(rig.venue->events_dropped(), 0u);
+}
+
+}  // namespace
+}  // namespace qt
