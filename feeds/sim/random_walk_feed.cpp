@@ -53,7 +53,8 @@ int RandomWalkFeed::do_work() {
   next_emit_ns_ += interval_ns_;
   int work = 0;
   for (std::size_t i = 0; i < instruments_.size(); ++i) {
-    const Quote quote = next_quote(i, now);
+    Quote quote = next_quote(i, now);
+    quote.received_ns = now_ns();  // stamped as it leaves the feed, like a parsed network frame
     for (const Output& out : outputs_) {
       if (out.ring->try_push(quote)) {
         if (out.doorbell != nullptr) out.doorbell->ring();

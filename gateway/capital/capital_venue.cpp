@@ -1,0 +1,450 @@
+#include "gateway/capital/capital_venue.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "engine/clock.hpp"
+
+namespace qt::capital {
+
+namespace {
+
+constexpr std::size_t kBacklogReserve = 4096;
+constexpr int64_t kWorkerParkNs = 50'000'000;
+
+void sleep_ns(int64_t ns) { std::this_thread::sleep_for(std::chrono::nanoseconds(ns)); }
+
+template <typename T>
+void bump(std::atomic<T>& counter) {
+  counter.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+CapitalVenue::CapitalVenue(TradingApi& api, std::vector<VenueInstrument> instruments,
+                           VenueRequestRing& requests, VenueEventRing& events,
+                           CapitalVenueOptions options)
+    : api_(api),
+      instruments_(std::move(instruments)),
+      requests_(requests),
+      events_(events),
+      options_(options) {
+  const int worker_count = std::max(1, options_.workers);
+  for (int i = 0; i < worker_count; ++i) workers_.push_back(std::make_unique<Worker>());
+  event_backlog_.reserve(kBacklogReserve);
+  request_backlog_.reserve(kBacklogReserve);
+}
+
+CapitalVenue::~CapitalVenue() { stop_threads(); }
+
+void CapitalVenue::on_start() { start_threads(); }
+void CapitalVenue::on_close() {
+  do_work();  // hand over what the workers already produced
+  stop_threads();
+}
+
+void CapitalVenue::start_threads() {
+  if (running_.exchange(true)) return;
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    Worker& worker = *workers_[i];
+    worker.thread = std::thread([this, &worker, i] {
+      const std::string name = "qt-capital-w" + std::to_string(i);
+      pthread_setname_np(pthread_self(), name.c_str());
+      worker_loop(worker);
+    });
+  }
+  poller_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "qt-capital-poll");
+    poller_loop();
+  });
+}
+
+void CapitalVenue::stop_threads() {
+  if (!running_.exchange(false)) return;
+  for (auto& worker : workers_) {
+    worker->doorbell.ring();
+    if (worker->thread.joinable()) worker->thread.join();
+  }
+  poll_wake_.notify_all();
+  if (poller_.joinable()) poller_.join();
+}
+
+std::size_t CapitalVenue::unknown_orders() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<std::size_t>(std::count_if(tracked_.begin(), tracked_.end(), [](auto& kv) {
+    return kv.second.phase == Phase::kUnknown;
+  }));
+}
+
+// ---- venue thread ------------------------------------------------------------------------------
+
+int CapitalVenue::do_work() {
+  int work = 0;
+  // Requests: backlog first, so one order's requests keep their order.
+  auto hand_over = [this](const VenueRequest& request) {
+    Worker& worker = worker_for(request.order_id);
+    if (!request_backlog_.empty() || !worker.requests.try_push(request)) {
+      request_backlog_.push_back(request);
+      return;
+    }
+    worker.doorbell.ring();
+  };
+  if (!request_backlog_.empty()) {
+    std::size_t handed = 0;
+    for (; handed < request_backlog_.size(); ++handed) {
+      Worker& worker = worker_for(request_backlog_[handed].order_id);
+      if (!worker.requests.try_push(request_backlog_[handed])) break;
+      worker.doorbell.ring();
+    }
+    request_backlog_.erase(request_backlog_.begin(),
+                           request_backlog_.begin() + static_cast<std::ptrdiff_t>(handed));
+    work += static_cast<int>(handed);
+  }
+  work += static_cast<int>(requests_.drain(hand_over, 256));
+
+  // Events: backlog first, then the outbox.
+  std::size_t pushed = 0;
+  while (pushed < event_backlog_.size() && events_.try_push(event_backlog_[pushed])) ++pushed;
+  event_backlog_.erase(event_backlog_.begin(),
+                       event_backlog_.begin() + static_cast<std::ptrdiff_t>(pushed));
+  VenueEvent batch[64];
+  std::size_t n;
+  while ((n = outbox_.try_dequeue_bulk(batch, 64)) != 0) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!event_backlog_.empty() || !events_.try_push(batch[i])) {
+        event_backlog_.push_back(batch[i]);
+      } else {
+        ++pushed;
+      }
+    }
+  }
+  if (pushed != 0 && engine_doorbell_ != nullptr) engine_doorbell_->ring();
+  return work + static_cast<int>(pushed);
+}
+
+// ---- workers -----------------------------------------------------------------------------------
+
+void CapitalVenue::worker_loop(Worker& worker) {
+  while (running_.load(std::memory_order_acquire)) {
+    int work = 0;
+    work += static_cast<int>(worker.findings.drain([this](const VenueEvent& e) {
+      emit(e.kind, e.order_id, e.fill_price, e.fill_size,
+           std::string_view(e.venue_order_id.data(),
+                            ::strnlen(e.venue_order_id.data(), e.venue_order_id.size())),
+           e.reason);
+    }));
+    VenueRequest request;
+    while (worker.requests.try_pop(request)) {
+      ++work;
+      if (request.kind == VenueRequestKind::kPlace) {
+        place(request);
+      } else {
+        cancel(request);
+      }
+    }
+    if (work == 0) {
+      const uint32_t epoch = worker.doorbell.prepare_wait();
+      if (worker.requests.empty_approx() && worker.findings.empty_approx() &&
+          running_.load(std::memory_order_acquire)) {
+        worker.doorbell.wait(epoch, kWorkerParkNs);
+      }
+      worker.doorbell.cancel_wait();
+    }
+  }
+}
+
+void CapitalVenue::emit(VenueEventKind kind, OrderId order_id, PriceUnits price, SizeUnits size,
+                        std::string_view venue_order_id, RejectReason reason) {
+  VenueEvent event;
+  event.kind = kind;
+  event.reason = reason;
+  event.order_id = order_id;
+  event.fill_price = price;
+  event.fill_size = size;
+  event.created_ns = now_ns();
+  std::memcpy(event.venue_order_id.data(), venue_order_id.data(),
+              std::min(venue_order_id.size(), event.venue_order_id.size() - 1));
+  outbox_.enqueue(event);
+}
+
+absl::StatusOr<DealConfirmation> CapitalVenue::await_confirm(const std::string& deal_reference) {
+  absl::Status last = absl::NotFoundError("no confirm yet");
+  for (int attempt = 0; attempt < options_.confirm_attempts; ++attempt) {
+    absl::StatusOr<DealConfirmation> confirmation = api_.confirm(deal_reference);
+    if (confirmation.ok()) return confirmation;
+    last = confirmation.status();
+    if (!absl::IsNotFound(last) && !absl::IsUnavailable(last) &&
+        !absl::IsDeadlineExceeded(last) && !absl::IsResourceExhausted(last)) {
+      return last;
+    }
+    sleep_ns(options_.confirm_retry_ns);
+  }
+  return last;
+}
+
+void CapitalVenue::place(const VenueRequest& request) {
+  if (request.instrument >= instruments_.size()) {
+    emit(VenueEventKind::kRejected, request.order_id, 0, 0, "", RejectReason::kUnknownInstrument);
+    return;
+  }
+  const VenueInstrument& instrument = instruments_[request.instrument];
+  const InstrumentSpec& spec = instrument.spec;
+  Tracked tracked;
+  tracked.instrument = request.instrument;
+  tracked.side = request.side;
+  tracked.size = request.size;
+  tracked.working_order = request.type == OrderType::kLimit;
+  tracked.sent_epoch_ms = wall_epoch_ms();
+  {
+    std::lock_guard lock(mutex_);
+    tracked_[request.order_id] = tracked;
+  }
+
+  DealRequest deal;
+  deal.epic = instrument.epic;
+  deal.side = request.side;
+  deal.size = spec.size_to_double(request.size);
+  deal.level = spec.price_to_double(request.limit_price);
+  deal.working_order = tracked.working_order;
+  bump(stats_.deals_submitted);
+  const DealSubmission submission = api_.submit_deal(deal);
+
+  auto finish = [&](Phase phase, std::string deal_id = {}) {
+    std::lock_guard lock(mutex_);
+    Tracked& t = tracked_[request.order_id];
+    t.phase = phase;
+    if (!deal_id.empty()) t.deal_id = std::move(deal_id);
+    if (phase == Phase::kDone) tracked_.erase(request.order_id);
+  };
+
+  if (submission.outcome == SendOutcome::kOutcomeUnknown) {
+    spdlog::warn("order {}: {} {} {} outcome unknown ({}); not re-sending, reconciling",
+                 request.order_id, to_string(request.side), deal.size, deal.epic,
+                 std::string(submission.error.message()));
+    bump(stats_.outcomes_unknown);
+    finish(Phase::kUnknown);
+    emit(VenueEventKind::kOutcomeUnknown, request.order_id, 0, 0, "");
+    poll_wake_.notify_all();
+    return;
+  }
+  if (submission.outcome == SendOutcome::kNotSent || !submission.error.ok()) {
+    spdlog::warn("order {}: refused before execution: {}", request.order_id,
+                 std::string(submission.error.message()));
+    bump(stats_.deals_rejected);
+    finish(Phase::kDone);
+    emit(VenueEventKind::kRejected, request.order_id, 0, 0, "", RejectReason::kVenueRejected);
+    return;
+  }
+
+  const absl::StatusOr<DealConfirmation> confirmation = await_confirm(submission.deal_reference);
+  if (!confirmation.ok()) {
+    // The deal reference exists, so the broker has the request: its fate is unknown to us.
+    spdlog::warn("order {}: no confirm for {}: {}; reconciling", request.order_id,
+                 submission.deal_reference, std::string(confirmation.status().message()));
+    bump(stats_.outcomes_unknown);
+    finish(Phase::kUnknown);
+    emit(VenueEventKind::kOutcomeUnknown, request.order_id, 0, 0, "");
+    poll_wake_.notify_all();
+    return;
+  }
+  if (!confirmation->accepted) {
+    spdlog::info("order {}: rejected by the broker: {}", request.order_id, confirmation->reason);
+    bump(stats_.deals_rejected);
+    finish(Phase::kDone);
+    emit(VenueEventKind::kRejected, request.order_id, 0, 0, confirmation->deal_id,
+         RejectReason::kVenueRejected);
+    return;
+  }
+  bump(stats_.deals_accepted);
+  {
+    std::lock_guard lock(mutex_);
+    for (const std::string& id : confirmation->affected_deal_ids) claimed_deal_ids_.insert(id);
+    claimed_deal_ids_.insert(confirmation->deal_id);
+  }
+  emit(VenueEventKind::kAccepted, request.order_id, 0, 0, confirmation->deal_id);
+  if (tracked.working_order) {
+    finish(Phase::kWorking, confirmation->deal_id);
+    poll_wake_.notify_all();
+    return;
+  }
+  finish(Phase::kDone);
+  const double level = confirmation->level > 0 ? confirmation->level : deal.level;
+  emit(VenueEventKind::kFill, request.order_id, spec.price_from_double(level), request.size,
+       confirmation->deal_id);
+}
+
+void CapitalVenue::cancel(const VenueRequest& request) {
+  std::string deal_id;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = tracked_.find(request.order_id);
+    if (it == tracked_.end() || it->second.phase != Phase::kWorking) {
+      // Filled, rejected, unknown, or a market order: nothing to delete at the broker.
+      deal_id.clear();
+    } else {
+      it->second.cancel_requested = true;
+      deal_id = it->second.deal_id;
+    }
+  }
+  if (deal_id.empty()) {
+    emit(VenueEventKind::kCancelRejected, request.order_id, 0, 0, "");
+    return;
+  }
+  bump(stats_.cancels);
+  const DealSubmission submission = api_.delete_working_order(deal_id);
+  if (submission.outcome == SendOutcome::kAnswered && submission.error.ok()) {
+    const absl::StatusOr<DealConfirmation> confirmation = await_confirm(submission.deal_reference);
+    if (confirmation.ok() && confirmation->accepted) {
+      {
+        std::lock_guard lock(mutex_);
+        tracked_.erase(request.order_id);
+      }
+      emit(VenueEventKind::kCanceled, request.order_id, 0, 0, deal_id);
+      return;
+    }
+  }
+  if (submission.outcome == SendOutcome::kAnswered && absl::IsNotFound(submission.error)) {
+    // Already gone (filled or removed): the poller reports which.
+    emit(VenueEventKind::kCancelRejected, request.order_id, 0, 0, deal_id);
+    poll_wake_.notify_all();
+    return;
+  }
+  // Refused or unknown: the order may still be working; the poller resolves it either way.
+  if (submission.outcome == SendOutcome::kAnswered) {
+    emit(VenueEventKind::kCancelRejected, request.order_id, 0, 0, deal_id);
+  }
+  poll_wake_.notify_all();
+}
+
+// ---- poller ------------------------------------------------------------------------------------
+
+void CapitalVenue::post_finding(const VenueEvent& event) {
+  Worker& worker = worker_for(event.order_id);
+  while (!worker.findings.try_push(event)) sleep_ns(1'000'000);
+  worker.doorbell.ring();
+}
+
+bool CapitalVenue::shape_pending(const Tracked& unknown) const {
+  for (const auto& [id, t] : tracked_) {
+    if (t.phase == Phase::kPlacing && t.instrument == unknown.instrument &&
+        t.side == unknown.side && t.size == unknown.size) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void CapitalVenue::poller_loop() {
+  while (running_.load(std::memory_order_acquire)) {
+    {
+      std::unique_lock lock(poll_mutex_);
+      poll_wake_.wait_for(lock, std::chrono::nanoseconds(options_.poll_interval_ns));
+    }
+    if (!running_.load(std::memory_order_acquire)) break;
+    bool anything_open = false;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [id, t] : tracked_) {
+        anything_open |= t.phase == Phase::kWorking || t.phase == Phase::kUnknown;
+      }
+    }
+    if (anything_open) reconcile();
+  }
+}
+
+void CapitalVenue::reconcile() {
+  // Working orders first, then positions: a working order that fills between the two calls is
+  // then seen as a position, never as vanished.
+  absl::StatusOr<std::vector<BrokerWorkingOrder>> working = api_.working_orders();
+  if (!working.ok()) {
+    bump(stats_.poll_errors);
+    spdlog::warn("reconcile: working orders: {}", std::string(working.status().message()));
+    return;
+  }
+  absl::StatusOr<std::vector<BrokerPosition>> positions = api_.positions();
+  if (!positions.ok()) {
+    bump(stats_.poll_errors);
+    spdlog::warn("reconcile: positions: {}", std::string(positions.status().message()));
+    return;
+  }
+  auto make = [](VenueEventKind kind, OrderId id, PriceUnits price, SizeUnits size,
+                 const std::string& venue_id) {
+    VenueEvent e;
+    e.kind = kind;
+    e.order_id = id;
+    e.fill_price = price;
+    e.fill_size = size;
+    std::memcpy(e.venue_order_id.data(), venue_id.data(),
+                std::min(venue_id.size(), e.venue_order_id.size() - 1));
+    return e;
+  };
+  std::vector<VenueEvent> findings;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = tracked_.begin(); it != tracked_.end();) {
+      const OrderId order_id = it->first;
+      Tracked& t = it->second;
+      const InstrumentSpec& spec = instruments_[t.instrument].spec;
+      const std::string& epic = instruments_[t.instrument].epic;
+      bool done = false;
+      if (t.phase == Phase::kWorking) {
+        const bool still_working =
+            std::any_of(working->begin(), working->end(),
+                        [&](const BrokerWorkingOrder& w) { return w.deal_id == t.deal_id; });
+        if (still_working) {
+          t.missing_polls = 0;
+        } else {
+          auto filled = std::find_if(positions->begin(), positions->end(), [&](auto& p) {
+            return p.working_order_id == t.deal_id;
+          });
+          if (filled != positions->end()) {
+            claimed_deal_ids_.insert(filled->deal_id);
+            findings.push_back(make(VenueEventKind::kFill, order_id,
+                                    spec.price_from_double(filled->level), t.size, t.deal_id));
+            bump(stats_.working_order_fills);
+            done = true;
+          } else if (++t.missing_polls >= 2) {
+            // Gone twice in a row and no position came from it: the broker removed it.
+            findings.push_back(make(VenueEventKind::kCanceled, order_id, 0, 0, t.deal_id));
+            done = true;
+          }
+        }
+      } else if (t.phase == Phase::kUnknown && !shape_pending(t)) {
+        const int64_t earliest = t.sent_epoch_ms - options_.unknown_match_skew_ms;
+        auto as_position = std::find_if(positions->begin(), positions->end(), [&](auto& p) {
+          return p.epic == epic && p.side == t.side && spec.size_from_double(p.size) == t.size &&
+                 p.created_epoch_ms >= earliest && !claimed_deal_ids_.contains(p.deal_id);
+        });
+        auto as_working = std::find_if(working->begin(), working->end(), [&](auto& w) {
+          return w.epic == epic && w.side == t.side && spec.size_from_double(w.size) == t.size &&
+                 !claimed_deal_ids_.contains(w.deal_id);
+        });
+        if (!t.working_order && as_position != positions->end()) {
+          claimed_deal_ids_.insert(as_position->deal_id);
+          findings.push_back(make(VenueEventKind::kFill, order_id,
+                                  spec.price_from_double(as_position->level), t.size,
+                                  as_position->deal_id));
+          bump(stats_.unknown_resolved);
+          spdlog::info("order {}: Unknown resolved: executed as position {}", order_id,
+                       as_position->deal_id);
+          done = true;
+        } else if (t.working_order && as_working != working->end()) {
+          claimed_deal_ids_.insert(as_working->deal_id);
+          findings.push_back(make(VenueEventKind::kAccepted, order_id, 0, 0, as_working->deal_id));
+          bump(stats_.unknown_resolved);
+          spdlog::info("order {}: Unknown resolved: working as {}", order_id,
+                       as_working->deal_id);
+          t.phase = Phase::kWorking;
+          t.deal_id = as_working->deal_id;
+        }
+      }
+      it = done ? tracked_.erase(it) : std::next(it);
+    }
+  }
+  for (const VenueEvent& event : findings) post_finding(event);
+}
+
+}  // namespace qt::capital

@@ -1,0 +1,147 @@
+// CapitalVenue: the venue agent for Capital.com. It turns the engine's VenueRequests into
+// broker deals and the broker's answers into VenueEvents, without ever blocking the engine:
+//
+//  venue thread (do_work): drains VenueRequestRing → hands each request to a worker chosen by
+//    order id over that worker's SPSC ring (so every request of one order is handled in order
+//    by one worker); moves results from the workers' lock-free outbox (moodycamel
+//    ConcurrentQueue, FIFO per worker) onto VenueEventRing, its only producer, never dropping
+//    one when the ring is momentarily full. No locks and no allocation here: in `shared` mode
+//    this runs on the engine's thread.
+//  worker threads: submit the deal (POST /positions for market orders, POST /workingorders for
+//    limit orders), read its confirm (GET /confirms/{ref}, retried while not yet recorded), and
+//    report Accepted + Fill, or Rejected; cancel = DELETE /workingorders/{id} + confirm.
+//  poller thread: every poll interval, when something is open, lists working orders and
+//    positions to detect working-order fills (a working order that became a position), orders
+//    the broker removed, and to resolve orders whose outcome is Unknown. What it finds goes to
+//    the order's own worker, so one order's events always leave in order.
+//
+// The no-duplicate rule: a deal request whose outcome is unknown (timeout, reset, 5xx) is never
+// sent again. The order is reported OutcomeUnknown and resolved only by what the broker shows:
+// a position or working order that no other order accounts for (same epic, direction and size,
+// created after the request) resolves it; while another order with the same shape is still
+// being confirmed, matching waits so a deal cannot be claimed twice.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include "engine/agent.hpp"
+#include "engine/idle_strategy.hpp"
+#include "engine/instrument.hpp"
+#include "engine/rings.hpp"
+#include "gateway/capital/trading_api.hpp"
+
+namespace qt::capital {
+
+struct CapitalVenueOptions {
+  int workers = 4;
+  int confirm_attempts = 20;
+  int64_t confirm_retry_ns = 25'000'000;   // between GET /confirms attempts while 404
+  int64_t poll_interval_ns = 500'000'000;  // working orders / positions reconciliation
+  int64_t unknown_match_skew_ms = 5'000;   // clock skew allowed when matching Unknown orders
+};
+
+struct VenueInstrument {
+  std::string epic;
+  InstrumentSpec spec;
+};
+
+struct CapitalVenueStats {
+  std::atomic<uint64_t> deals_submitted{0};
+  std::atomic<uint64_t> deals_accepted{0};
+  std::atomic<uint64_t> deals_rejected{0};
+  std::atomic<uint64_t> outcomes_unknown{0};
+  std::atomic<uint64_t> unknown_resolved{0};
+  std::atomic<uint64_t> working_order_fills{0};
+  std::atomic<uint64_t> cancels{0};
+  std::atomic<uint64_t> poll_errors{0};
+};
+
+class CapitalVenue final : public Agent {
+ public:
+  CapitalVenue(TradingApi& api, std::vector<VenueInstrument> instruments,
+               VenueRequestRing& requests, VenueEventRing& events,
+               CapitalVenueOptions options = {});
+  ~CapitalVenue() override;
+
+  void set_engine_doorbell(Doorbell* doorbell) { engine_doorbell_ = doorbell; }
+  std::string_view name() const override { return "venue"; }
+  void on_start() override;
+  int do_work() override;
+  void on_close() override;
+
+  // Starts worker and poller threads (on_start calls it; tests may call it directly).
+  void start_threads();
+  void stop_threads();
+  const CapitalVenueStats& stats() const { return stats_; }
+  std::size_t unknown_orders() const;
+
+ private:
+  enum class Phase : uint8_t { kPlacing, kWorking, kUnknown, kDone };
+  struct Tracked {
+    InstrumentId instrument = 0;
+    Side side = Side::kBuy;
+    SizeUnits size = 0;
+    bool working_order = false;
+    Phase phase = Phase::kPlacing;
+    std::string deal_id;            // the broker's order / working-order id
+    int64_t sent_epoch_ms = 0;
+    bool cancel_requested = false;
+    int missing_polls = 0;          // working order absent from the list, no position yet
+  };
+  struct Worker {
+    SpscRing<VenueRequest, 1024> requests;  // venue thread → worker
+    SpscRing<VenueEvent, 1024> findings;    // poller → worker, emitted in order
+    Doorbell doorbell;
+    std::thread thread;
+  };
+
+  Worker& worker_for(OrderId order_id) { return *workers_[order_id % workers_.size()]; }
+  void worker_loop(Worker& worker);
+  void post_finding(const VenueEvent& event);  // poller → the order's worker
+  void poller_loop();
+  void place(const VenueRequest& request);
+  void cancel(const VenueRequest& request);
+  absl::StatusOr<DealConfirmation> await_confirm(const std::string& deal_reference);
+  void reconcile();
+  void emit(VenueEventKind kind, OrderId order_id, PriceUnits price, SizeUnits size,
+            std::string_view venue_order_id, RejectReason reason = RejectReason::kNone);
+  bool shape_pending(const Tracked& unknown) const;  // mutex_ held
+
+  TradingApi& api_;
+  std::vector<VenueInstrument> instruments_;
+  VenueRequestRing& requests_;
+  VenueEventRing& events_;
+  CapitalVenueOptions options_;
+  Doorbell* engine_doorbell_ = nullptr;
+
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::thread poller_;
+  std::atomic<bool> running_{false};
+  std::mutex poll_mutex_;
+  std::condition_variable poll_wake_;
+
+  // Shared between workers and the poller.
+  mutable std::mutex mutex_;
+  std::unordered_map<OrderId, Tracked> tracked_;
+  std::set<std::string> claimed_deal_ids_;  // positions/working orders accounted for
+
+  // Workers → venue thread, then venue thread → ring. Backlogs are reserved up front and only
+  // hold what a full ring or a full worker ring could not take yet.
+  moodycamel::ConcurrentQueue<VenueEvent> outbox_;
+  std::vector<VenueEvent> event_backlog_;    // venue thread only
+  std::vector<VenueRequest> request_backlog_;  // venue thread only
+
+  CapitalVenueStats stats_;
+};
+
+}  // namespace qt::capital

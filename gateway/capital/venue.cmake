@@ -1,0 +1,4 @@
+# The Capital.com venue agent (engine side of the broker connection).
+add_library(qt_capital_venue ${CMAKE_CURRENT_SOURCE_DIR}/capital_venue.cpp)
+qt_target_defaults(qt_capital_venue)
+target_link_libraries(qt_capital_venue PUBLIC qt_engine spdlog::spdlog absl::status absl::statusor)
