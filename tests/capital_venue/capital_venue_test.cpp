@@ -1,0 +1,273 @@
+// The Capital.com venue agent against a scripted broker: deals, confirms, working-order fills
+// found by polling, cancels, and the no-duplicate rule for orders whose outcome is unknown.
+#include "gateway/capital/capital_venue.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "engine/clock.hpp"
+
+namespace qt::capital {
+namespace {
+
+// A broker in memory: deals execute at `price`; hooks script failures.
+class FakeBroker final : public TradingApi {
+ public:
+  DealSubmission submit_deal(const DealRequest& request) override {
+    std::lock_guard lock(mutex);
+    ++submissions;
+    if (lose_request) return {SendOutcome::kOutcomeUnknown, "", absl::UnavailableError("reset")};
+    const std::string ref = "o_ref" + std::to_string(submissions);
+    const std::string id = "deal-" + std::to_string(submissions);
+    if (answer_with_error) return {SendOutcome::kAnswered, "", absl::InvalidArgumentError("error.invalid.size")};
+    DealConfirmation confirmation;
+    confirmation.accepted = !reject_next;
+    confirmation.reason = reject_next ? "MINIMUM_ORDER_SIZE_ERROR" : "SUCCESS";
+    confirmation.deal_id = id;
+    confirmation.level = request.working_order ? request.level : price;
+    confirmation.size = request.size;
+    if (confirmation.accepted) {
+      if (request.working_order) {
+        working.push_back({id, request.epic, request.side, request.size, request.level});
+      } else {
+        const std::string position_id = "pos-" + std::to_string(submissions);
+        confirmation.affected_deal_ids.push_back(position_id);
+        positions_.push_back({position_id, "", request.epic, request.side, request.size, price,
+                              wall_epoch_ms()});
+      }
+    }
+    confirms[ref] = confirmation;
+    if (drop_response) return {SendOutcome::kOutcomeUnknown, "", absl::DeadlineExceededError("timeout")};
+    return {SendOutcome::kAnswered, ref, absl::OkStatus()};
+  }
+  DealSubmission delete_working_order(const std::string& deal_id) override {
+    std::lock_guard lock(mutex);
+    auto it = std::find_if(working.begin(), working.end(),
+                           [&](auto& w) { return w.deal_id == deal_id; });
+    if (it == working.end()) {
+      return {SendOutcome::kAnswered, "", absl::NotFoundError("error.not-found.dealId")};
+    }
+    working.erase(it);
+    const std::string ref = "o_del" + deal_id;
+    DealConfirmation confirmation;
+    confirmation.accepted = true;
+    confirmation.deal_id = deal_id;
+    confirms[ref] = confirmation;
+    return {SendOutcome::kAnswered, ref, absl::OkStatus()};
+  }
+  absl::StatusOr<DealConfirmation> confirm(const std::string& ref) override {
+    std::lock_guard lock(mutex);
+    auto it = confirms.find(ref);
+    if (it == confirms.end()) return absl::NotFoundError("error.not-found.dealReference");
+    return it->second;
+  }
+  absl::StatusOr<std::vector<BrokerPosition>> positions() override {
+    std::lock_guard lock(mutex);
+    return positions_;
+  }
+  absl::StatusOr<std::vector<BrokerWorkingOrder>> working_orders() override {
+    std::lock_guard lock(mutex);
+    return working;
+  }
+
+  // The market reaches a working order: it becomes a position.
+  void fill_working(const std::string& deal_id) {
+    std::lock_guard lock(mutex);
+    auto it = std::find_if(working.begin(), working.end(),
+                           [&](auto& w) { return w.deal_id == deal_id; });
+    ASSERT_NE(it, working.end());
+    positions_.push_back({"pos-from-" + deal_id, deal_id, it->epic, it->side, it->size, it->level,
+                          wall_epoch_ms()});
+    working.erase(it);
+  }
+
+  std::mutex mutex;
+  int submissions = 0;
+  double price = 2300.3;
+  bool reject_next = false;
+  bool answer_with_error = false;
+  bool drop_response = false;  // executes, answer lost
+  bool lose_request = false;    // never executes, answer lost
+  std::map<std::string, DealConfirmation> confirms;
+  std::vector<BrokerPosition> positions_;
+  std::vector<BrokerWorkingOrder> working;
+};
+
+struct VenueRig {
+  FakeBroker broker;
+  std::unique_ptr<VenueRequestRing> requests = std::make_unique<VenueRequestRing>();
+  std::unique_ptr<VenueEventRing> events = std::make_unique<VenueEventRing>();
+  std::unique_ptr<CapitalVenue> venue;
+
+  VenueRig() {
+    CapitalVenueOptions options;
+    options.workers = 2;
+    options.poll_interval_ns = 5'000'000;
+    options.confirm_retry_ns = 1'000'000;
+    venue = std::make_unique<CapitalVenue>(
+        broker,
+        std::vector<VenueInstrument>{{"GOLD", make_instrument(0, "GOLD", 2, 2, 0.01, 0.1, 0.1, 500)}},
+        *requests, *events, options);
+    venue->start_threads();
+  }
+  ~VenueRig() { venue->stop_threads(); }
+
+  void send(VenueRequestKind kind, OrderId id, OrderType type = OrderType::kMarket,
+            PriceUnits price = 0, SizeUnits size = 100, Side side = Side::kBuy) {
+    VenueRequest r;
+    r.kind = kind;
+    r.order_id = id;
+    r.type = type;
+    r.limit_price = price;
+    r.size = size;
+    r.side = side;
+    ASSERT_TRUE(requests->try_push(r));
+  }
+
+  // Pumps the venue agent until `count` events arrived (or the timeout passes).
+  std::vector<VenueEvent> collect(std::size_t count, int timeout_ms = 5000) {
+    std::vector<VenueEvent> out;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+      venue->do_work();
+      events->drain([&](const VenueEvent& e) { out.push_back(e); });
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return out;
+  }
+};
+
+std::string venue_id(const VenueEvent& e) { return std::string(e.venue_order_id.data()); }
+
+TEST(CapitalVenue, MarketOrderIsAcceptedThenFilledAtTheConfirmLevel) {
+  VenueRig rig;
+  rig.send(VenueRequestKind::kPlace, 1);
+  const auto events = rig.collect(2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kAccepted);
+  EXPECT_EQ(events[1].kind, VenueEventKind::kFill);
+  EXPECT_EQ(events[1].fill_price, 230030);  // 2300.30 with 2 decimals
+  EXPECT_EQ(events[1].fill_size, 100);
+  EXPECT_EQ(venue_id(events[1]), "deal-1");
+}
+
+TEST(CapitalVenue, RejectedConfirmBecomesARejection) {
+  VenueRig rig;
+  rig.broker.reject_next = true;
+  rig.send(VenueRequestKind::kPlace, 1);
+  const auto events = rig.collect(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kRejected);
+  EXPECT_EQ(events[0].reason, RejectReason::kVenueRejected);
+}
+
+TEST(CapitalVenue, ErrorAnswerBecomesARejection) {
+  VenueRig rig;
+  rig.broker.answer_with_error = true;
+  rig.send(VenueRequestKind::kPlace, 1);
+  const auto events = rig.collect(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kRejected);
+}
+
+TEST(CapitalVenue, UnknownOutcomeIsResolvedFromPositionsWithoutResending) {
+  VenueRig rig;
+  rig.broker.drop_response = true;  // executed at the broker, answer lost
+  rig.send(VenueRequestKind::kPlace, 7);
+  const auto events = rig.collect(2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kOutcomeUnknown);
+  EXPECT_EQ(events[1].kind, VenueEventKind::kFill);
+  EXPECT_EQ(events[1].order_id, 7u);
+  EXPECT_EQ(venue_id(events[1]), "pos-1");
+  EXPECT_EQ(rig.broker.submissions, 1);  // never sent twice
+  EXPECT_EQ(rig.venue->unknown_orders(), 0u);
+  EXPECT_EQ(rig.venue->stats().unknown_resolved.load(), 1u);
+}
+
+TEST(CapitalVenue, UnknownOrderNeverClaimsAPositionAnotherOrderOwns) {
+  VenueRig rig;
+  rig.send(VenueRequestKind::kPlace, 1);  // executes normally: pos-1, same epic, side and size
+  ASSERT_EQ(rig.collect(2).size(), 2u);
+  rig.broker.lose_request = true;  // the second request never reaches the market
+  rig.send(VenueRequestKind::kPlace, 2);
+  auto events = rig.collect(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kOutcomeUnknown);
+  events = rig.collect(1, 300);  // ~60 polls: pos-1 belongs to order 1, nothing resolves order 2
+  EXPECT_TRUE(events.empty());
+  EXPECT_EQ(rig.venue->unknown_orders(), 1u);
+  EXPECT_EQ(rig.broker.submissions, 2);
+}
+
+TEST(CapitalVenue, WorkingOrderFillIsFoundByPolling) {
+  VenueRig rig;
+  rig.send(VenueRequestKind::kPlace, 3, OrderType::kLimit, 229900);
+  auto events = rig.collect(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kAccepted);
+  rig.broker.fill_working("deal-1");
+  events = rig.collect(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kFill);
+  EXPECT_EQ(events[0].fill_price, 229900);
+  EXPECT_EQ(rig.venue->stats().working_order_fills.load(), 1u);
+}
+
+TEST(CapitalVenue, CancelDeletesTheWorkingOrder) {
+  VenueRig rig;
+  rig.send(VenueRequestKind::kPlace, 3, OrderType::kLimit, 229900);
+  ASSERT_EQ(rig.collect(1).size(), 1u);
+  rig.send(VenueRequestKind::kCancel, 3);
+  const auto events = rig.collect(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kCanceled);
+  std::lock_guard lock(rig.broker.mutex);
+  EXPECT_TRUE(rig.broker.working.empty());
+}
+
+TEST(CapitalVenue, CancelThatLosesTheRaceIsRejectedAndTheFillStillArrives) {
+  VenueRig rig;
+  rig.send(VenueRequestKind::kPlace, 3, OrderType::kLimit, 229900);
+  ASSERT_EQ(rig.collect(1).size(), 1u);
+  rig.broker.fill_working("deal-1");
+  rig.send(VenueRequestKind::kCancel, 3);
+  const auto events = rig.collect(2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kCancelRejected);
+  EXPECT_EQ(events[1].kind, VenueEventKind::kFill);
+}
+
+TEST(CapitalVenue, WorkingOrderRemovedByTheBrokerEndsCanceled) {
+  VenueRig rig;
+  rig.send(VenueRequestKind::kPlace, 3, OrderType::kLimit, 229900);
+  ASSERT_EQ(rig.collect(1).size(), 1u);
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    rig.broker.working.clear();  // e.g. expired at its good-till date
+  }
+  const auto events = rig.collect(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kCanceled);
+}
+
+TEST(CapitalVenue, EventsOfOneOrderKeepTheirOrderUnderLoad) {
+  VenueRig rig;
+  for (OrderId id = 1; id <= 200; ++id) rig.send(VenueRequestKind::kPlace, id);
+  const auto events = rig.collect(400);
+  ASSERT_EQ(events.size(), 400u);
+  std::map<OrderId, int> seen;
+  for (const VenueEvent& e : events) {
+    const int n = seen[e.order_id]++;
+    EXPECT_EQ(e.kind, n == 0 ? VenueEventKind::kAccepted : VenueEventKind::kFill);
+  }
+  EXPECT_EQ(rig.broker.submissions, 200);
+}
+
+}  // namespace
+}  // namespace qt::capital
