@@ -170,10 +170,10 @@ void CapitalVenue::emit(VenueEventKind kind, OrderId order_id, PriceUnits price,
   outbox_.enqueue(event);
 }
 
-absl::StatusOr<DealConfirmation> CapitalVenue::await_confirm(const std::string& deal_reference) {
+absl::StatusOr<ConfirmedDeal> CapitalVenue::await_confirm(const std::string& deal_reference) {
   absl::Status last = absl::NotFoundError("no confirm yet");
   for (int attempt = 0; attempt < options_.confirm_attempts; ++attempt) {
-    absl::StatusOr<DealConfirmation> confirmation = api_.confirm(deal_reference);
+    absl::StatusOr<ConfirmedDeal> confirmation = api_.confirm(deal_reference);
     if (confirmation.ok()) return confirmation;
     last = confirmation.status();
     if (!absl::IsNotFound(last) && !absl::IsUnavailable(last) &&
@@ -239,7 +239,7 @@ void CapitalVenue::place(const VenueRequest& request) {
     return;
   }
 
-  const absl::StatusOr<DealConfirmation> confirmation = await_confirm(submission.deal_reference);
+  const absl::StatusOr<ConfirmedDeal> confirmation = await_confirm(submission.deal_reference);
   if (!confirmation.ok()) {
     // The deal reference exists, so the broker has the request: its fate is unknown to us.
     spdlog::warn("order {}: no confirm for {}: {}; reconciling", request.order_id,
@@ -296,7 +296,7 @@ void CapitalVenue::cancel(const VenueRequest& request) {
   bump(stats_.cancels);
   const DealSubmission submission = api_.delete_working_order(deal_id);
   if (submission.outcome == SendOutcome::kAnswered && submission.error.ok()) {
-    const absl::StatusOr<DealConfirmation> confirmation = await_confirm(submission.deal_reference);
+    const absl::StatusOr<ConfirmedDeal> confirmation = await_confirm(submission.deal_reference);
     if (confirmation.ok() && confirmation->accepted) {
       {
         std::lock_guard lock(mutex_);

@@ -111,7 +111,7 @@ class CapitalVenue final : public Agent {
   void poller_loop();
   void place(const VenueRequest& request);
   void cancel(const VenueRequest& request);
-  absl::StatusOr<DealConfirmation> await_confirm(const std::string& deal_reference);
+  absl::StatusOr<ConfirmedDeal> await_confirm(const std::string& deal_reference);
   void reconcile();
   void emit(VenueEventKind kind, OrderId order_id, PriceUnits price, SizeUnits size,
             std::string_view venue_order_id, RejectReason reason = RejectReason::kNone);

@@ -36,7 +36,7 @@ struct DealSubmission {
   absl::Status error;          // kAnswered with an error body (4xx), or the transport error
 };
 
-struct DealConfirmation {
+struct ConfirmedDeal {
   bool accepted = false;            // dealStatus ACCEPTED
   std::string reason;               // e.g. SUCCESS, MINIMUM_ORDER_SIZE_ERROR
   std::string deal_id;              // the order's dealId
@@ -69,7 +69,7 @@ class TradingApi {
   virtual DealSubmission submit_deal(const DealRequest& request) = 0;
   virtual DealSubmission delete_working_order(const std::string& deal_id) = 0;
   // NotFound while the broker has not recorded the reference yet.
-  virtual absl::StatusOr<DealConfirmation> confirm(const std::string& deal_reference) = 0;
+  virtual absl::StatusOr<ConfirmedDeal> confirm(const std::string& deal_reference) = 0;
   virtual absl::StatusOr<std::vector<BrokerPosition>> positions() = 0;
   virtual absl::StatusOr<std::vector<BrokerWorkingOrder>> working_orders() = 0;
 };

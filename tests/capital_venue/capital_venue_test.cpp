@@ -24,7 +24,7 @@ class FakeBroker final : public TradingApi {
     const std::string ref = "o_ref" + std::to_string(submissions);
     const std::string id = "deal-" + std::to_string(submissions);
     if (answer_with_error) return {SendOutcome::kAnswered, "", absl::InvalidArgumentError("error.invalid.size")};
-    DealConfirmation confirmation;
+    ConfirmedDeal confirmation;
     confirmation.accepted = !reject_next;
     confirmation.reason = reject_next ? "MINIMUM_ORDER_SIZE_ERROR" : "SUCCESS";
     confirmation.deal_id = id;
@@ -53,13 +53,13 @@ class FakeBroker final : public TradingApi {
     }
     working.erase(it);
     const std::string ref = "o_del" + deal_id;
-    DealConfirmation confirmation;
+    ConfirmedDeal confirmation;
     confirmation.accepted = true;
     confirmation.deal_id = deal_id;
     confirms[ref] = confirmation;
     return {SendOutcome::kAnswered, ref, absl::OkStatus()};
   }
-  absl::StatusOr<DealConfirmation> confirm(const std::string& ref) override {
+  absl::StatusOr<ConfirmedDeal> confirm(const std::string& ref) override {
     std::lock_guard lock(mutex);
     auto it = confirms.find(ref);
     if (it == confirms.end()) return absl::NotFoundError("error.not-found.dealReference");
@@ -92,7 +92,7 @@ class FakeBroker final : public TradingApi {
   bool answer_with_error = false;
   bool drop_response = false;  // executes, answer lost
   bool lose_request = false;    // never executes, answer lost
-  std::map<std::string, DealConfirmation> confirms;
+  std::map<std::string, ConfirmedDeal> confirms;
   std::vector<BrokerPosition> positions_;
   std::vector<BrokerWorkingOrder> working;
 };
