@@ -43,7 +43,8 @@ class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
 absl::Status setup_logging(std::string_view level, std::string_view format) {
   const spdlog::level::level_enum parsed = spdlog::level::from_str(std::string(level));
   if (parsed == spdlog::level::off && level != "off") {
-    return absl::InvalidArgumentError(absl::StrCat("log.level: unknown level '", std::string(level), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("log.level: unknown level '", std::string(level), "'"));
   }
   auto logger = spdlog::stderr_color_mt("quanttrading");
   if (format == "json") {
@@ -54,7 +55,8 @@ absl::Status setup_logging(std::string_view level, std::string_view format) {
   } else if (format == "text") {
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("log.format: unknown format '", std::string(format), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("log.format: unknown format '", std::string(format), "'"));
   }
   logger->set_level(parsed);
   spdlog::set_default_logger(logger);

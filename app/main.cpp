@@ -59,8 +59,9 @@ int run_command(const CommonFlags& flags, double duration_seconds) {
   if (absl::Status s = qt::setup_logging(config->log_level, config->log_format); !s.ok()) {
     return report_config_errors(s);
   }
-  spdlog::info("quanttrading starting: simulated random-walk feed and paper venue on this host "
-               "(no broker connection)");
+  spdlog::info(
+      "quanttrading starting: simulated random-walk feed and paper venue on this host "
+      "(no broker connection)");
   qt::TradingApp app(std::move(*config));
   if (absl::Status s = app.build(); !s.ok()) {
     spdlog::error("start-up failed: {}", std::string(s.message()));
@@ -99,8 +100,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
 
   CommonFlags show_flags;
-  CLI::App* show = cli.add_subcommand("show-config",
-                                      "print the effective configuration with secrets masked");
+  CLI::App* show =
+      cli.add_subcommand("show-config", "print the effective configuration with secrets masked");
   add_common_flags(*show, show_flags);
 
   CLI11_PARSE(cli, argc, argv);

@@ -1,11 +1,10 @@
 #include "app/trading_app.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cmath>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "absl/strings/str_cat.h"
 #include "engine/clock.hpp"
@@ -40,7 +39,9 @@ TradingState to_trading_state(const std::string& text) {
   return TradingState::kActive;
 }
 
-std::string format_us(int64_t ns) { return fmt::format("{:.1f}us", static_cast<double>(ns) / 1e3); }
+std::string format_us(int64_t ns) {
+  return fmt::format("{:.1f}us", static_cast<double>(ns) / 1e3);
+}
 
 }  // namespace
 
@@ -124,10 +125,10 @@ absl::Status TradingApp::build() {
   auto spec = [](const char* name, const ThreadConfig& t) {
     return RunnerSpec{name, t.cpu, to_wait_mode(t.wait)};
   };
-  runners_ = build_runners(threading_mode_,
-                           {{feed_.get(), spec("qt-feed", config_.feed_thread)},
-                            {engine_.get(), spec("qt-engine", config_.engine_thread)},
-                            {venue_.get(), spec("qt-venue", config_.venue_thread)}});
+  runners_ =
+      build_runners(threading_mode_, {{feed_.get(), spec("qt-feed", config_.feed_thread)},
+                                      {engine_.get(), spec("qt-engine", config_.engine_thread)},
+                                      {venue_.get(), spec("qt-venue", config_.venue_thread)}});
 
   // Producers ring the consumer's thread only when it is another thread.
   if (threading_mode_ == ThreadingModeKind::kDedicated) {
@@ -159,11 +160,11 @@ std::string TradingApp::status_line(double elapsed_seconds, double interval_seco
   last_quote_latency_ = quote_now;
   last_order_latency_ = order_now;
 
-  std::string line = fmt::format(
-      "t={:.0f}s quotes/s={} orders={} fills={} live={}", elapsed_seconds, quotes_per_second,
-      stats.orders_sent.load(std::memory_order_relaxed),
-      stats.fills.load(std::memory_order_relaxed),
-      stats.live_orders.load(std::memory_order_relaxed));
+  std::string line =
+      fmt::format("t={:.0f}s quotes/s={} orders={} fills={} live={}", elapsed_seconds,
+                  quotes_per_second, stats.orders_sent.load(std::memory_order_relaxed),
+                  stats.fills.load(std::memory_order_relaxed),
+                  stats.live_orders.load(std::memory_order_relaxed));
   std::string rejects;
   for (std::size_t r = 1; r < kRejectReasonCount; ++r) {
     const uint64_t n = stats.rejects[r].load(std::memory_order_relaxed);
@@ -181,11 +182,10 @@ std::string TradingApp::status_line(double elapsed_seconds, double interval_seco
                         spec.size_to_double(f.net_size.load(std::memory_order_relaxed)),
                         spec.money_to_double(realized + unrealized));
   }
-  line += fmt::format(" | quote->engine p50={} p99={} order->venue p50={} p99={}",
-                      format_us(quote_interval.percentile(0.5)),
-                      format_us(quote_interval.percentile(0.99)),
-                      format_us(order_interval.percentile(0.5)),
-                      format_us(order_interval.percentile(0.99)));
+  line += fmt::format(
+      " | quote->engine p50={} p99={} order->venue p50={} p99={}",
+      format_us(quote_interval.percentile(0.5)), format_us(quote_interval.percentile(0.99)),
+      format_us(order_interval.percentile(0.5)), format_us(order_interval.percentile(0.99)));
   return line;
 }
 
@@ -207,11 +207,12 @@ void TradingApp::shutdown() {
 
 absl::StatusOr<RunSummary> TradingApp::run(const RunOptions& options,
                                            const sigset_t& stop_signals) {
-  spdlog::info("engine: {} instruments, {} strategies, threading={} ({} threads), venue=paper, "
-               "feed=random-walk seed {}",
-               instruments_.size(), strategies_.size(),
-               threading_mode_ == ThreadingModeKind::kDedicated ? "dedicated" : "shared",
-               runners_.size(), config_.feed_seed);
+  spdlog::info(
+      "engine: {} instruments, {} strategies, threading={} ({} threads), venue=paper, "
+      "feed=random-walk seed {}",
+      instruments_.size(), strategies_.size(),
+      threading_mode_ == ThreadingModeKind::kDedicated ? "dedicated" : "shared", runners_.size(),
+      config_.feed_seed);
   for (auto& runner : runners_) {
     if (absl::Status status = runner->start(); !status.ok()) return status;
   }
@@ -267,15 +268,14 @@ void TradingApp::print_summary(const RunSummary& summary, double elapsed_seconds
       summary.live_orders_at_exit, stats.illegal_transitions.load(), feed_->quotes_dropped());
   for (const InstrumentSpec& spec : instruments_) {
     const EngineStats::InstrumentFigures& f = stats.instruments[spec.id];
-    text += fmt::format("\n  {:<8} net={:g} avg={} realized={:.2f} unrealized={:.2f}",
-                               spec.name(), spec.size_to_double(f.net_size.load()),
-                               f.net_size.load() == 0
-                                   ? std::string("-")
-                                   : fmt::format("{:.{}f}",
-                                                 spec.price_to_double(f.average_price.load()),
-                                                 static_cast<int>(spec.price_decimals)),
-                               spec.money_to_double(f.realized_pnl.load()),
-                               spec.money_to_double(f.unrealized_pnl.load()));
+    text += fmt::format("\n  {:<8} net={:g} avg={} realized={:.2f} unrealized={:.2f}", spec.name(),
+                        spec.size_to_double(f.net_size.load()),
+                        f.net_size.load() == 0
+                            ? std::string("-")
+                            : fmt::format("{:.{}f}", spec.price_to_double(f.average_price.load()),
+                                          static_cast<int>(spec.price_decimals)),
+                        spec.money_to_double(f.realized_pnl.load()),
+                        spec.money_to_double(f.unrealized_pnl.load()));
   }
   text += fmt::format("\n  total P&L={:.2f}", static_cast<double>(summary.total_pnl) / kMoneyScale);
   const LatencyHistogram::Snapshot order = stats.order_latency.snapshot();

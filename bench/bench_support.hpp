@@ -57,9 +57,15 @@ class TickClock {
     return clock;
   }
 
-  double to_ns(double ticks) const noexcept { return ticks * ns_per_tick_; }
-  uint64_t from_ns(double ns) const noexcept { return static_cast<uint64_t>(ns / ns_per_tick_); }
-  double ghz() const noexcept { return 1.0 / ns_per_tick_; }
+  double to_ns(double ticks) const noexcept {
+    return ticks * ns_per_tick_;
+  }
+  uint64_t from_ns(double ns) const noexcept {
+    return static_cast<uint64_t>(ns / ns_per_tick_);
+  }
+  double ghz() const noexcept {
+    return 1.0 / ns_per_tick_;
+  }
   static constexpr const char* source() noexcept {
     return QT_BENCH_HAVE_TSC ? "rdtsc (lfence-ordered)" : "steady_clock";
   }

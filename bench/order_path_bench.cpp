@@ -221,10 +221,11 @@ ModeResult run_dedicated(Harness& h, const Options& options, const CpuPair& cpus
 void print_row(const char* mode, const ModeResult& r, double probe_ns) {
   char probe[32] = "no core crossing";
   if (probe_ns >= 0) std::snprintf(probe, sizeof probe, "probe %.0f ns/hop", probe_ns);
-  std::printf("  %-10s p50 %7.0f ns  p99 %7.0f ns  p99.9 %8.0f ns  max %9.0f ns  %6.2f M orders/s"
-              "  allocations %" PRIu64 "  %s\n",
-              mode, r.latency.p50, r.latency.p99, r.latency.p999, r.latency.max,
-              r.orders_per_second / 1e6, r.allocations, probe);
+  std::printf(
+      "  %-10s p50 %7.0f ns  p99 %7.0f ns  p99.9 %8.0f ns  max %9.0f ns  %6.2f M orders/s"
+      "  allocations %" PRIu64 "  %s\n",
+      mode, r.latency.p50, r.latency.p99, r.latency.p999, r.latency.max, r.orders_per_second / 1e6,
+      r.allocations, probe);
 }
 
 int main_impl(int argc, char** argv) {
@@ -238,9 +239,11 @@ int main_impl(int argc, char** argv) {
   }
   const CpuPair cpus = default_cpus();
   const TickClock clock = TickClock::calibrate();
-  std::printf("order path: NewOrder on CommandRing -> risk -> order state -> VenueRequest on ring\n");
-  std::printf("cpus: client/venue stub %d, engine %d; %d rounds, shared then dedicated each round\n",
-              cpus.producer, cpus.consumer, options.rounds);
+  std::printf(
+      "order path: NewOrder on CommandRing -> risk -> order state -> VenueRequest on ring\n");
+  std::printf(
+      "cpus: client/venue stub %d, engine %d; %d rounds, shared then dedicated each round\n",
+      cpus.producer, cpus.consumer, options.rounds);
   std::vector<ModeResult> shared, dedicated;
   std::vector<double> probes;
   for (int round = 1; round <= options.rounds; ++round) {
@@ -269,9 +272,10 @@ int main_impl(int argc, char** argv) {
       p999.push_back(r.latency.p999);
       rate.push_back(r.orders_per_second);
     }
-    std::printf("  %-10s median over rounds: p50 %.0f ns, p99 %.0f ns, p99.9 %.0f ns, %.2f M "
-                "orders/s\n",
-                mode, median_of(p50), median_of(p99), median_of(p999), median_of(rate) / 1e6);
+    std::printf(
+        "  %-10s median over rounds: p50 %.0f ns, p99 %.0f ns, p99.9 %.0f ns, %.2f M "
+        "orders/s\n",
+        mode, median_of(p50), median_of(p99), median_of(p999), median_of(rate) / 1e6);
   };
   std::printf("summary (median probe %.0f ns/hop)\n", median_of(probes));
   summarize("shared", shared);
@@ -282,4 +286,6 @@ int main_impl(int argc, char** argv) {
 }  // namespace
 }  // namespace qt::bench
 
-int main(int argc, char** argv) { return qt::bench::main_impl(argc, argv); }
+int main(int argc, char** argv) {
+  return qt::bench::main_impl(argc, argv);
+}

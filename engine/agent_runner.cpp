@@ -12,7 +12,9 @@ namespace qt {
 AgentRunner::AgentRunner(RunnerSpec spec, std::vector<Agent*> agents)
     : spec_(std::move(spec)), agents_(std::move(agents)) {}
 
-AgentRunner::~AgentRunner() { stop(); }
+AgentRunner::~AgentRunner() {
+  stop();
+}
 
 int AgentRunner::do_work_once() {
   int work = 0;
@@ -24,8 +26,8 @@ absl::Status AgentRunner::start() {
   if (running_.exchange(true)) return absl::FailedPreconditionError("runner already started");
   if (spec_.cpu >= 0 && spec_.cpu >= static_cast<int>(std::thread::hardware_concurrency())) {
     running_ = false;
-    return absl::InvalidArgumentError(absl::StrCat("thread ", spec_.thread_name, ": cpu ",
-                                                   spec_.cpu, " does not exist"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("thread ", spec_.thread_name, ": cpu ", spec_.cpu, " does not exist"));
   }
   thread_ = std::thread([this] { run(); });
   return absl::OkStatus();
@@ -51,9 +53,8 @@ void AgentRunner::run() {
   for (Agent* agent : agents_) agent->on_start();
   IdleStrategy idle(spec_.wait, &doorbell_);
   while (running_.load(std::memory_order_acquire)) {
-    idle.idle(do_work_once(), [this] {
-      return running_.load(std::memory_order_acquire) ? do_work_once() : 1;
-    });
+    idle.idle(do_work_once(),
+              [this] { return running_.load(std::memory_order_acquire) ? do_work_once() : 1; });
   }
   for (Agent* agent : agents_) agent->on_close();
 }

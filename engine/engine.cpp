@@ -240,8 +240,7 @@ RejectReason Engine::cancel(SourceId source, OrderId order_id) {
   if (order == nullptr || (source != kEngineSource && order->source != source)) {
     return RejectReason::kUnknownOrder;
   }
-  if (next_order_state(*order, OrderEvent::kCancelRequested).result ==
-      TransitionResult::kIllegal) {
+  if (next_order_state(*order, OrderEvent::kCancelRequested).result == TransitionResult::kIllegal) {
     return RejectReason::kNotCancelable;
   }
   VenueRequest request;
@@ -419,8 +418,12 @@ SubmitResult StrategyContext::submit(const OrderRequest& request) {
   return engine_.submit(order);
 }
 
-RejectReason StrategyContext::cancel(OrderId order_id) { return engine_.cancel(source_, order_id); }
-void StrategyContext::cancel_all() { engine_.cancel_all(source_, /*all_sources=*/false); }
+RejectReason StrategyContext::cancel(OrderId order_id) {
+  return engine_.cancel(source_, order_id);
+}
+void StrategyContext::cancel_all() {
+  engine_.cancel_all(source_, /*all_sources=*/false);
+}
 void StrategyContext::set_timer(int64_t interval_ns) {
   timer_interval_ns_ = interval_ns;
   next_timer_ns = interval_ns > 0 ? qt::now_ns() + interval_ns : 0;
@@ -437,7 +440,11 @@ const Position& StrategyContext::position(InstrumentId instrument) const {
 const Quote* StrategyContext::last_quote(InstrumentId instrument) const {
   return engine_.last_quote(instrument);
 }
-const Order* StrategyContext::order(OrderId order_id) const { return engine_.find_order(order_id); }
-int64_t StrategyContext::now_ns() const { return qt::now_ns(); }
+const Order* StrategyContext::order(OrderId order_id) const {
+  return engine_.find_order(order_id);
+}
+int64_t StrategyContext::now_ns() const {
+  return qt::now_ns();
+}
 
 }  // namespace qt

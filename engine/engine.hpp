@@ -69,9 +69,9 @@ struct EngineOptions {
 
 // A client-side producer/consumer pair (FIX session host, HTTP host, benchmark driver).
 struct ClientPort {
-  CommandRing* commands = nullptr;      // client → engine
-  OrderUpdateRing* updates = nullptr;   // engine → client (may be null: updates dropped)
-  Doorbell* updates_doorbell = nullptr; // rung after pushing an update
+  CommandRing* commands = nullptr;       // client → engine
+  OrderUpdateRing* updates = nullptr;    // engine → client (may be null: updates dropped)
+  Doorbell* updates_doorbell = nullptr;  // rung after pushing an update
   SourceId source = 0;
 };
 

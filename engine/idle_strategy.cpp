@@ -17,7 +17,9 @@ std::string_view to_string(WaitMode mode) {
   return "?";
 }
 
-void IdleStrategy::yield() noexcept { ::sched_yield(); }
+void IdleStrategy::yield() noexcept {
+  ::sched_yield();
+}
 
 void Doorbell::wait(uint32_t epoch, int64_t timeout_ns) noexcept {
   timespec timeout{static_cast<time_t>(timeout_ns / 1'000'000'000),

@@ -38,8 +38,7 @@ InstrumentSpec make_instrument(InstrumentId id, std::string_view symbol, int pri
                                double size_increment, double max_size) {
   InstrumentSpec spec;
   spec.id = id;
-  std::memcpy(spec.symbol.data(), symbol.data(),
-              std::min(symbol.size(), spec.symbol.size() - 1));
+  std::memcpy(spec.symbol.data(), symbol.data(), std::min(symbol.size(), spec.symbol.size() - 1));
   spec.price_decimals = static_cast<int8_t>(price_decimals);
   spec.size_decimals = static_cast<int8_t>(size_decimals);
   spec.tick = std::max<PriceUnits>(1, spec.price_from_double(tick));

@@ -18,11 +18,11 @@ struct InstrumentSpec {
   std::array<char, kSymbolCapacity> symbol{};  // the venue's epic, e.g. "GOLD"
   int8_t price_decimals = 2;
   int8_t size_decimals = 2;
-  PriceUnits tick = 1;             // minimum price increment
-  SizeUnits min_size = 1;          // minimum deal size
-  SizeUnits size_increment = 1;    // sizes must be a multiple of this
-  SizeUnits max_size = 0;          // venue's max deal size; 0 = no venue limit
-  int64_t contract_multiplier = 1; // money per (1 price unit * 1 size unit) is scaled by this
+  PriceUnits tick = 1;              // minimum price increment
+  SizeUnits min_size = 1;           // minimum deal size
+  SizeUnits size_increment = 1;     // sizes must be a multiple of this
+  SizeUnits max_size = 0;           // venue's max deal size; 0 = no venue limit
+  int64_t contract_multiplier = 1;  // money per (1 price unit * 1 size unit) is scaled by this
 
   std::string_view name() const;
   int64_t price_scale() const { return pow10(price_decimals); }
@@ -39,7 +39,9 @@ struct InstrumentSpec {
   double price_to_double(PriceUnits price) const;    // display only
   SizeUnits size_from_double(double size) const;
   double size_to_double(SizeUnits size) const;
-  double money_to_double(MoneyUnits money) const { return static_cast<double>(money) / kMoneyScale; }
+  double money_to_double(MoneyUnits money) const {
+    return static_cast<double>(money) / kMoneyScale;
+  }
 };
 
 InstrumentSpec make_instrument(InstrumentId id, std::string_view symbol, int price_decimals,

@@ -44,7 +44,8 @@ class LatencyHistogram {
     const auto v = static_cast<uint64_t>(value);
     int exponent = 63 - std::countl_zero(v);  // ≥ kSubBucketBits
     if (exponent >= kMaxExponent) return kBucketCount - 1;
-    const auto sub = static_cast<std::size_t>((v >> (exponent - kSubBucketBits)) & (kSubBuckets - 1));
+    const auto sub =
+        static_cast<std::size_t>((v >> (exponent - kSubBucketBits)) & (kSubBuckets - 1));
     return static_cast<std::size_t>(exponent - kSubBucketBits + 1) * kSubBuckets + sub;
   }
   static int64_t bucket_upper_bound(std::size_t index) noexcept;

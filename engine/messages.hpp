@@ -38,9 +38,9 @@ struct NewOrder {
 };
 
 struct CancelOrder {
-  ClientOrderId client_order_id;       // of the order to cancel
+  ClientOrderId client_order_id;  // of the order to cancel
   SourceId source = 0;
-  OrderId order_id = 0;                // used when non-zero, else looked up by client_order_id
+  OrderId order_id = 0;  // used when non-zero, else looked up by client_order_id
   int64_t created_ns = 0;
 };
 

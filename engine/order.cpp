@@ -18,7 +18,9 @@ std::string_view to_string(OrderEvent e) {
 namespace {
 
 constexpr TransitionTarget kIllegal{TransitionResult::kIllegal, OrderState::kPendingNew};
-constexpr TransitionTarget to(OrderState s) { return {TransitionResult::kApplied, s}; }
+constexpr TransitionTarget to(OrderState s) {
+  return {TransitionResult::kApplied, s};
+}
 
 TransitionTarget after_fill(const Order& order, SizeUnits fill_size) {
   if (fill_size <= 0 || fill_size > order.leaves()) return kIllegal;
@@ -84,8 +86,7 @@ TransitionTarget next_order_state(const Order& order, OrderEvent event, SizeUnit
       break;
     case S::kFilled:
     case S::kCanceled:
-    case S::kRejected:
-      return kIllegal;
+    case S::kRejected: return kIllegal;
   }
   return kIllegal;
 }

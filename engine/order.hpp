@@ -22,7 +22,7 @@ namespace qt {
 enum class OrderEvent : uint8_t {
   kVenueAccepted,
   kVenueRejected,
-  kFill,             // partial or full, decided by the remaining size
+  kFill,  // partial or full, decided by the remaining size
   kCancelRequested,
   kCanceled,
   kCancelRejected,

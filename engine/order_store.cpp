@@ -50,8 +50,7 @@ uint64_t OrderStore::hash_of(SourceId source, const ClientOrderId& id) {
   return h;
 }
 
-bool OrderStore::matches(const IndexEntry& entry, SourceId source,
-                         const ClientOrderId& id) const {
+bool OrderStore::matches(const IndexEntry& entry, SourceId source, const ClientOrderId& id) const {
   const Order& order = slots_[(entry.order_id - 1) & mask_];
   return order.source == source && order.client_order_id == id;
 }

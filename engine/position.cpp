@@ -3,11 +3,12 @@
 namespace qt {
 
 namespace {
-int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
+int64_t abs64(int64_t v) {
+  return v < 0 ? -v : v;
+}
 }  // namespace
 
-void Position::apply_fill(const InstrumentSpec& spec, Side side, PriceUnits price,
-                          SizeUnits size) {
+void Position::apply_fill(const InstrumentSpec& spec, Side side, PriceUnits price, SizeUnits size) {
   if (size <= 0) return;
   (side == Side::kBuy ? bought_size_ : sold_size_) += size;
   const SizeUnits signed_size = side_sign(side) * size;
@@ -19,9 +20,8 @@ void Position::apply_fill(const InstrumentSpec& spec, Side side, PriceUnits pric
   }
   const SizeUnits closed = size < abs64(net_size_) ? size : abs64(net_size_);
   // Cost of the closed part, proportional to the open basis; exact when the whole is closed.
-  const __int128 closed_cost = closed == abs64(net_size_)
-                                   ? open_value_
-                                   : open_value_ * closed / abs64(net_size_);
+  const __int128 closed_cost =
+      closed == abs64(net_size_) ? open_value_ : open_value_ * closed / abs64(net_size_);
   const int64_t direction = net_size_ > 0 ? 1 : -1;
   const __int128 proceeds = static_cast<__int128>(price) * closed * direction;
   realized_pnl_ += spec.money_from_value(proceeds - closed_cost);

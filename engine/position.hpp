@@ -33,8 +33,8 @@ class Position {
   bool has_mark() const { return last_bid_ != 0 || last_ask_ != 0; }
 
  private:
-  SizeUnits net_size_ = 0;     // signed: > 0 long, < 0 short
-  __int128 open_value_ = 0;    // signed sum of price*size of the open part, same sign as net
+  SizeUnits net_size_ = 0;   // signed: > 0 long, < 0 short
+  __int128 open_value_ = 0;  // signed sum of price*size of the open part, same sign as net
   MoneyUnits realized_pnl_ = 0;
   SizeUnits bought_size_ = 0;
   SizeUnits sold_size_ = 0;

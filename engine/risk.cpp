@@ -6,7 +6,9 @@ namespace {
 
 constexpr int64_t kNanosPerSecond = 1'000'000'000;
 
-int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
+int64_t abs64(int64_t v) {
+  return v < 0 ? -v : v;
+}
 
 // Price the order would trade at for notional purposes: the limit, or the touch it would take.
 PriceUnits reference_price(const NewOrder& order, const Quote* quote) {
@@ -26,8 +28,8 @@ bool RiskCheck::take_rate_token(SourceId source, int64_t now_ns) {
   } else {
     const int64_t elapsed = now_ns > bucket.last_ns ? now_ns - bucket.last_ns : 0;
     // Refill at max_orders_per_second tokens per second; cap the product to avoid overflow.
-    const int64_t refill = elapsed >= kNanosPerSecond ? capacity
-                                                      : elapsed * limits_.max_orders_per_second;
+    const int64_t refill =
+        elapsed >= kNanosPerSecond ? capacity : elapsed * limits_.max_orders_per_second;
     bucket.tokens_ns = bucket.tokens_ns + refill > capacity ? capacity : bucket.tokens_ns + refill;
   }
   bucket.last_ns = now_ns;

@@ -37,8 +37,8 @@ struct RiskContext {
   const InstrumentSpec* spec = nullptr;  // null when the instrument is unknown
   const Quote* last_quote = nullptr;     // null before the first quote
   SizeUnits net_position = 0;
-  SizeUnits open_buy_size = 0;           // leaves of live buy orders
-  SizeUnits open_sell_size = 0;          // leaves of live sell orders
+  SizeUnits open_buy_size = 0;   // leaves of live buy orders
+  SizeUnits open_sell_size = 0;  // leaves of live sell orders
   bool duplicate_client_order_id = false;
   int64_t now_ns = 0;
 };

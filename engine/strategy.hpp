@@ -32,7 +32,7 @@ struct OrderRequest {
 };
 
 struct SubmitResult {
-  OrderId order_id = 0;                      // 0 when rejected
+  OrderId order_id = 0;  // 0 when rejected
   RejectReason reason = RejectReason::kNone;
   bool accepted() const { return reason == RejectReason::kNone; }
 };

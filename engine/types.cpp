@@ -16,8 +16,12 @@ std::string_view to_string(OrderState s) {
   return "?";
 }
 
-std::string_view to_string(Side s) { return s == Side::kBuy ? "BUY" : "SELL"; }
-std::string_view to_string(OrderType t) { return t == OrderType::kMarket ? "MARKET" : "LIMIT"; }
+std::string_view to_string(Side s) {
+  return s == Side::kBuy ? "BUY" : "SELL";
+}
+std::string_view to_string(OrderType t) {
+  return t == OrderType::kMarket ? "MARKET" : "LIMIT";
+}
 
 std::string_view to_string(RejectReason r) {
   switch (r) {

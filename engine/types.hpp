@@ -16,12 +16,12 @@ namespace qt {
 
 inline constexpr std::size_t kCacheLine = 64;
 
-using InstrumentId = uint16_t;   // index into the instrument table, dense from 0
-using OrderId = uint64_t;        // engine-assigned, dense from 1; 0 means "none"
-using SourceId = uint16_t;       // who sent a command: a strategy, a FIX session, an HTTP client
-using PriceUnits = int64_t;      // price * 10^price_decimals
-using SizeUnits = int64_t;       // size * 10^size_decimals
-using MoneyUnits = int64_t;      // money * 10^kMoneyDecimals
+using InstrumentId = uint16_t;  // index into the instrument table, dense from 0
+using OrderId = uint64_t;       // engine-assigned, dense from 1; 0 means "none"
+using SourceId = uint16_t;      // who sent a command: a strategy, a FIX session, an HTTP client
+using PriceUnits = int64_t;     // price * 10^price_decimals
+using SizeUnits = int64_t;      // size * 10^size_decimals
+using MoneyUnits = int64_t;     // money * 10^kMoneyDecimals
 
 inline constexpr int kMoneyDecimals = 6;
 inline constexpr int64_t kMoneyScale = 1'000'000;
@@ -31,8 +31,12 @@ enum class Side : uint8_t { kBuy = 0, kSell = 1 };
 enum class OrderType : uint8_t { kMarket = 0, kLimit = 1 };
 enum class TimeInForce : uint8_t { kGoodTillCancel = 0, kImmediateOrCancel = 1 };
 
-inline constexpr int64_t side_sign(Side side) { return side == Side::kBuy ? 1 : -1; }
-inline constexpr Side opposite(Side side) { return side == Side::kBuy ? Side::kSell : Side::kBuy; }
+inline constexpr int64_t side_sign(Side side) {
+  return side == Side::kBuy ? 1 : -1;
+}
+inline constexpr Side opposite(Side side) {
+  return side == Side::kBuy ? Side::kSell : Side::kBuy;
+}
 
 enum class OrderState : uint8_t {
   kPendingNew = 0,
@@ -57,23 +61,23 @@ std::string_view to_string(OrderType t);
 enum class RejectReason : uint8_t {
   kNone = 0,
   kUnknownInstrument,
-  kInvalidSize,           // zero, negative, below the minimum or off the size increment
-  kInvalidPrice,          // limit order without a positive price, or off the tick
+  kInvalidSize,   // zero, negative, below the minimum or off the size increment
+  kInvalidPrice,  // limit order without a positive price, or off the tick
   kMaxOrderSize,
   kMaxOrderNotional,
   kMaxPosition,
   kPriceCollar,
-  kNoMarketData,          // limit collar or notional check impossible without a quote
+  kNoMarketData,  // limit collar or notional check impossible without a quote
   kRateThrottle,
   kDuplicateClientOrderId,
   kTradingHalted,
-  kReducingOnly,          // trading state REDUCING and the order would grow the position
+  kReducingOnly,  // trading state REDUCING and the order would grow the position
   kKillSwitch,
   kOrderPoolExhausted,
-  kUnknownOrder,          // cancel for an order the engine does not know
-  kNotCancelable,         // cancel for an order already terminal or pending cancel
+  kUnknownOrder,   // cancel for an order the engine does not know
+  kNotCancelable,  // cancel for an order already terminal or pending cancel
   kVenueRejected,
-  kVenueBusy,             // the venue stage's ring is full: refused rather than queued blind
+  kVenueBusy,  // the venue stage's ring is full: refused rather than queued blind
   kCount
 };
 inline constexpr std::size_t kRejectReasonCount = static_cast<std::size_t>(RejectReason::kCount);

@@ -60,9 +60,9 @@ TEST(ThreadingMode, AutoIsSharedBelowFourHardwareThreadsAndDedicatedFromFour) {
 
 TEST(ThreadingMode, DedicatedGivesEachStageItsOwnNamedThread) {
   CountingAgent a, b;
-  auto runners = build_runners(ThreadingModeKind::kDedicated,
-                               {{&a, {"qt-a", -1, WaitMode::kYield}},
-                                {&b, {"qt-b", -1, WaitMode::kYield}}});
+  auto runners =
+      build_runners(ThreadingModeKind::kDedicated,
+                    {{&a, {"qt-a", -1, WaitMode::kYield}}, {&b, {"qt-b", -1, WaitMode::kYield}}});
   ASSERT_EQ(runners.size(), 2u);
   for (auto& r : runners) ASSERT_TRUE(r->start().ok());
   while (a.cycles.load() == 0 || b.cycles.load() == 0) std::this_thread::yield();
@@ -74,9 +74,8 @@ TEST(ThreadingMode, DedicatedGivesEachStageItsOwnNamedThread) {
 
 TEST(ThreadingMode, SharedRunsEveryStageOnOneThread) {
   CountingAgent a, b;
-  auto runners = build_runners(ThreadingModeKind::kShared,
-                               {{&a, {"qt-a", -1, WaitMode::kYield}},
-                                {&b, {"qt-b", -1, WaitMode::kYield}}});
+  auto runners = build_runners(ThreadingModeKind::kShared, {{&a, {"qt-a", -1, WaitMode::kYield}},
+                                                            {&b, {"qt-b", -1, WaitMode::kYield}}});
   ASSERT_EQ(runners.size(), 1u);
   ASSERT_TRUE(runners[0]->start().ok());
   while (a.cycles.load() == 0 || b.cycles.load() == 0) std::this_thread::yield();

@@ -21,7 +21,7 @@ constexpr InstrumentId kGold = 0;
 TEST(Engine, MarketOrderFillsAtTheAskAndUpdatesPosition) {
   EngineRig rig;
   rig.start();
-  rig.quote(kGold, 230000, 230030);  // 2300.00 / 2300.30
+  rig.quote(kGold, 230000, 230030);                                          // 2300.00 / 2300.30
   rig.send(new_order("c1", kGold, Side::kBuy, OrderType::kMarket, 0, 150));  // buy 1.50
 
   const std::vector<OrderUpdate> updates = rig.drain_updates();
@@ -215,9 +215,8 @@ TEST(Engine, StrategyReceivesCallbacksInPipelineOrder) {
   rig.pump();
 
   EXPECT_TRUE(strategy.result.accepted());
-  const std::vector<std::string> expected = {"start",       "quote",          "update:PendingNew",
-                                             "update:New", "update:Filled", "fill",
-                                             "stop"};
+  const std::vector<std::string> expected = {
+      "start", "quote", "update:PendingNew", "update:New", "update:Filled", "fill", "stop"};
   EXPECT_EQ(strategy.calls, expected);
   EXPECT_EQ(strategy.fill_position, -20);  // the position already includes the fill
   EXPECT_GE(strategy.timers, 1);
@@ -245,7 +244,7 @@ TEST(Engine, MovingAverageCrossoverGoesLongOnAnUptrendAndShortOnADowntrend) {
   }
   EXPECT_EQ(strategy.signal(), 1);
   EXPECT_EQ(rig.engine->position(kGold).net_size(), 100);  // long 1.00
-  for (int i = 0; i < 10; ++i) {  // falling
+  for (int i = 0; i < 10; ++i) {                           // falling
     mid -= 100;
     rig.quote(kGold, mid, mid + 10);
   }

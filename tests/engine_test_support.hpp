@@ -23,7 +23,7 @@ inline RiskLimits permissive_limits() {
   limits.max_order_notional = 10'000'000 * kMoneyScale;
   limits.price_collar_bps = 500;
   limits.max_orders_per_second = 1'000'000;
-  limits.instruments[0] = {5'000, 100'000};          // GOLD: 50.00 per order, 1000.00 net
+  limits.instruments[0] = {5'000, 100'000};  // GOLD: 50.00 per order, 1000.00 net
   limits.instruments[1] = {1'000'000, 10'000'000};
   return limits;
 }

@@ -103,10 +103,12 @@ TEST(SpscRing, TenMillionSequencedMessagesAcrossThreads) {
         ++expected;
       }
     } else {
-      ring->drain([&](const Sequenced& m) {
-        errors += (m.sequence != expected || m.checksum != make(expected).checksum);
-        ++expected;
-      }, 64);
+      ring->drain(
+          [&](const Sequenced& m) {
+            errors += (m.sequence != expected || m.checksum != make(expected).checksum);
+            ++expected;
+          },
+          64);
     }
   }
   producer.join();

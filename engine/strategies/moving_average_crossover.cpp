@@ -65,6 +65,8 @@ void MovingAverageCrossover::on_order_update(StrategyContext& context, const Ord
   rebalance(context);  // the signal may have flipped while the order was out
 }
 
-void MovingAverageCrossover::on_stop(StrategyContext& context) { context.cancel_all(); }
+void MovingAverageCrossover::on_stop(StrategyContext& context) {
+  context.cancel_all();
+}
 
 }  // namespace qt

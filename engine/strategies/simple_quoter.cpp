@@ -67,6 +67,8 @@ void SimpleQuoter::on_order_update(StrategyContext&, const OrderUpdate& update) 
   if (update.order_id == live_[index] && is_terminal(update.state)) live_[index] = 0;
 }
 
-void SimpleQuoter::on_stop(StrategyContext& context) { context.cancel_all(); }
+void SimpleQuoter::on_stop(StrategyContext& context) {
+  context.cancel_all();
+}
 
 }  // namespace qt

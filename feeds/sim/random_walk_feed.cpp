@@ -22,7 +22,9 @@ RandomWalkFeed::RandomWalkFeed(std::vector<InstrumentSpec> instruments,
   outputs_.reserve(8);
 }
 
-void RandomWalkFeed::on_start() { next_emit_ns_ = now_ns(); }
+void RandomWalkFeed::on_start() {
+  next_emit_ns_ = now_ns();
+}
 
 Quote RandomWalkFeed::next_quote(std::size_t index, int64_t now) {
   Walk& walk = walks_[index];

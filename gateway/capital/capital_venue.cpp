@@ -15,7 +15,9 @@ namespace {
 constexpr std::size_t kBacklogReserve = 4096;
 constexpr int64_t kWorkerParkNs = 50'000'000;
 
-void sleep_ns(int64_t ns) { std::this_thread::sleep_for(std::chrono::nanoseconds(ns)); }
+void sleep_ns(int64_t ns) {
+  std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
+}
 
 template <typename T>
 void bump(std::atomic<T>& counter) {
@@ -38,9 +40,13 @@ CapitalVenue::CapitalVenue(TradingApi& api, std::vector<VenueInstrument> instrum
   request_backlog_.reserve(kBacklogReserve);
 }
 
-CapitalVenue::~CapitalVenue() { stop_threads(); }
+CapitalVenue::~CapitalVenue() {
+  stop_threads();
+}
 
-void CapitalVenue::on_start() { start_threads(); }
+void CapitalVenue::on_start() {
+  start_threads();
+}
 void CapitalVenue::on_close() {
   do_work();  // hand over what the workers already produced
   stop_threads();
@@ -176,8 +182,8 @@ absl::StatusOr<ConfirmedDeal> CapitalVenue::await_confirm(const std::string& dea
     absl::StatusOr<ConfirmedDeal> confirmation = api_.confirm(deal_reference);
     if (confirmation.ok()) return confirmation;
     last = confirmation.status();
-    if (!absl::IsNotFound(last) && !absl::IsUnavailable(last) &&
-        !absl::IsDeadlineExceeded(last) && !absl::IsResourceExhausted(last)) {
+    if (!absl::IsNotFound(last) && !absl::IsUnavailable(last) && !absl::IsDeadlineExceeded(last) &&
+        !absl::IsResourceExhausted(last)) {
       return last;
     }
     sleep_ns(options_.confirm_retry_ns);
@@ -397,9 +403,8 @@ void CapitalVenue::reconcile() {
         if (still_working) {
           t.missing_polls = 0;
         } else {
-          auto filled = std::find_if(positions->begin(), positions->end(), [&](auto& p) {
-            return p.working_order_id == t.deal_id;
-          });
+          auto filled = std::find_if(positions->begin(), positions->end(),
+                                     [&](auto& p) { return p.working_order_id == t.deal_id; });
           if (filled != positions->end()) {
             claimed_deal_ids_.insert(filled->deal_id);
             findings.push_back(make(VenueEventKind::kFill, order_id,
@@ -435,8 +440,7 @@ void CapitalVenue::reconcile() {
           claimed_deal_ids_.insert(as_working->deal_id);
           findings.push_back(make(VenueEventKind::kAccepted, order_id, 0, 0, as_working->deal_id));
           bump(stats_.unknown_resolved);
-          spdlog::info("order {}: Unknown resolved: working as {}", order_id,
-                       as_working->deal_id);
+          spdlog::info("order {}: Unknown resolved: working as {}", order_id, as_working->deal_id);
           t.phase = Phase::kWorking;
           t.deal_id = as_working->deal_id;
         }

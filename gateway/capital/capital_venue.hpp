@@ -22,6 +22,8 @@
 // being confirmed, matching waits so a deal cannot be claimed twice.
 #pragma once
 
+#include <concurrentqueue/concurrentqueue.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -31,8 +33,6 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <concurrentqueue/concurrentqueue.h>
 
 #include "engine/agent.hpp"
 #include "engine/idle_strategy.hpp"
@@ -93,10 +93,10 @@ class CapitalVenue final : public Agent {
     SizeUnits size = 0;
     bool working_order = false;
     Phase phase = Phase::kPlacing;
-    std::string deal_id;            // the broker's order / working-order id
+    std::string deal_id;  // the broker's order / working-order id
     int64_t sent_epoch_ms = 0;
     bool cancel_requested = false;
-    int missing_polls = 0;          // working order absent from the list, no position yet
+    int missing_polls = 0;  // working order absent from the list, no position yet
   };
   struct Worker {
     SpscRing<VenueRequest, 1024> requests;  // venue thread → worker
@@ -138,7 +138,7 @@ class CapitalVenue final : public Agent {
   // Workers → venue thread, then venue thread → ring. Backlogs are reserved up front and only
   // hold what a full ring or a full worker ring could not take yet.
   moodycamel::ConcurrentQueue<VenueEvent> outbox_;
-  std::vector<VenueEvent> event_backlog_;    // venue thread only
+  std::vector<VenueEvent> event_backlog_;      // venue thread only
   std::vector<VenueRequest> request_backlog_;  // venue thread only
 
   CapitalVenueStats stats_;

@@ -21,8 +21,8 @@ struct DealRequest {
   std::string epic;
   Side side = Side::kBuy;
   double size = 0;
-  double level = 0;                 // working orders only
-  bool working_order = false;       // false: POST /positions; true: POST /workingorders LIMIT
+  double level = 0;            // working orders only
+  bool working_order = false;  // false: POST /positions; true: POST /workingorders LIMIT
 };
 
 // What happened to a state-changing request (POST/DELETE). Only kAnswered carries the broker's
@@ -37,9 +37,9 @@ struct DealSubmission {
 };
 
 struct ConfirmedDeal {
-  bool accepted = false;            // dealStatus ACCEPTED
-  std::string reason;               // e.g. SUCCESS, MINIMUM_ORDER_SIZE_ERROR
-  std::string deal_id;              // the order's dealId
+  bool accepted = false;                       // dealStatus ACCEPTED
+  std::string reason;                          // e.g. SUCCESS, MINIMUM_ORDER_SIZE_ERROR
+  std::string deal_id;                         // the order's dealId
   std::vector<std::string> affected_deal_ids;  // position ids (affectedDeals[].dealId)
   double level = 0;
   double size = 0;

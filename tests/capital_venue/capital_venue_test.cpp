@@ -23,7 +23,8 @@ class FakeBroker final : public TradingApi {
     if (lose_request) return {SendOutcome::kOutcomeUnknown, "", absl::UnavailableError("reset")};
     const std::string ref = "o_ref" + std::to_string(submissions);
     const std::string id = "deal-" + std::to_string(submissions);
-    if (answer_with_error) return {SendOutcome::kAnswered, "", absl::InvalidArgumentError("error.invalid.size")};
+    if (answer_with_error)
+      return {SendOutcome::kAnswered, "", absl::InvalidArgumentError("error.invalid.size")};
     ConfirmedDeal confirmation;
     confirmation.accepted = !reject_next;
     confirmation.reason = reject_next ? "MINIMUM_ORDER_SIZE_ERROR" : "SUCCESS";
@@ -36,18 +37,19 @@ class FakeBroker final : public TradingApi {
       } else {
         const std::string position_id = "pos-" + std::to_string(submissions);
         confirmation.affected_deal_ids.push_back(position_id);
-        positions_.push_back({position_id, "", request.epic, request.side, request.size, price,
-                              wall_epoch_ms()});
+        positions_.push_back(
+            {position_id, "", request.epic, request.side, request.size, price, wall_epoch_ms()});
       }
     }
     confirms[ref] = confirmation;
-    if (drop_response) return {SendOutcome::kOutcomeUnknown, "", absl::DeadlineExceededError("timeout")};
+    if (drop_response)
+      return {SendOutcome::kOutcomeUnknown, "", absl::DeadlineExceededError("timeout")};
     return {SendOutcome::kAnswered, ref, absl::OkStatus()};
   }
   DealSubmission delete_working_order(const std::string& deal_id) override {
     std::lock_guard lock(mutex);
-    auto it = std::find_if(working.begin(), working.end(),
-                           [&](auto& w) { return w.deal_id == deal_id; });
+    auto it =
+        std::find_if(working.begin(), working.end(), [&](auto& w) { return w.deal_id == deal_id; });
     if (it == working.end()) {
       return {SendOutcome::kAnswered, "", absl::NotFoundError("error.not-found.dealId")};
     }
@@ -77,11 +79,11 @@ class FakeBroker final : public TradingApi {
   // The market reaches a working order: it becomes a position.
   void fill_working(const std::string& deal_id) {
     std::lock_guard lock(mutex);
-    auto it = std::find_if(working.begin(), working.end(),
-                           [&](auto& w) { return w.deal_id == deal_id; });
+    auto it =
+        std::find_if(working.begin(), working.end(), [&](auto& w) { return w.deal_id == deal_id; });
     ASSERT_NE(it, working.end());
-    positions_.push_back({"pos-from-" + deal_id, deal_id, it->epic, it->side, it->size, it->level,
-                          wall_epoch_ms()});
+    positions_.push_back(
+        {"pos-from-" + deal_id, deal_id, it->epic, it->side, it->size, it->level, wall_epoch_ms()});
     working.erase(it);
   }
 
@@ -91,7 +93,7 @@ class FakeBroker final : public TradingApi {
   bool reject_next = false;
   bool answer_with_error = false;
   bool drop_response = false;  // executes, answer lost
-  bool lose_request = false;    // never executes, answer lost
+  bool lose_request = false;   // never executes, answer lost
   std::map<std::string, ConfirmedDeal> confirms;
   std::vector<BrokerPosition> positions_;
   std::vector<BrokerWorkingOrder> working;
@@ -110,7 +112,8 @@ struct VenueRig {
     options.confirm_retry_ns = 1'000'000;
     venue = std::make_unique<CapitalVenue>(
         broker,
-        std::vector<VenueInstrument>{{"GOLD", make_instrument(0, "GOLD", 2, 2, 0.01, 0.1, 0.1, 500)}},
+        std::vector<VenueInstrument>{
+            {"GOLD", make_instrument(0, "GOLD", 2, 2, 0.01, 0.1, 0.1, 500)}},
         *requests, *events, options);
     venue->start_threads();
   }
@@ -131,8 +134,7 @@ struct VenueRig {
   // Pumps the venue agent until `count` events arrived (or the timeout passes).
   std::vector<VenueEvent> collect(std::size_t count, int timeout_ms = 5000) {
     std::vector<VenueEvent> out;
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
       venue->do_work();
       events->drain([&](const VenueEvent& e) { out.push_back(e); });
@@ -142,7 +144,9 @@ struct VenueRig {
   }
 };
 
-std::string venue_id(const VenueEvent& e) { return std::string(e.venue_order_id.data()); }
+std::string venue_id(const VenueEvent& e) {
+  return std::string(e.venue_order_id.data());
+}
 
 TEST(CapitalVenue, MarketOrderIsAcceptedThenFilledAtTheConfirmLevel) {
   VenueRig rig;
