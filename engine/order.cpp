@@ -96,11 +96,10 @@ TransitionResult apply_order_event(Order& order, OrderEvent event, SizeUnits fil
   const TransitionTarget target = next_order_state(order, event, fill_size);
   if (target.result == TransitionResult::kIllegal) return TransitionResult::kIllegal;
   if (event == OrderEvent::kFill) {
-    const __int128 value = static_cast<__int128>(order.average_fill_price) * order.filled_size +
-                           static_cast<__int128>(fill_price) * fill_size;
-    const SizeUnits new_filled = order.filled_size + fill_size;
-    order.average_fill_price = static_cast<PriceUnits>((value + new_filled / 2) / new_filled);
-    order.filled_size = new_filled;
+    order.filled_value += static_cast<__int128>(fill_price) * fill_size;
+    order.filled_size += fill_size;
+    order.average_fill_price =
+        static_cast<PriceUnits>((order.filled_value + order.filled_size / 2) / order.filled_size);
   }
   if (event == OrderEvent::kCancelRequested) order.state_before_cancel = order.state;
   if (event == OrderEvent::kVenueAccepted && order.state == OrderState::kPendingCancel) {

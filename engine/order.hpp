@@ -45,6 +45,7 @@ struct Order {
   SizeUnits size = 0;
   SizeUnits filled_size = 0;
   PriceUnits average_fill_price = 0;  // size-weighted, rounded to the nearest price unit
+  __int128 filled_value = 0;          // exact sum of fill price * fill size behind the average
   int64_t created_ns = 0;
   std::array<char, VenueEvent::kVenueIdCapacity> venue_order_id{};
 

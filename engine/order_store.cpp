@@ -57,11 +57,14 @@ bool OrderStore::matches(const IndexEntry& entry, SourceId source, const ClientO
 
 OrderId OrderStore::find_by_client_id(SourceId source, const ClientOrderId& id) const {
   const uint64_t h = hash_of(source, id);
-  for (uint64_t i = h & index_mask_;; i = (i + 1) & index_mask_) {
+  // Bounded: the load stays ≤ 0.5 by construction, but a broken invariant must not hang us.
+  uint64_t i = h & index_mask_;
+  for (std::size_t probes = 0; probes < index_.size(); ++probes, i = (i + 1) & index_mask_) {
     const IndexEntry& entry = index_[i];
     if (entry.order_id == 0) return 0;
     if (entry.hash == h && matches(entry, source, id)) return entry.order_id;
   }
+  return 0;
 }
 
 void OrderStore::index_client_id(const Order& order) {

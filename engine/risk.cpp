@@ -94,10 +94,16 @@ RejectReason RiskCheck::check_new_order(const NewOrder& order, const RiskContext
     }
   }
   if (instrument_limits.max_position > 0) {
-    const SizeUnits worst = order.side == Side::kBuy
-                                ? context.net_position + context.open_buy_size + order.size
-                                : context.net_position - context.open_sell_size - order.size;
-    if (abs64(worst) > instrument_limits.max_position) return RejectReason::kMaxPosition;
+    // Worst case if every open order on this side fills first. An order that leaves the worst
+    // case closer to flat than it was passes even above the limit, so a position that is over
+    // its limit (limit lowered, or reached by the other side) can always be reduced.
+    const SizeUnits before = order.side == Side::kBuy
+                                 ? context.net_position + context.open_buy_size
+                                 : context.net_position - context.open_sell_size;
+    const SizeUnits worst = before + signed_size;
+    if (abs64(worst) > instrument_limits.max_position && abs64(worst) >= abs64(before)) {
+      return RejectReason::kMaxPosition;
+    }
   }
   return RejectReason::kNone;
 }

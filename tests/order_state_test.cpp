@@ -45,11 +45,8 @@ Order order_in(OrderState state) {
       order.filled_size = kOrderSize;
       order.average_fill_price = kPrice100;
       break;
-    case OrderState::kPendingCancel:
-      order.state_before_cancel = OrderState::kNew;
-      break;
-    default:
-      break;
+    case OrderState::kPendingCancel: order.state_before_cancel = OrderState::kNew; break;
+    default: break;
   }
   return order;
 }
@@ -188,10 +185,9 @@ TEST(OrderStateMachine, AveragePriceRoundsToTheNearestPriceUnit) {
   EXPECT_EQ(order.average_fill_price, 10001);
 }
 
-// Known bug (reported to the lead): the average is re-derived from the previously *rounded*
-// average, so rounding errors accumulate instead of the documented "size-weighted, rounded to
-// the nearest price unit". Enable once Order keeps the exact sum of price * size.
-TEST(OrderStateMachine, DISABLED_AveragePriceIsTheRoundedExactWeightedAverageAfterManyFills) {
+// Regression: the average once was re-derived from the previous *rounded* average, so rounding
+// errors accumulated; Order now keeps the exact sum of price * size.
+TEST(OrderStateMachine, AveragePriceIsTheRoundedExactWeightedAverageAfterManyFills) {
   Order order = order_in(OrderState::kNew);
   order.size = 7;
   // Seven fills of 1 @ 100.00, 99.99, 99.99, 99.98, 99.98, 99.97, 99.97.

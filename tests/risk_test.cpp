@@ -223,12 +223,13 @@ TEST_F(RiskTest, RateThrottleRefillsOneTokenPerOneNthOfASecond) {
   EXPECT_EQ(check(market(Side::kBuy, 100)), RejectReason::kRateThrottle);
 }
 
-TEST_F(RiskTest, RateThrottleRefillsToAFullBucketAfterAQuietSecond) {
+TEST_F(RiskTest, RateThrottleBucketNeverHoldsMoreThanNTokens) {
   limits.max_orders_per_second = 5;
   risk_with(limits);
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(check(market(Side::kBuy, 100)), RejectReason::kNone);
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(check(market(Side::kBuy, 100)), RejectReason::kNone);
 
-  context.now_ns = 10 * kSecond;  // a long pause refills to capacity (5), not to 50
+  // 3 tokens left, then a 10 s pause: the bucket refills to 5, not to 3 + 50.
+  context.now_ns = 10 * kSecond;
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(check(market(Side::kBuy, 100)), RejectReason::kNone) << "order " << i + 1;
   }
@@ -548,12 +549,38 @@ TEST_F(RiskTest, ChecksRunInTheDocumentedOrder) {
   order.limit_price = 200000;
   context.now_ns += kSecond;
   EXPECT_EQ(check(order), RejectReason::kReducingOnly);  // long 1.00, buying
-  context.net_position = -100;  // short 1.00: buying 0.40 reduces to -0.60 ...
+  risk->set_trading_state(TradingState::kActive);
+  context.net_position = 20;  // long 0.20: buying 0.40 grows it to 0.60 ...
   context.now_ns += kSecond;
   EXPECT_EQ(check(order), RejectReason::kMaxPosition);  // ... which is over 0.50
-  order.size = 50;                                      // -1.00 + 0.50 = -0.50
+  order.size = 30;                                      // 0.20 + 0.30 = 0.50
   context.now_ns += kSecond;
   EXPECT_EQ(check(order), RejectReason::kNone);
+}
+
+}  // namespace
+}  // namespace qt
+
+namespace qt {
+namespace {
+
+// A position already beyond its limit (the limit was lowered) can still be reduced step by
+// step; only orders that leave the worst case as far from flat or further are refused.
+TEST(RiskMaxPositionOverLimit, ReducingOrderPassesGrowingOrderFails) {
+  const InstrumentSpec gold = make_instrument(0, "GOLD", 2, 2, 0.01, 0.1, 0.1, 500);
+  RiskLimits limits;
+  limits.instruments[0].max_position = 50;  // 0.50
+  RiskCheck risk(limits);
+  RiskContext context;
+  context.spec = &gold;
+  context.net_position = -100;  // short 1.00, twice the limit
+  NewOrder buy;
+  buy.side = Side::kBuy;
+  buy.size = 10;  // 0.10: short 0.90 is still over the limit but closer to flat
+  EXPECT_EQ(risk.check_new_order(buy, context), RejectReason::kNone);
+  NewOrder sell = buy;
+  sell.side = Side::kSell;  // short 1.10: further from flat
+  EXPECT_EQ(risk.check_new_order(sell, context), RejectReason::kMaxPosition);
 }
 
 }  // namespace
