@@ -802,6 +802,8 @@ AppConfig read_config(const toml::table& doc, Errors& errors) {
   c.max_orders_per_second = risk.int_in("max_orders_per_second", 1, max_int);
   c.trading_state = risk.choice("trading_state", {"active", "reducing", "halted"});
 
+  c.venue_kind = root.sub("venue").choice("kind", {"capital", "paper"});
+
   const Section feed = root.sub("feed");
   const int64_t seed = feed.integer("seed");
   if (seed < 0)
@@ -1011,7 +1013,7 @@ bool is_table_array(const toml::node& node) {
 std::vector<std::string> ordered_keys(const toml::table& table, bool root) {
   std::vector<std::string> keys;
   if (root) {
-    for (std::string_view key : {"engine", "threads", "risk", "feed", "run", "log", "capital",
+    for (std::string_view key : {"engine", "threads", "risk", "venue", "feed", "run", "log", "capital",
                                  "instruments", "strategies"}) {
       if (table.contains(key)) keys.emplace_back(key);
     }

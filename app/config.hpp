@@ -66,6 +66,9 @@ struct AppConfig {
   int max_orders_per_second = 100;        // per source
   std::string trading_state = "active";   // active | reducing | halted
 
+  // [venue]
+  std::string venue_kind = "capital";     // capital (built-in simulator without credentials) | paper
+
   // [feed]
   uint64_t feed_seed = 42;
   int quotes_per_second = 1000;           // per instrument

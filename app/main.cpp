@@ -1,16 +1,23 @@
 // quanttrading: the one binary. Subcommands:
-//   run          start the engine (embedded default: simulated feed, paper venue, two strategies)
-//   show-config  print the effective configuration (secrets masked) or every config error
+//   run            start the engine (embedded default: the Capital.com client against the
+//                  built-in simulator on loopback, two example strategies)
+//   sim            run the Capital.com simulator alone
+//   check-capital  connection test against the broker (or the built-in simulator)
+//   show-config    print the effective configuration (secrets masked) or every config error
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
+#include "app/check_capital.hpp"
 #include "app/config.hpp"
 #include "app/logging.hpp"
 #include "app/trading_app.hpp"
+#include "gateway/capital/client_config.hpp"
+#include "sim/sim_command.hpp"
 
 namespace {
 
@@ -45,7 +52,7 @@ int report_config_errors(const absl::Status& status) {
   return 2;
 }
 
-int run_command(const CommonFlags& flags, double duration_seconds) {
+int run_command(const CommonFlags& flags, double duration_seconds, bool live) {
   // Stop signals are taken synchronously by the main thread; block them before any thread starts
   // so every stage thread inherits the mask.
   sigset_t stop_signals;
@@ -59,11 +66,12 @@ int run_command(const CommonFlags& flags, double duration_seconds) {
   if (absl::Status s = qt::setup_logging(config->log_level, config->log_format); !s.ok()) {
     return report_config_errors(s);
   }
-  spdlog::info(
-      "quanttrading starting: simulated random-walk feed and paper venue on this host "
-      "(no broker connection)");
+  const bool paper = config->venue_kind == "paper";
+  spdlog::info("quanttrading starting: {}",
+               paper ? "paper venue and simulated random-walk feed on this host (no broker)"
+                     : "Capital.com venue");
   qt::TradingApp app(std::move(*config));
-  if (absl::Status s = app.build(); !s.ok()) {
+  if (absl::Status s = app.build({qt::process_environment(), live}); !s.ok()) {
     spdlog::error("start-up failed: {}", std::string(s.message()));
     return 1;
   }
@@ -83,6 +91,19 @@ int show_config_command(const CommonFlags& flags) {
   absl::StatusOr<std::string> rendered = qt::render_effective_config(sources);
   if (!rendered.ok()) return report_config_errors(rendered.status());
   std::cout << *rendered;
+  // The broker connection comes from the seed's CAPITAL_* variables; show it, masked.
+  absl::StatusOr<qt::capital::CapitalClientConfig> capital =
+      qt::capital::capital_config_from_env(sources.environment, /*live_flag=*/false);
+  std::cout << "\n# Capital.com client, from the environment (CAPITAL_*, API_TIMEOUT, ...):\n";
+  if (!capital.ok()) {
+    std::cout << "# errors:\n# " << std::string(capital.status().message()) << "\n";
+    return 2;
+  }
+  std::istringstream lines(qt::capital::describe_masked(*capital));
+  for (std::string line; std::getline(lines, line);) std::cout << "# " << line << "\n";
+  if (!capital->has_credentials()) {
+    std::cout << "# no credentials: `run` and `check-capital` use the built-in simulator\n";
+  }
   return 0;
 }
 
@@ -98,6 +119,15 @@ int main(int argc, char** argv) {
   add_common_flags(*run, run_flags);
   run->add_option("-d,--duration", duration_seconds, "stop after this many seconds (0 = never)")
       ->check(CLI::NonNegativeNumber);
+  bool live = false;
+  run->add_flag("--live", live,
+                "trade on the LIVE Capital.com environment (default: demo; or CAPITAL_ENV=live)");
+
+  qt::sim::SimOptions sim_options;
+  CLI::App* sim = qt::sim::add_sim_subcommand(cli, sim_options);
+
+  qt::CheckCapitalOptions check_options;
+  CLI::App* check = qt::add_check_capital_subcommand(cli, check_options);
 
   CommonFlags show_flags;
   CLI::App* show =
@@ -105,7 +135,12 @@ int main(int argc, char** argv) {
   add_common_flags(*show, show_flags);
 
   CLI11_PARSE(cli, argc, argv);
-  if (run->parsed()) return run_command(run_flags, duration_seconds);
+  if (run->parsed()) return run_command(run_flags, duration_seconds, live);
+  if (sim->parsed()) return qt::sim::run_sim_command(sim_options);
+  if (check->parsed()) {
+    (void)qt::setup_logging("warn", "text");
+    return qt::run_check_capital(check_options, qt::process_environment());
+  }
   if (show->parsed()) return show_config_command(show_flags);
   return 1;
 }

@@ -80,16 +80,21 @@ TradingApp::~TradingApp() {
   for (auto& runner : runners_) runner->stop();
 }
 
-absl::Status TradingApp::build() {
-  instruments_ = instruments_from_config(config_);
-  if (instruments_.size() > kMaxInstruments) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("instruments: at most ", kMaxInstruments, " are supported"));
-  }
+absl::Status TradingApp::build(const VenueSelection& venue) {
   engine_quotes_ = std::make_unique<QuoteRing>();
   venue_quotes_ = std::make_unique<QuoteRing>();
   venue_requests_ = std::make_unique<VenueRequestRing>();
   venue_events_ = std::make_unique<VenueEventRing>();
+
+  if (config_.venue_kind == "capital") {
+    if (absl::Status status = build_capital(venue); !status.ok()) return status;
+  } else {
+    instruments_ = instruments_from_config(config_);
+  }
+  if (instruments_.size() > kMaxInstruments) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("instruments: at most ", kMaxInstruments, " are supported"));
+  }
 
   EngineOptions options;
   options.instruments = instruments_;
@@ -112,6 +117,80 @@ absl::Status TradingApp::build() {
     engine_->add_strategy(*strategies_.back());
   }
 
+  threading_mode_ =
+      resolve_threading_mode(to_threading(config_.threading), std::thread::hardware_concurrency());
+  auto spec = [](const char* name, const ThreadConfig& t) {
+    return RunnerSpec{name, t.cpu, to_wait_mode(t.wait)};
+  };
+  if (capital_mode()) {
+    std::vector<capital::VenueInstrument> venue_instruments;
+    for (const InstrumentSpec& instrument : instruments_) {
+      venue_instruments.push_back({std::string(instrument.name()), instrument});
+    }
+    trading_api_ = std::make_unique<capital::RestTradingApi>(capital_->rest());
+    capital_venue_ = std::make_unique<capital::CapitalVenue>(
+        *trading_api_, std::move(venue_instruments), *venue_requests_, *venue_events_);
+    runners_ = build_runners(threading_mode_,
+                             {{engine_.get(), spec("qt-engine", config_.engine_thread)},
+                              {capital_venue_.get(), spec("qt-venue", config_.venue_thread)}});
+    Doorbell& engine_bell = runners_.front()->doorbell();
+    if (threading_mode_ == ThreadingModeKind::kDedicated) {
+      engine_->set_venue_doorbell(&runners_[1]->doorbell());
+      capital_venue_->set_engine_doorbell(&engine_bell);
+    }
+    // The stream thread is always another thread: it rings whichever thread runs the engine.
+    std::vector<capital::EpicInstrument> subscriptions;
+    for (const InstrumentSpec& instrument : instruments_) {
+      subscriptions.push_back({std::string(instrument.name()), instrument});
+    }
+    absl::StatusOr<std::unique_ptr<capital::CapitalStreamClient>> stream =
+        capital_->make_stream(std::move(subscriptions), *engine_quotes_, &engine_bell);
+    if (!stream.ok()) return stream.status();
+    stream_ = std::move(*stream);
+    return absl::OkStatus();
+  }
+  return build_paper();
+}
+
+absl::Status TradingApp::build_capital(const VenueSelection& venue) {
+  std::vector<std::string> environment = venue.environment;
+  // [capital] keys of the TOML stand in for CAPITAL_* variables the environment leaves unset.
+  auto fallback = [&environment](const char* name, const std::string& value) {
+    if (value.empty()) return;
+    const std::string prefix = std::string(name) + "=";
+    for (const std::string& entry : environment) {
+      if (entry.rfind(prefix, 0) == 0) return;
+    }
+    environment.push_back(prefix + value);
+  };
+  fallback("CAPITAL_API_KEY", config_.capital_api_key);
+  fallback("CAPITAL_IDENTIFIER", config_.capital_identifier);
+  fallback("CAPITAL_PASSWORD", config_.capital_password);
+  absl::StatusOr<std::unique_ptr<CapitalConnection>> connection = CapitalConnection::open(
+      environment, venue.live, config_.feed_seed, std::min(config_.quotes_per_second, 200));
+  if (!connection.ok()) return connection.status();
+  capital_ = std::move(*connection);
+  capital::CapitalRestClient& rest = capital_->rest();
+  absl::StatusOr<capital::SessionCreateResponse> session = rest.login();
+  if (!session.ok()) return session.status();
+  spdlog::info("logged in to {}: account {}", capital_->description(),
+               session->current_account_id);
+  // The broker's dealing rules, not the config, define each instrument's scales and sizes.
+  for (std::size_t i = 0; i < config_.instruments.size(); ++i) {
+    const std::string& epic = config_.instruments[i].symbol;
+    absl::StatusOr<InstrumentSpec> spec =
+        rest.instrument_spec(epic, static_cast<InstrumentId>(i));
+    if (!spec.ok()) {
+      return absl::Status(spec.status().code(), absl::StrCat("instrument ", epic, ": ",
+                                                             std::string(spec.status().message())));
+    }
+    instruments_.push_back(*spec);
+  }
+  rest.start_keepalive();
+  return absl::OkStatus();
+}
+
+absl::Status TradingApp::build_paper() {
   std::vector<RandomWalkParams> walk;
   for (const InstrumentConfig& c : config_.instruments) {
     walk.push_back({c.initial_price, c.spread, c.volatility_bps});
@@ -119,23 +198,17 @@ absl::Status TradingApp::build() {
   feed_ = std::make_unique<RandomWalkFeed>(instruments_, walk, config_.feed_seed,
                                            config_.quotes_per_second);
   venue_ = std::make_unique<PaperVenue>(*venue_requests_, *venue_events_, venue_quotes_.get());
-
-  threading_mode_ =
-      resolve_threading_mode(to_threading(config_.threading), std::thread::hardware_concurrency());
   auto spec = [](const char* name, const ThreadConfig& t) {
     return RunnerSpec{name, t.cpu, to_wait_mode(t.wait)};
   };
-  runners_ =
-      build_runners(threading_mode_, {{feed_.get(), spec("qt-feed", config_.feed_thread)},
-                                      {engine_.get(), spec("qt-engine", config_.engine_thread)},
-                                      {venue_.get(), spec("qt-venue", config_.venue_thread)}});
-
+  runners_ = build_runners(threading_mode_,
+                           {{feed_.get(), spec("qt-feed", config_.feed_thread)},
+                            {engine_.get(), spec("qt-engine", config_.engine_thread)},
+                            {venue_.get(), spec("qt-venue", config_.venue_thread)}});
   // Producers ring the consumer's thread only when it is another thread.
   if (threading_mode_ == ThreadingModeKind::kDedicated) {
-    Doorbell& feed_bell = runners_[0]->doorbell();
     Doorbell& engine_bell = runners_[1]->doorbell();
     Doorbell& venue_bell = runners_[2]->doorbell();
-    (void)feed_bell;
     feed_->add_output({engine_quotes_.get(), &engine_bell});
     feed_->add_output({venue_quotes_.get(), &venue_bell});
     engine_->set_venue_doorbell(&venue_bell);
@@ -174,6 +247,13 @@ std::string TradingApp::status_line(double elapsed_seconds, double interval_seco
     }
   }
   line += fmt::format(" rejects={{{}}}", rejects);
+  if (capital_mode()) {
+    const capital::StreamStats stream = stream_->stats();
+    const capital::CapitalVenueStats& venue = capital_venue_->stats();
+    line += fmt::format(" | stream {} reconnects={} | venue deals={} unknown={}",
+                        stream.ready ? "ready" : "NOT READY", stream.reconnects,
+                        venue.deals_submitted.load(), capital_venue_->unknown_orders());
+  }
   for (const InstrumentSpec& spec : instruments_) {
     const EngineStats::InstrumentFigures& f = stats.instruments[spec.id];
     const MoneyUnits realized = f.realized_pnl.load(std::memory_order_relaxed);
@@ -190,10 +270,10 @@ std::string TradingApp::status_line(double elapsed_seconds, double interval_seco
 }
 
 void TradingApp::shutdown() {
-  // Stop producing quotes, let the engine stop strategies and cancel, let the venue answer the
-  // cancels, then stop every thread with the rings drained.
+  // Let the engine stop strategies and cancel, let the venue answer the cancels, then stop the
+  // market data and every thread with the rings drained.
   engine_->request_shutdown();
-  const int64_t deadline = now_ns() + 3'000'000'000LL;
+  const int64_t deadline = now_ns() + (capital_mode() ? 10'000'000'000LL : 3'000'000'000LL);
   while (now_ns() < deadline) {
     const bool drained = engine_->shutdown_done() && venue_requests_->empty_approx() &&
                          venue_events_->empty_approx() &&
@@ -202,20 +282,23 @@ void TradingApp::shutdown() {
     if (drained) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  if (stream_) stream_->stop();
   for (auto& runner : runners_) runner->stop();
+  if (capital_mode()) capital_->rest().stop_keepalive();
 }
 
 absl::StatusOr<RunSummary> TradingApp::run(const RunOptions& options,
                                            const sigset_t& stop_signals) {
-  spdlog::info(
-      "engine: {} instruments, {} strategies, threading={} ({} threads), venue=paper, "
-      "feed=random-walk seed {}",
-      instruments_.size(), strategies_.size(),
-      threading_mode_ == ThreadingModeKind::kDedicated ? "dedicated" : "shared", runners_.size(),
-      config_.feed_seed);
+  spdlog::info("engine: {} instruments, {} strategies, threading={} ({} threads), venue={}, "
+               "feed={}",
+               instruments_.size(), strategies_.size(),
+               threading_mode_ == ThreadingModeKind::kDedicated ? "dedicated" : "shared",
+               runners_.size(), capital_mode() ? capital_->description() : "paper",
+               capital_mode() ? "Capital.com stream" : "random walk");
   for (auto& runner : runners_) {
     if (absl::Status status = runner->start(); !status.ok()) return status;
   }
+  if (stream_) stream_->start();
   const int64_t started = now_ns();
   const double interval = config_.status_interval_seconds;
   int64_t next_status = started + static_cast<int64_t>(interval * 1e9);
@@ -265,7 +348,8 @@ void TradingApp::print_summary(const RunSummary& summary, double elapsed_seconds
       "feed quotes dropped={}",
       elapsed_seconds, summary.quotes, summary.orders_received, summary.orders_sent,
       stats.filled_orders.load(), stats.canceled_orders.load(), summary.rejects, summary.fills,
-      summary.live_orders_at_exit, stats.illegal_transitions.load(), feed_->quotes_dropped());
+      summary.live_orders_at_exit, stats.illegal_transitions.load(),
+      feed_ ? feed_->quotes_dropped() : stream_->stats().drops);
   for (const InstrumentSpec& spec : instruments_) {
     const EngineStats::InstrumentFigures& f = stats.instruments[spec.id];
     text += fmt::format("\n  {:<8} net={:g} avg={} realized={:.2f} unrealized={:.2f}", spec.name(),

@@ -14,16 +14,25 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "app/capital_connection.hpp"
 #include "app/config.hpp"
 #include "engine/agent_runner.hpp"
 #include "engine/engine.hpp"
 #include "feeds/sim/random_walk_feed.hpp"
+#include "gateway/capital/capital_venue.hpp"
+#include "gateway/capital/rest_trading_api.hpp"
 #include "gateway/paper/paper_venue.hpp"
 
 namespace qt {
 
 struct RunOptions {
   double duration_seconds = 0;  // 0 = until SIGINT/SIGTERM
+};
+
+// Where the engine's orders and quotes go and come from.
+struct VenueSelection {
+  std::vector<std::string> environment;  // "NAME=value", for the CAPITAL_* settings
+  bool live = false;                     // --live
 };
 
 // Summary of a finished run, for the exit report and tests.
@@ -42,7 +51,7 @@ class TradingApp {
   explicit TradingApp(AppConfig config);
   ~TradingApp();
 
-  absl::Status build();
+  absl::Status build(const VenueSelection& venue = {});
   // Blocks until `options.duration_seconds` pass or a signal in `stop_signals` arrives.
   absl::StatusOr<RunSummary> run(const RunOptions& options, const sigset_t& stop_signals);
 
@@ -53,6 +62,9 @@ class TradingApp {
   std::string status_line(double elapsed_seconds, double interval_seconds);
   void print_summary(const RunSummary& summary, double elapsed_seconds);
   void shutdown();
+  absl::Status build_capital(const VenueSelection& venue);
+  absl::Status build_paper();
+  bool capital_mode() const { return capital_ != nullptr; }
 
   AppConfig config_;
   std::vector<InstrumentSpec> instruments_;
@@ -65,6 +77,11 @@ class TradingApp {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<RandomWalkFeed> feed_;
   std::unique_ptr<PaperVenue> venue_;
+  // Capital.com mode.
+  std::unique_ptr<CapitalConnection> capital_;
+  std::unique_ptr<capital::RestTradingApi> trading_api_;
+  std::unique_ptr<capital::CapitalVenue> capital_venue_;
+  std::unique_ptr<capital::CapitalStreamClient> stream_;
   std::vector<std::unique_ptr<Strategy>> strategies_;
   std::vector<std::unique_ptr<AgentRunner>> runners_;
 

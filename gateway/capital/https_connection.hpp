@@ -1,0 +1,146 @@
+// One keep-alive HTTPS connection to the broker (Boost.Beast over OpenSSL), used by one thread
+// at a time, blocking the caller for at most one deadline per exchange.
+//
+// exchange() opens the connection lazily — resolve, TCP connect, TLS handshake with SNI, peer
+// verification (verify_peer + host_name_verification of the configured host) unless insecure
+// mode was chosen — then writes the request and reads the answer, all before one deadline
+// (API_TIMEOUT). It classifies what happened so that callers never guess about an order:
+//
+//   kAnswered        a complete HTTP answer with a status below 500.
+//   kNotSent         nothing complete reached the server: resolve, connect or TLS failure, or
+//                    a write that did not complete. The server cannot have acted; any request
+//                    may be sent again.
+//   kOutcomeUnknown  the request was written, then the deadline passed, the connection broke,
+//                    or the server answered 5xx. The server may or may not have acted.
+//
+// After any failure the connection is closed; the next exchange() reopens it. A response that
+// does not allow keep-alive closes it too. Plain http:// is supported for local tests only.
+//
+// Beast and OpenSSL stay inside the .cpp: including this header costs little. Not thread-safe
+// (the ConnectionPool hands a connection to one thread at a time); allocates per request.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gateway/capital/client_config.hpp"
+
+namespace qt::capital {
+
+enum class HttpMethod : uint8_t { kGet, kPost, kPut, kDelete };
+std::string_view to_string(HttpMethod method);
+
+struct HttpHeader {
+  std::string name;
+  std::string value;
+};
+
+struct HttpRequest {
+  HttpRequest() = default;
+  HttpRequest(HttpMethod m, std::string t, std::string b = {})
+      : method(m), target(std::move(t)), body(std::move(b)) {}
+
+  HttpMethod method = HttpMethod::kGet;
+  std::string target;               // absolute path with query, e.g. "/api/v1/positions"
+  std::string body;                 // JSON; empty = none
+  std::vector<HttpHeader> headers;  // besides Host, User-Agent, Accept, Content-Type/Length
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::vector<HttpHeader> headers;
+  std::string body;
+
+  // The first header of that name (case-insensitive), or null.
+  const std::string* header(std::string_view name) const;
+};
+
+enum class RequestOutcome : uint8_t { kAnswered, kNotSent, kOutcomeUnknown };
+std::string_view to_string(RequestOutcome outcome);
+
+enum class TransportError : uint8_t {
+  kNone,
+  kResolve,        // NotSent
+  kConnect,        // NotSent
+  kTlsHandshake,   // NotSent
+  kCertificate,    // NotSent: the server's certificate failed verification (not retried)
+  kWrite,          // NotSent: the request was not completely written
+  kPoolExhausted,  // NotSent: no connection became free in time
+  kRateLimited,    // NotSent: refused by the client-side rate limiter
+  kTimeout,        // OutcomeUnknown: written, no complete answer before the deadline
+  kBroken,         // OutcomeUnknown: written, then the connection closed or reset
+  kServerError,    // OutcomeUnknown: written, answered 5xx
+};
+std::string_view to_string(TransportError error);
+
+struct ExchangeResult {
+  RequestOutcome outcome = RequestOutcome::kNotSent;
+  TransportError error = TransportError::kNone;
+  HttpResponse response;           // status != 0 when an answer arrived (also for 5xx)
+  std::string detail;              // what happened, for logs and errors; never holds secrets
+  bool reused_connection = false;  // ran on a connection that had served an earlier exchange
+};
+
+// The TLS settings shared by every connection of a pool (an OpenSSL SSL_CTX).
+class TlsContext {
+ public:
+  // verify=true: the system CA store, or only the CAs of `ca_file` and/or `ca_pem` when
+  // given. verify=false: no verification at all (the caller logs that loudly).
+  static absl::StatusOr<std::shared_ptr<TlsContext>> create(bool verify, const std::string& ca_file,
+                                                            const std::string& ca_pem = {});
+  ~TlsContext();
+  bool verify() const { return verify_; }
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  TlsContext(std::unique_ptr<Impl> impl, bool verify);
+  std::unique_ptr<Impl> impl_;
+  bool verify_;
+};
+
+class HttpsConnection {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+
+  // `tls` must be set for an https endpoint and is ignored for http.
+  HttpsConnection(RestEndpoint endpoint, std::shared_ptr<TlsContext> tls);
+  ~HttpsConnection();
+  HttpsConnection(const HttpsConnection&) = delete;
+  HttpsConnection& operator=(const HttpsConnection&) = delete;
+
+  // Opens the connection now unless it is open: resolve, connect and TLS handshake within
+  // `timeout`. nullopt when open; otherwise the kNotSent failure.
+  std::optional<ExchangeResult> ensure_open(std::chrono::nanoseconds timeout);
+
+  // Writes the request and reads the answer within `timeout` (opening the connection first,
+  // within the same deadline, if it is not open).
+  ExchangeResult exchange(const HttpRequest& request, std::chrono::nanoseconds timeout);
+
+  bool is_open() const;
+  // Open, and the peer has neither closed it nor sent anything unasked (checked with a
+  // non-blocking peek at the socket).
+  bool peer_alive() const;
+  void close();
+
+  time_point last_used() const { return last_used_; }
+  uint64_t connects() const { return connects_.load(std::memory_order_relaxed); }  // attempts
+  uint64_t exchanges_on_current() const { return exchanges_on_current_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  time_point last_used_{};
+  std::atomic<uint64_t> connects_{0};
+  uint64_t exchanges_on_current_ = 0;
+};
+
+}  // namespace qt::capital

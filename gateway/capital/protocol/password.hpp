@@ -1,0 +1,29 @@
+// The encrypted-password login of POST /session (capital-api.md section 2):
+//   GET /session/encryptionKey → {"encryptionKey": base64 DER RSA public key, "timeStamp": ms}
+//   password field = base64(RSA_PKCS1v1.5_encrypt(key, base64(password + "|" + timeStamp)))
+//   with "encryptedPassword": true.
+// (The venue's docs say "AES"; its reference code is RSA/ECB/PKCS1Padding, which this is.)
+//
+// OpenSSL 3 EVP APIs; the key may be SubjectPublicKeyInfo DER (what the venue sends) or a bare
+// PKCS#1 RSAPublicKey. Error messages never contain the password or the key. The plaintext
+// intermediate is wiped (OPENSSL_cleanse) before returning. Thread-safe; allocates.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace qt::capital {
+
+absl::StatusOr<std::string> encrypt_password(std::string_view base64_der_public_key,
+                                             std::string_view password, int64_t timestamp_ms);
+
+// Standard base64 (RFC 4648, with padding). base64_decode skips ASCII whitespace and returns
+// nullopt for any other non-alphabet character or a bad length/padding.
+std::string base64_encode(std::string_view bytes);
+std::optional<std::string> base64_decode(std::string_view text);
+
+}  // namespace qt::capital

@@ -1,0 +1,254 @@
+// The simulator's pieces without the network: catalogue, opening hours, price walk, JSON writer,
+// option parsing, certificate generation, and broker rules driven through BrokerRequest.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+
+#include "sim/broker.hpp"
+#include "sim/crypto.hpp"
+#include "sim/json_writer.hpp"
+#include "sim/market_catalogue.hpp"
+#include "sim/price_walk.hpp"
+#include "tests/sim/sim_test_client.hpp"
+
+namespace qt::sim {
+namespace {
+
+using testing::Json;
+
+std::chrono::system_clock::time_point utc(int year, int month, int day, int hour, int minute) {
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+TEST(SimCatalogue, TwentyPopularMarketsWithSaneRules) {
+  const std::vector<MarketSpec>& markets = default_catalogue();
+  EXPECT_EQ(markets.size(), 20u);
+  std::set<std::string> epics;
+  for (const MarketSpec& m : markets) {
+    epics.insert(m.epic);
+    EXPECT_GT(m.initial_mid, 0) << m.epic;
+    EXPECT_GT(m.spread, 0) << m.epic;
+    EXPECT_LT(m.spread / m.initial_mid, 0.01) << m.epic;
+    EXPECT_LE(m.min_deal_size, m.max_deal_size) << m.epic;
+    EXPECT_GT(m.min_size_increment, 0) << m.epic;
+  }
+  for (const char* epic :
+       {"GOLD",   "SILVER", "OIL_CRUDE", "NATURALGAS", "EURUSD", "GBPUSD", "USDJPY",
+        "AUDUSD", "USDCHF", "US500",     "US100",      "US30",   "DE40",   "UK100",
+        "BTCUSD", "ETHUSD", "AAPL",      "TSLA",       "NVDA",   "AMZN"}) {
+    EXPECT_EQ(epics.count(epic), 1u) << epic;
+  }
+}
+
+TEST(SimCatalogue, OpeningHoursFollowTheWeeklySchedule) {
+  const auto& markets = default_catalogue();
+  auto find = [&](const std::string& epic) {
+    for (const MarketSpec& m : markets) {
+      if (m.epic == epic) return m;
+    }
+    return MarketSpec{};
+  };
+  const MarketSpec gold = find("GOLD");
+  // 2025-11-26 is a Wednesday.
+  EXPECT_TRUE(gold.hours.is_open(utc(2025, 11, 26, 12, 0)));
+  EXPECT_FALSE(gold.hours.is_open(utc(2025, 11, 26, 22, 30)));  // daily break
+  EXPECT_TRUE(gold.hours.is_open(utc(2025, 11, 26, 23, 30)));
+  EXPECT_FALSE(gold.hours.is_open(utc(2025, 11, 29, 12, 0)));  // Saturday
+  EXPECT_TRUE(gold.hours.is_open(utc(2025, 11, 30, 23, 10)));  // Sunday evening
+  const MarketSpec aapl = find("AAPL");
+  EXPECT_FALSE(aapl.hours.is_open(utc(2025, 11, 26, 12, 0)));
+  EXPECT_TRUE(aapl.hours.is_open(utc(2025, 11, 26, 15, 0)));
+  const MarketSpec btc = find("BTCUSD");
+  EXPECT_TRUE(btc.hours.is_open(utc(2025, 11, 29, 3, 0)));  // crypto trades at weekends
+}
+
+TEST(SimPriceWalk, SameSeedSameStepsDifferentSeedDifferentSteps) {
+  const MarketSpec& gold = default_catalogue()[0];
+  PriceWalk a(gold, 7, 10, 1), b(gold, 7, 10, 1), c(gold, 8, 10, 1);
+  bool differs = false;
+  for (int i = 0; i < 500; ++i) {
+    const SimQuote qa = a.step(i);
+    const SimQuote qb = b.step(i);
+    const SimQuote qc = c.step(i);
+    ASSERT_EQ(qa.bid, qb.bid);
+    ASSERT_EQ(qa.ask, qb.ask);
+    ASSERT_EQ(qa.ask - qa.bid, 30);  // GOLD: spread 0.30 at 2 decimals
+    differs |= qa.bid != qc.bid;
+  }
+  EXPECT_TRUE(differs);
+}
+
+TEST(SimPriceWalk, HistoryBarsAreConsistentAndEndAtTheCurrentPrice) {
+  const MarketSpec& silver = default_catalogue()[1];
+  const int64_t now = 1'764'000'000'000;
+  const auto bars = price_history(silver, 1, Resolution::kMinute, now, 50.0, 10);
+  ASSERT_EQ(bars.size(), 10u);
+  EXPECT_EQ(bars.back().start_ms, bar_start_ms(Resolution::kMinute, now));
+  for (std::size_t i = 0; i < bars.size(); ++i) {
+    EXPECT_GE(bars[i].high_bid, std::max(bars[i].open_bid, bars[i].close_bid));
+    EXPECT_LE(bars[i].low_bid, std::min(bars[i].open_bid, bars[i].close_bid));
+    if (i > 0) {
+      EXPECT_EQ(bars[i].start_ms - bars[i - 1].start_ms, 60'000);
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(bars.back().close_bid) / 1000, 50.0 - 0.01, 0.0011);
+  EXPECT_EQ(price_history(silver, 1, Resolution::kMinute, now, 50.0, 10)[3].open_bid,
+            bars[3].open_bid);
+}
+
+TEST(SimJsonWriter, DecimalsAreExactAndTrimmed) {
+  EXPECT_EQ(JsonWriter::format_decimal(230012, 2), "2300.12");
+  EXPECT_EQ(JsonWriter::format_decimal(24400, 3), "24.4");
+  EXPECT_EQ(JsonWriter::format_decimal(-5, 2), "-0.05");
+  EXPECT_EQ(JsonWriter::format_decimal(100, 2), "1");
+  JsonWriter w;
+  w.begin_object().member("a", "x\"y").key("b").begin_array().value(1).value(true).end_array();
+  w.end_object();
+  EXPECT_EQ(w.str(), R"({"a":"x\"y","b":[1,true]})");
+}
+
+TEST(SimOptionsParse, LatencyDistributions) {
+  EXPECT_EQ(LatencyDistribution::parse("25")->kind, LatencyDistribution::Kind::kFixed);
+  EXPECT_EQ(LatencyDistribution::parse("fixed:25")->a_ms, 25);
+  const auto u = LatencyDistribution::parse("uniform:5:50");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->kind, LatencyDistribution::Kind::kUniform);
+  EXPECT_EQ(u->b_ms, 50);
+  EXPECT_EQ(LatencyDistribution::parse("lognormal:20:0.5")->kind,
+            LatencyDistribution::Kind::kLognormal);
+  EXPECT_FALSE(LatencyDistribution::parse("uniform:50:5"));
+  EXPECT_FALSE(LatencyDistribution::parse("gauss:1:2"));
+  EXPECT_FALSE(LatencyDistribution::parse("abc"));
+}
+
+TEST(SimCrypto, SelfSignedCertificateIsPem) {
+  const PemCertificate pem = generate_self_signed_certificate();
+  EXPECT_NE(pem.cert_pem.find("-----BEGIN CERTIFICATE-----"), std::string::npos);
+  EXPECT_NE(pem.key_pem.find("-----BEGIN PRIVATE KEY-----"), std::string::npos);
+  EXPECT_EQ(base64_decode(base64_encode("hello|123")), "hello|123");
+  EXPECT_EQ(base64_decode(base64_encode("ab")), "ab");
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t end = text.find(sep, start);
+    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) return parts;
+    start = end + 1;
+  }
+}
+
+// Broker rules without the network.
+class SimBrokerTest : public ::testing::Test {
+ protected:
+  BrokerResponse call(const std::string& method, const std::string& path,
+                      const std::string& body = "") {
+    BrokerRequest r;
+    r.method = method;
+    r.path = path.substr(0, path.find('?'));
+    if (path.find('?') != std::string::npos) {
+      for (const std::string& pair : split(path.substr(path.find('?') + 1), '&')) {
+        const std::size_t eq = pair.find('=');
+        r.query[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
+      }
+    }
+    r.body = body;
+    r.api_key = broker->options().credentials.api_key;
+    if (!cst.empty()) {
+      r.cst = cst;
+      r.security_token = token;
+    }
+    return broker->handle(r);
+  }
+  void make(SimOptions o, std::vector<MarketSpec> markets = default_catalogue()) {
+    o.limits.enabled = false;
+    broker = std::make_unique<SimulatedBroker>(o, std::move(markets));
+    const BrokerResponse login = call(
+        "POST", "/api/v1/session", R"({"identifier":"sim@example.com","password":"sim-password"})");
+    ASSERT_EQ(login.status, 200) << login.body;
+    cst = login.cst;
+    token = login.security_token;
+  }
+  std::unique_ptr<SimulatedBroker> broker;
+  std::string cst, token;
+};
+
+TEST_F(SimBrokerTest, OrdersOutsideOpeningHoursAreRejectedMarketClosed) {
+  std::vector<MarketSpec> markets = default_catalogue();
+  for (MarketSpec& m : markets) m.hours = OpeningHours{};  // never open
+  SimOptions o;
+  o.always_open = false;
+  make(o, markets);
+  const BrokerResponse r =
+      call("POST", "/api/v1/positions", R"({"epic":"GOLD","direction":"BUY","size":1})");
+  ASSERT_EQ(r.status, 200);
+  const std::string ref = Json(r.body).str("/dealReference");
+  const Json confirm(call("GET", "/api/v1/confirms/" + ref).body);
+  EXPECT_EQ(confirm.str("/dealStatus"), "REJECTED");
+  EXPECT_EQ(confirm.str("/reason"), "MARKET_CLOSED");
+  EXPECT_EQ(Json(call("GET", "/api/v1/markets/GOLD").body).str("/snapshot/marketStatus"), "CLOSED");
+  EXPECT_TRUE(broker->tick().empty());  // closed markets do not move
+}
+
+TEST_F(SimBrokerTest, AlwaysOpenIgnoresTheHours) {
+  std::vector<MarketSpec> markets = default_catalogue();
+  for (MarketSpec& m : markets) m.hours = OpeningHours{};
+  SimOptions o;
+  o.always_open = true;
+  make(o, markets);
+  const BrokerResponse r =
+      call("POST", "/api/v1/positions", R"({"epic":"GOLD","direction":"BUY","size":1})");
+  const Json confirm(call("GET", "/api/v1/confirms/" + Json(r.body).str("/dealReference")).body);
+  EXPECT_EQ(confirm.str("/dealStatus"), "ACCEPTED");
+  EXPECT_EQ(broker->tick().size(), 20u);
+}
+
+TEST_F(SimBrokerTest, HedgingModeOpensOppositePositionsInsteadOfNetting) {
+  SimOptions o;
+  o.always_open = true;
+  make(o);
+  ASSERT_EQ(call("PUT", "/api/v1/accounts/preferences", R"({"hedgingMode":true})").status, 200);
+  call("POST", "/api/v1/positions", R"({"epic":"US500","direction":"BUY","size":1})");
+  call("POST", "/api/v1/positions", R"({"epic":"US500","direction":"SELL","size":1})");
+  EXPECT_EQ(broker->positions().size(), 2u);
+}
+
+TEST_F(SimBrokerTest, TakeProfitClosesThePositionWhenReached) {
+  SimOptions o;
+  o.always_open = true;
+  make(o);
+  const double ask = broker->quote("GOLD")->second;
+  const std::string body =
+      fmt::format(R"({{"epic":"GOLD","direction":"BUY","size":1,"profitLevel":{}}})", ask + 20);
+  ASSERT_EQ(call("POST", "/api/v1/positions", body).status, 200);
+  ASSERT_EQ(broker->positions().size(), 1u);
+  broker->set_mid_price("GOLD", ask + 30);
+  EXPECT_TRUE(broker->positions().empty());
+  const Json activity(call("GET", "/api/v1/history/activity?detailed=true").body);
+  EXPECT_GE(activity.size("/activities"), 2u);
+  EXPECT_EQ(activity.str("/activities/0/source"), "TP");
+}
+
+TEST_F(SimBrokerTest, InsufficientFundsIsRejected) {
+  SimOptions o;
+  o.always_open = true;
+  o.initial_balance = 100;
+  make(o);
+  const BrokerResponse r =
+      call("POST", "/api/v1/positions", R"({"epic":"GOLD","direction":"BUY","size":10})");
+  const Json confirm(call("GET", "/api/v1/confirms/" + Json(r.body).str("/dealReference")).body);
+  EXPECT_EQ(confirm.str("/dealStatus"), "REJECTED");
+  EXPECT_EQ(confirm.str("/reason"), "INSUFFICIENT_FUNDS");
+}
+
+}  // namespace
+}  // namespace qt::sim
