@@ -122,9 +122,9 @@ class QuoteServer {
     beast::flat_buffer buffer;
     ws.read(buffer);  // the one marketData.subscribe (one epic)
     ws.text(true);
-    ws.write(asio::buffer(std::string(
-        R"({"status":"OK","destination":"marketData.subscribe","correlationId":"1",)"
-        R"("payload":{"subscriptions":{"GOLD":"PROCESSED"}}})")));
+    ws.write(asio::buffer(
+        std::string(R"({"status":"OK","destination":"marketData.subscribe","correlationId":"1",)"
+                    R"("payload":{"subscriptions":{"GOLD":"PROCESSED"}}})")));
     script([&](const std::string& frame) { ws.write(asio::buffer(frame)); });
     beast::error_code ignored;
     ws.close(websocket::close_code::normal, ignored);
@@ -138,7 +138,8 @@ class QuoteServer {
 void sleep_until_ns(int64_t target) {
   const int64_t now = now_ns();
   if (target <= now) return;
-  timespec ts{static_cast<time_t>(target / 1'000'000'000), static_cast<long>(target % 1'000'000'000)};
+  timespec ts{static_cast<time_t>(target / 1'000'000'000),
+              static_cast<long>(target % 1'000'000'000)};
   clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
 }
 
@@ -164,7 +165,7 @@ void run_variant(const Variant& variant, const Options& options, const sim::PemC
   std::size_t total = 0;
   std::vector<std::size_t> counts;
   for (std::size_t r = 0; r < rates.size(); ++r) {
-    const std::size_t n = r == 0           ? 5000
+    const std::size_t n = r == 0         ? 5000
                           : rates[r] > 0 ? static_cast<std::size_t>(rates[r] * options.seconds)
                                          : static_cast<std::size_t>(options.max_frames);
     counts.push_back(n);
@@ -186,8 +187,7 @@ void run_variant(const Variant& variant, const Options& options, const sim::PemC
   };
   callbacks.on_thread_start = [&cpus] { bench::pin_current_thread(cpus.producer); };
   auto client = CapitalStreamClient::create(
-      config, {{"GOLD", make_instrument(0, "GOLD", 2, 2, 0.01, 0.01, 0.01, 0)}}, *ring,
-      callbacks);
+      config, {{"GOLD", make_instrument(0, "GOLD", 2, 2, 0.01, 0.01, 0.01, 0)}}, *ring, callbacks);
   if (!client.ok()) {
     std::fprintf(stderr, "cannot create the client: %s\n", client.status().ToString().c_str());
     std::exit(1);
@@ -279,11 +279,11 @@ void run_variant(const Variant& variant, const Options& options, const sim::PemC
       print_row("wire -> pop", bench::percentiles(a));
     }
   }
-  std::printf("  client: %llu quotes, %llu dropped (ring full), %llu parse errors, %llu reconnects\n",
-              static_cast<unsigned long long>(stats.quotes),
-              static_cast<unsigned long long>(stats.drops),
-              static_cast<unsigned long long>(stats.parse_errors),
-              static_cast<unsigned long long>(stats.reconnects));
+  std::printf(
+      "  client: %llu quotes, %llu dropped (ring full), %llu parse errors, %llu reconnects\n",
+      static_cast<unsigned long long>(stats.quotes), static_cast<unsigned long long>(stats.drops),
+      static_cast<unsigned long long>(stats.parse_errors),
+      static_cast<unsigned long long>(stats.reconnects));
 }
 
 Options parse(int argc, char** argv) {
@@ -334,11 +334,12 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::err);  // the server's final close is logged as a warning
   const bench::CpuPair cpus = bench::default_cpus();
   const sim::PemCertificate cert = sim::generate_self_signed_certificate();
-  std::printf("stream_e2e_bench: venue quote frame written by a loopback WebSocket server ->\n"
-              "CapitalStreamClient (TLS, WebSocket, QuoteParser) -> QuoteRing -> consumer spinning "
-              "on the ring.\nClock: CLOCK_MONOTONIC (qt::now_ns); client io thread on CPU %d, "
-              "consumer on CPU %d, server unpinned.\n",
-              cpus.producer, cpus.consumer);
+  std::printf(
+      "stream_e2e_bench: venue quote frame written by a loopback WebSocket server ->\n"
+      "CapitalStreamClient (TLS, WebSocket, QuoteParser) -> QuoteRing -> consumer spinning "
+      "on the ring.\nClock: CLOCK_MONOTONIC (qt::now_ns); client io thread on CPU %d, "
+      "consumer on CPU %d, server unpinned.\n",
+      cpus.producer, cpus.consumer);
   if (options.plain) run_variant({"ws:// (plain TCP)", false}, options, cert, cpus);
   if (options.tls) run_variant({"wss:// (TLS 1.3)", true}, options, cert, cpus);
   return 0;

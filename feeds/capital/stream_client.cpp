@@ -47,7 +47,9 @@ void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) noexcept {
   counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
-int64_t to_ns(std::chrono::milliseconds d) { return static_cast<int64_t>(d.count()) * kNsPerMs; }
+int64_t to_ns(std::chrono::milliseconds d) {
+  return static_cast<int64_t>(d.count()) * kNsPerMs;
+}
 
 std::string join_epics(const std::vector<std::string>& epics) {
   std::string out;
@@ -131,8 +133,8 @@ struct CapitalStreamClient::Impl {
     std::chrono::milliseconds tick = config.stale_after;
     if (epic_stale_after_ns > 0) tick = std::min(tick, config.epic_stale_after);
     tick = std::min(tick, config.subscribe_timeout) / 4;
-    housekeeping_interval = std::clamp(tick, std::chrono::milliseconds(5),
-                                       std::chrono::milliseconds(1000));
+    housekeeping_interval =
+        std::clamp(tick, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
   }
 
   // ---------------------------------------------------------------- hot path
@@ -202,8 +204,8 @@ struct CapitalStreamClient::Impl {
     last_quote_ns.store(received, std::memory_order_relaxed);
     c.delivered_quote = true;
     if (epic_stale_after_ns > 0) {
-      const uint32_t index = quote.instrument < index_by_id.size() ? index_by_id[quote.instrument]
-                                                                   : kNoIndex;
+      const uint32_t index =
+          quote.instrument < index_by_id.size() ? index_by_id[quote.instrument] : kNoIndex;
       if (index != kNoIndex) {
         const int64_t previous = epic_last_ns[index];
         epic_last_ns[index] = received;
@@ -212,7 +214,8 @@ struct CapitalStreamClient::Impl {
         }
       }
     }
-    if (!fresh) [[unlikely]] become_fresh(received);
+    if (!fresh) [[unlikely]]
+      become_fresh(received);
   }
 
   // ---------------------------------------------------------------- freshness
@@ -285,15 +288,12 @@ struct CapitalStreamClient::Impl {
 
   void on_control_frame(Connection& c, ParseResult result, std::string_view frame) {
     switch (result) {
-      case ParseResult::kQuote:
-        return;
+      case ParseResult::kQuote: return;
       case ParseResult::kUnknownEpic:
         bump(unknown_epics);
         spdlog::debug("Capital.com stream: quote for unsubscribed epic {}", parser.last_epic());
         return;
-      case ParseResult::kPingReply:
-        bump(pings_answered);
-        return;
+      case ParseResult::kPingReply: bump(pings_answered); return;
       case ParseResult::kMalformed:
         bump(parse_errors);
         warn_bad_frame(parser.last_error());
@@ -308,8 +308,7 @@ struct CapitalStreamClient::Impl {
         spdlog::debug("Capital.com stream: ignored a {} frame", to_string(result));
         return;
       case ParseResult::kSubscriptionReply:
-      case ParseResult::kErrorReply:
-        break;
+      case ParseResult::kErrorReply: break;
     }
     absl::StatusOr<WsServerMessage> message = parse_ws_server_message(frame);
     if (!message.ok()) {
@@ -362,8 +361,8 @@ struct CapitalStreamClient::Impl {
       if (pending_batches.empty()) subscriptions_settled();
       return;
     }
-    spdlog::warn("Capital.com stream: error reply to {} (correlationId {}): {}",
-                 error.destination, error.correlation_id, error.error.wire_text());
+    spdlog::warn("Capital.com stream: error reply to {} (correlationId {}): {}", error.destination,
+                 error.correlation_id, error.error.wire_text());
   }
 
   void warn_bad_frame(std::string_view why) {
@@ -372,8 +371,12 @@ struct CapitalStreamClient::Impl {
       ++suppressed_bad_frames;
       return;
     }
-    spdlog::warn("Capital.com stream: unreadable frame: {} ({} more since the last warning)", why,
-                 suppressed_bad_frames);
+    if (suppressed_bad_frames == 0) {
+      spdlog::warn("Capital.com stream: unreadable frame: {}", why);
+    } else {
+      spdlog::warn("Capital.com stream: unreadable frame: {} (and {} more since the last warning)",
+                   why, suppressed_bad_frames);
+    }
     suppressed_bad_frames = 0;
     last_bad_frame_warning_ns = now;
   }
@@ -382,8 +385,7 @@ struct CapitalStreamClient::Impl {
 
   void connect() {
     if (stopping) return;
-    std::optional<StreamTokens> fresh_tokens =
-        callbacks.tokens ? callbacks.tokens() : std::nullopt;
+    std::optional<StreamTokens> fresh_tokens = callbacks.tokens ? callbacks.tokens() : std::nullopt;
     if (!fresh_tokens || fresh_tokens->cst.empty() || fresh_tokens->security_token.empty()) {
       bump(connect_failures);
       spdlog::warn("Capital.com stream: no session tokens yet; trying again");
@@ -401,20 +403,20 @@ struct CapitalStreamClient::Impl {
     attempt_timer.expires_after(config.connect_timeout);
     attempt_timer.async_wait([this, c](beast::error_code ec) {
       if (ec || c->ended || c->open) return;
-      end_connection(c, fmt::format("{} timed out after {} ms", c->stage,
-                                    config.connect_timeout.count()));
+      end_connection(
+          c, fmt::format("{} timed out after {} ms", c->stage, config.connect_timeout.count()));
     });
     c->stage = "resolve";
-    resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
-                           [this, c](beast::error_code ec, tcp::resolver::results_type results) {
-                             if (c->ended) return;
-                             if (ec) {
-                               end_connection(c, fmt::format("cannot resolve {}: {}",
-                                                             endpoint.host, ec.message()));
-                               return;
-                             }
-                             on_resolved(c, results);
-                           });
+    resolver.async_resolve(
+        endpoint.host, std::to_string(endpoint.port),
+        [this, c](beast::error_code ec, tcp::resolver::results_type results) {
+          if (c->ended) return;
+          if (ec) {
+            end_connection(c, fmt::format("cannot resolve {}: {}", endpoint.host, ec.message()));
+            return;
+          }
+          on_resolved(c, results);
+        });
   }
 
   void on_resolved(const std::shared_ptr<Connection>& c, const tcp::resolver::results_type& to) {
@@ -443,8 +445,7 @@ struct CapitalStreamClient::Impl {
       end_connection(c, std::string(prepared.message()));
       return;
     }
-    c->tls->next_layer().async_handshake(ssl::stream_base::client, [this,
-                                                                     c](beast::error_code ec) {
+    c->tls->next_layer().async_handshake(ssl::stream_base::client, [this, c](beast::error_code ec) {
       if (c->ended) return;
       if (ec) {
         const std::string certificate = certificate_failure(c->tls->next_layer().native_handle());
@@ -474,17 +475,15 @@ struct CapitalStreamClient::Impl {
       ws.set_option(websocket::stream_base::decorator([](websocket::request_type& request) {
         request.set(beast::http::field::user_agent, kUserAgent);
       }));
-      ws.async_handshake(endpoint.host_header(), endpoint.target,
-                         [this, c](beast::error_code ec) {
-                           if (c->ended) return;
-                           if (ec) {
-                             end_connection(c,
-                                            fmt::format("WebSocket upgrade on {} failed: {}",
-                                                        endpoint.target, ec.message()));
-                             return;
-                           }
-                           on_open(c);
-                         });
+      ws.async_handshake(endpoint.host_header(), endpoint.target, [this, c](beast::error_code ec) {
+        if (c->ended) return;
+        if (ec) {
+          end_connection(
+              c, fmt::format("WebSocket upgrade on {} failed: {}", endpoint.target, ec.message()));
+          return;
+        }
+        on_open(c);
+      });
     });
   }
 
@@ -563,20 +562,19 @@ struct CapitalStreamClient::Impl {
     c->writing = true;
     c->with_ws([&](auto& ws) {
       ws.text(true);
-      ws.async_write(asio::buffer(c->outbox.front()),
-                     [this, c](beast::error_code ec, std::size_t) {
-                       if (c->ended) return;
-                       if (ec) {
-                         end_connection(c, fmt::format("write failed: {}", ec.message()));
-                         return;
-                       }
-                       c->outbox.pop_front();
-                       if (c->outbox.empty()) {
-                         c->writing = false;
-                       } else {
-                         write_next(c);
-                       }
-                     });
+      ws.async_write(asio::buffer(c->outbox.front()), [this, c](beast::error_code ec, std::size_t) {
+        if (c->ended) return;
+        if (ec) {
+          end_connection(c, fmt::format("write failed: {}", ec.message()));
+          return;
+        }
+        c->outbox.pop_front();
+        if (c->outbox.empty()) {
+          c->writing = false;
+        } else {
+          write_next(c);
+        }
+      });
     });
   }
 
@@ -741,7 +739,6 @@ struct CapitalStreamClient::Impl {
   int64_t last_bad_frame_warning_ns = INT64_MIN / 2;
   uint64_t suppressed_bad_frames = 0;
   bool stopping = false;
-
 };
 
 // -------------------------------------------------------------------------------------------
@@ -808,14 +805,16 @@ absl::StatusOr<std::unique_ptr<CapitalStreamClient>> CapitalStreamClient::create
     }
   }
   auto impl = std::make_unique<Impl>(std::move(config), *std::move(endpoint), *std::move(parser),
-                                     std::move(subscriptions), ring, doorbell,
-                                     std::move(callbacks), context);
+                                     std::move(subscriptions), ring, doorbell, std::move(callbacks),
+                                     context);
   return std::unique_ptr<CapitalStreamClient>(new CapitalStreamClient(std::move(impl)));
 }
 
 CapitalStreamClient::CapitalStreamClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-CapitalStreamClient::~CapitalStreamClient() { stop(); }
+CapitalStreamClient::~CapitalStreamClient() {
+  stop();
+}
 
 void CapitalStreamClient::start() {
   if (impl_->started.exchange(true)) return;
@@ -837,7 +836,9 @@ bool CapitalStreamClient::connected() const noexcept {
   return impl_->connected_flag.load(std::memory_order_acquire);
 }
 
-const StreamEndpoint& CapitalStreamClient::endpoint() const noexcept { return impl_->endpoint; }
+const StreamEndpoint& CapitalStreamClient::endpoint() const noexcept {
+  return impl_->endpoint;
+}
 
 StreamStats CapitalStreamClient::stats() const noexcept {
   const Impl& i = *impl_;

@@ -110,19 +110,19 @@ absl::StatusOr<StreamConfig> stream_config_from(const CapitalClientConfig& confi
 // Counters since construction; read with relaxed loads, so a snapshot is not atomic as a
 // whole.
 struct StreamStats {
-  uint64_t quotes = 0;             // pushed onto the ring
-  uint64_t drops = 0;              // parsed, ring full
-  uint64_t unknown_epics = 0;      // quotes for epics not in the table
-  uint64_t parse_errors = 0;       // malformed or oversized frames
-  uint64_t frames = 0;             // WebSocket messages received
-  uint64_t bytes = 0;              // payload bytes received
-  uint64_t connects = 0;           // WebSocket upgrades that succeeded
-  uint64_t reconnects = 0;         // of those, after an earlier connection
-  uint64_t connect_failures = 0;   // attempts that did not reach an upgraded WebSocket
-  uint64_t disconnects = 0;        // established connections that ended (not by stop())
-  uint64_t stale_events = 0;       // fresh → stale transitions of the whole feed
-  uint64_t epic_stale_events = 0;  // per-epic transitions (epic_stale_after)
-  uint64_t subscribe_failures = 0; // epics the venue did not subscribe (refused or error)
+  uint64_t quotes = 0;              // pushed onto the ring
+  uint64_t drops = 0;               // parsed, ring full
+  uint64_t unknown_epics = 0;       // quotes for epics not in the table
+  uint64_t parse_errors = 0;        // malformed or oversized frames
+  uint64_t frames = 0;              // WebSocket messages received
+  uint64_t bytes = 0;               // payload bytes received
+  uint64_t connects = 0;            // WebSocket upgrades that succeeded
+  uint64_t reconnects = 0;          // of those, after an earlier connection
+  uint64_t connect_failures = 0;    // attempts that did not reach an upgraded WebSocket
+  uint64_t disconnects = 0;         // established connections that ended (not by stop())
+  uint64_t stale_events = 0;        // fresh → stale transitions of the whole feed
+  uint64_t epic_stale_events = 0;   // per-epic transitions (epic_stale_after)
+  uint64_t subscribe_failures = 0;  // epics the venue did not subscribe (refused or error)
   uint64_t pings_sent = 0;
   uint64_t pings_answered = 0;
   uint64_t error_replies = 0;

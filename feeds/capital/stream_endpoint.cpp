@@ -15,7 +15,9 @@ std::string to_lower(std::string_view text) {
   return out;
 }
 
-bool default_port(const StreamEndpoint& e) { return e.port == (e.tls ? 443 : 80); }
+bool default_port(const StreamEndpoint& e) {
+  return e.port == (e.tls ? 443 : 80);
+}
 
 }  // namespace
 

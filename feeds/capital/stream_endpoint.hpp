@@ -24,8 +24,8 @@
 namespace qt::capital {
 
 struct StreamEndpoint {
-  bool tls = true;     // wss
-  std::string host;    // lower case, no brackets around an IPv6 literal
+  bool tls = true;   // wss
+  std::string host;  // lower case, no brackets around an IPv6 literal
   uint16_t port = 443;
   std::string target = "/";  // path (and query) of the WebSocket upgrade request
 

@@ -53,8 +53,7 @@ class TokenSource {
 
  private:
   mutable std::mutex mutex_;
-  std::optional<StreamTokens> tokens_ =
-      StreamTokens{Secret("cst-1"), Secret("token-1"), 1};
+  std::optional<StreamTokens> tokens_ = StreamTokens{Secret("cst-1"), Secret("token-1"), 1};
 };
 
 class StreamClientTest : public ::testing::Test {
@@ -118,7 +117,8 @@ class StreamClientTest : public ::testing::Test {
 
   static std::set<std::string> epics_of(const std::vector<ReceivedEnvelope>& envelopes) {
     std::set<std::string> out;
-    for (const ReceivedEnvelope& e : envelopes) out.insert(e.request.epics.begin(), e.request.epics.end());
+    for (const ReceivedEnvelope& e : envelopes)
+      out.insert(e.request.epics.begin(), e.request.epics.end());
     return out;
   }
 
@@ -147,9 +147,8 @@ TEST_F(StreamClientTest, SubscribesNinetyFiveEpicsInBatchesOfFortyFortyAndFiftee
   }
   auto client = start_client(config_for(server), epics);
 
-  ASSERT_TRUE(wait_until([&] {
-    return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 3;
-  }));
+  ASSERT_TRUE(wait_until(
+      [&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 3; }));
   const auto subscribes = server.envelopes(WsDestination::kMarketDataSubscribe);
   EXPECT_EQ(subscribes[0].request.epics.size(), 40u);
   EXPECT_EQ(subscribes[1].request.epics.size(), 40u);
@@ -170,7 +169,8 @@ TEST_F(StreamClientTest, SubscribesNinetyFiveEpicsInBatchesOfFortyFortyAndFiftee
 TEST_F(StreamClientTest, QuotesArriveOnTheRingInExactFixedPoint) {
   StreamTestServer server({}, pki_);
   auto client = start_client(config_for(server), gold_and_eurusd());
-  ASSERT_TRUE(wait_until([&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
+  ASSERT_TRUE(wait_until(
+      [&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
 
   const int64_t before = now_ns();
   // GOLD 2300.1 / 2300.4 at 2 decimals → 230010 / 230040; sizes 100.0 and 250.5 → 10000, 25050.
@@ -210,7 +210,8 @@ TEST_F(StreamClientTest, PlainWebSocketWorksForLocalTests) {
   StreamConfig config = config_for(server);
   config.tls = nullptr;
   auto client = start_client(config, gold_and_eurusd());
-  ASSERT_TRUE(wait_until([&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
+  ASSERT_TRUE(wait_until(
+      [&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
   server.push(quote_frame("GOLD", "2300.10", "2300.40", 1));
   const std::vector<Quote> quotes = take(1);
   ASSERT_EQ(quotes.size(), 1u);
@@ -221,7 +222,8 @@ TEST_F(StreamClientTest, PlainWebSocketWorksForLocalTests) {
 TEST_F(StreamClientTest, ReconnectsResubscribesAndAsksForASnapshotAfterTheServerDrops) {
   StreamTestServer server({}, pki_);
   auto client = start_client(config_for(server), gold_and_eurusd());
-  ASSERT_TRUE(wait_until([&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
+  ASSERT_TRUE(wait_until(
+      [&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
   server.push(quote_frame("GOLD", "2300.1", "2300.4", 1));
   ASSERT_EQ(take(1).size(), 1u);
   EXPECT_EQ(reconnected_.load(), 0) << "the first connection is not a reconnection";
@@ -270,7 +272,8 @@ TEST_F(StreamClientTest, SilenceMakesTheFeedStaleAndQuotesMakeItReadyAgain) {
   StreamConfig config = config_for(server);
   config.stale_after = 150ms;
   auto client = start_client(config, gold_and_eurusd());
-  ASSERT_TRUE(wait_until([&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
+  ASSERT_TRUE(wait_until(
+      [&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
   server.push(quote_frame("GOLD", "2300.1", "2300.4", 1));
   ASSERT_EQ(take(1).size(), 1u);
   EXPECT_TRUE(client->ready());
@@ -294,7 +297,8 @@ TEST_F(StreamClientTest, PerEpicSilenceIsCountedWithoutTouchingReadiness) {
   config.stale_after = 5s;
   config.epic_stale_after = 100ms;
   auto client = start_client(config, gold_and_eurusd());
-  ASSERT_TRUE(wait_until([&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
+  ASSERT_TRUE(wait_until(
+      [&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
   // GOLD keeps quoting every 10 ms; EURUSD says nothing until asked to.
   std::atomic<bool> quoting{true};
   std::thread gold([&] {
@@ -365,7 +369,8 @@ TEST_F(StreamClientTest, RefusedEpicIsCountedAndTheOthersStream) {
 TEST_F(StreamClientTest, FullRingDropsQuotesAndCountsThem) {
   StreamTestServer server({}, pki_);
   auto client = start_client(config_for(server), gold_and_eurusd());
-  ASSERT_TRUE(wait_until([&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
+  ASSERT_TRUE(wait_until(
+      [&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
   // Nobody pops: 4096 fit, the last 5 do not.
   const std::size_t pushed = QuoteRing::kCapacity + 5;
   for (std::size_t i = 0; i < pushed; ++i) {
@@ -384,9 +389,10 @@ TEST_F(StreamClientTest, BadFramesAreCountedAndTheStreamCarriesOn) {
   StreamConfig config = config_for(server);
   config.max_frame_bytes = 1024;
   auto client = start_client(config, gold_and_eurusd());
-  ASSERT_TRUE(wait_until([&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
+  ASSERT_TRUE(wait_until(
+      [&] { return server.envelopes(WsDestination::kMarketDataSubscribe).size() == 1; }));
   server.push("{\"status\":\"OK\",\"destination\":\"quote\",\"payload\":{\"epic\":");  // truncated
-  server.push(quote_frame("SILVER", "28.1", "28.2", 1));                                // not ours
+  server.push(quote_frame("SILVER", "28.1", "28.2", 1));                               // not ours
   server.push(std::string(4000, ' ') + quote_frame("GOLD", "1", "2", 1));              // too long
   server.push(quote_frame("GOLD", "2300.1", "2300.4", 2));
   const std::vector<Quote> quotes = take(1);

@@ -63,8 +63,8 @@ TEST(CapitalStreamOnSimulator, StreamsGoldWithRestSessionTokensAndSurvivesAnExpi
   callbacks.on_reconnected = [&reconnected] { reconnected.fetch_add(1); };
 
   auto ring = std::make_unique<QuoteRing>();
-  absl::StatusOr<std::unique_ptr<CapitalStreamClient>> stream = CapitalStreamClient::create(
-      *stream_config, {{"GOLD", *gold}}, *ring, callbacks);
+  absl::StatusOr<std::unique_ptr<CapitalStreamClient>> stream =
+      CapitalStreamClient::create(*stream_config, {{"GOLD", *gold}}, *ring, callbacks);
   ASSERT_TRUE(stream.ok()) << stream.status();
   (*stream)->start();
 

@@ -189,8 +189,8 @@ struct StreamTestServer::Impl {
     {
       std::lock_guard lock(mutex);
       envelopes.push_back({connection, *request, std::chrono::steady_clock::now()});
-      tokens_ok = request->cst == options.accepted_cst &&
-                  request->security_token == options.accepted_token;
+      tokens_ok =
+          request->cst == options.accepted_cst && request->security_token == options.accepted_token;
     }
     if (!tokens_ok) {
       WsErrorReply error;
