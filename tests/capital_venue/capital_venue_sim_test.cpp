@@ -1,0 +1,116 @@
+// The engine and the Capital.com venue agent end to end against the simulator over TLS, through
+// the real REST client: an order whose HTTP response the broker drops goes Unknown and is
+// resolved from the broker's positions — and the broker saw exactly one order.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "engine/engine.hpp"
+#include "gateway/capital/capital_venue.hpp"
+#include "gateway/capital/rest_client.hpp"
+#include "gateway/capital/rest_trading_api.hpp"
+#include "sim/capital_simulator.hpp"
+
+namespace qt::capital {
+namespace {
+
+struct Stack {
+  sim::CapitalSimulator simulator;
+  std::unique_ptr<CapitalRestClient> client;
+  std::unique_ptr<RestTradingApi> api;
+  std::unique_ptr<QuoteRing> quotes = std::make_unique<QuoteRing>();
+  std::unique_ptr<VenueRequestRing> requests = std::make_unique<VenueRequestRing>();
+  std::unique_ptr<VenueEventRing> events = std::make_unique<VenueEventRing>();
+  std::unique_ptr<CommandRing> commands = std::make_unique<CommandRing>();
+  std::unique_ptr<OrderUpdateRing> updates = std::make_unique<OrderUpdateRing>();
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<CapitalVenue> venue;
+  InstrumentSpec gold;
+
+  explicit Stack(sim::SimOptions options) : simulator(std::move(options)) {
+    simulator.start();
+    CapitalClientConfig config;
+    config.demo_url = simulator.rest_url();
+    config.stream_url = simulator.stream_url();
+    config.ca_pem = simulator.certificate_pem();
+    config.api_key = Secret(simulator.options().credentials.api_key);
+    config.identifier = Secret(simulator.options().credentials.identifier);
+    config.password = Secret(simulator.options().credentials.password);
+    config.api_timeout = std::chrono::milliseconds(2000);
+    auto created = CapitalRestClient::create(config);
+    EXPECT_TRUE(created.ok()) << created.status();
+    client = std::move(*created);
+    EXPECT_TRUE(client->login().ok());
+    auto spec = client->instrument_spec("GOLD", 0);
+    EXPECT_TRUE(spec.ok()) << spec.status();
+    gold = *spec;
+    api = std::make_unique<RestTradingApi>(*client);
+
+    EngineOptions engine_options;
+    engine_options.instruments = {gold};
+    engine_options.risk.max_order_notional = 0;  // unlimited: this test is about the venue
+    engine = std::make_unique<Engine>(std::move(engine_options), *quotes, *requests, *events);
+    engine->add_client_port({commands.get(), updates.get(), nullptr, 0});
+    engine->on_start();
+    CapitalVenueOptions venue_options;
+    venue_options.workers = 2;
+    venue_options.poll_interval_ns = 50'000'000;
+    venue = std::make_unique<CapitalVenue>(*api, std::vector<VenueInstrument>{{"GOLD", gold}},
+                                           *requests, *events, venue_options);
+    venue->start_threads();
+  }
+  ~Stack() { venue->stop_threads(); }
+
+  void buy_market(const char* client_id) {
+    ClientCommand command;
+    command.kind = CommandKind::kNewOrder;
+    command.new_order.client_order_id = ClientOrderId::from(client_id);
+    command.new_order.side = Side::kBuy;
+    command.new_order.type = OrderType::kMarket;
+    command.new_order.size = gold.min_size;
+    commands->try_push(command);
+  }
+
+  // Runs the engine and venue duty cycles until `done` or 15 s.
+  template <typename Done>
+  bool pump_until(Done done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      engine->do_work();
+      venue->do_work();
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+  }
+};
+
+TEST(CapitalVenueOnSimulator, MarketOrderIsFilledAtTheBrokersPrice) {
+  sim::SimOptions options = sim::SimOptions::embedded();
+  Stack stack(options);
+  stack.buy_market("c1");
+  ASSERT_TRUE(stack.pump_until([&] { return stack.engine->stats().fills.load() == 1; }));
+  EXPECT_EQ(stack.engine->position(0).net_size(), stack.gold.min_size);
+  EXPECT_EQ(stack.simulator.stats().deals("GOLD"), 1);
+}
+
+TEST(CapitalVenueOnSimulator, DroppedOrderResponseGoesUnknownAndResolvesWithoutASecondOrder) {
+  sim::SimOptions options = sim::SimOptions::embedded();
+  options.faults.drop_order_response_rate = 1.0;  // every order executes, every answer is lost
+  Stack stack(options);
+  stack.buy_market("u1");
+  ASSERT_TRUE(stack.pump_until([&] { return stack.venue->stats().outcomes_unknown.load() == 1; }));
+  ASSERT_TRUE(stack.pump_until([&] { return stack.engine->stats().fills.load() == 1; }));
+  const Order* order = stack.engine->find_order(1);
+  ASSERT_NE(order, nullptr);
+  EXPECT_EQ(order->state, OrderState::kFilled);
+  EXPECT_EQ(stack.engine->position(0).net_size(), stack.gold.min_size);
+  EXPECT_EQ(stack.venue->stats().unknown_resolved.load(), 1u);
+  EXPECT_EQ(stack.simulator.stats().orders("GOLD"), 1);  // exactly one order reached the broker
+  EXPECT_EQ(stack.simulator.stats().deals("GOLD"), 1);
+  EXPECT_GE(stack.simulator.stats().dropped_responses, 1);
+}
+
+}  // namespace
+}  // namespace qt::capital
