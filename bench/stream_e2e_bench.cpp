@@ -223,6 +223,9 @@ void run_variant(const Variant& variant, const Options& options, const sim::PemC
   std::vector<int64_t> phase_span_ns;
   server.serve([&](auto&& write) {
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    // The server shares the client's CPU, which sleeps in epoll between frames; the consumer
+    // keeps the other CPU to itself (a spinning thread would starve a neighbour for a tick).
+    bench::pin_current_thread(cpus.producer);
     std::size_t first = 0;
     auto delivered = [&] {
       return popped.load(std::memory_order_acquire) + (*client)->stats().drops;
@@ -334,12 +337,15 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::err);  // the server's final close is logged as a warning
   const bench::CpuPair cpus = bench::default_cpus();
   const sim::PemCertificate cert = sim::generate_self_signed_certificate();
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);
   std::printf(
       "stream_e2e_bench: venue quote frame written by a loopback WebSocket server ->\n"
       "CapitalStreamClient (TLS, WebSocket, QuoteParser) -> QuoteRing -> consumer spinning "
-      "on the ring.\nClock: CLOCK_MONOTONIC (qt::now_ns); client io thread on CPU %d, "
-      "consumer on CPU %d, server unpinned.\n",
-      cpus.producer, cpus.consumer);
+      "on the ring.\nClock: CLOCK_MONOTONIC (qt::now_ns). Client io thread and server on CPU %d, "
+      "consumer on CPU %d.\nLoad average before the run: %.2f (anything near the core count "
+      "means someone else is using the host: the tails are theirs).\n",
+      cpus.producer, cpus.consumer, load[0]);
   if (options.plain) run_variant({"ws:// (plain TCP)", false}, options, cert, cpus);
   if (options.tls) run_variant({"wss:// (TLS 1.3)", true}, options, cert, cpus);
   return 0;
