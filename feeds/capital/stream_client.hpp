@@ -31,11 +31,14 @@
 // With busy_poll the thread spins on the io_context instead of sleeping in epoll (a dedicated
 // core; about the wake-up cost less latency).
 //
-// Allocation: none per quote. Frames are read into one flat buffer sized max_frame_bytes +
-// QuoteParser::kPadding (allocated per connection) and parsed in place by QuoteParser
-// (zero-copy parse_padded); a full ring drops the quote and counts it (a newer quote for the
-// same epic supersedes it). Control frames (acks, pings, errors) are decoded with the
-// allocating protocol parser; that is the control path.
+// Allocation: none per quote in this code. Beast copies each frame's payload from its socket
+// buffer into one flat buffer sized max_frame_bytes + QuoteParser::kPadding (allocated per
+// connection), where QuoteParser parses it in place (parse_padded, no second copy); a full ring
+// drops the quote and counts it (a newer quote for the same epic supersedes it). OpenSSL 3.0
+// itself allocates 40 bytes per received TLS 1.3 record (and frees them before returning); its
+// record buffers are kept (stream_tls.cpp). tests/capital_stream/stream_alloc_test.cpp
+// measures both. Control frames (acks, pings, errors) are decoded with the allocating protocol
+// parser; that is the control path.
 //
 // Secrets: the tokens are written only into the envelopes on the wire, never logged.
 #pragma once
