@@ -1,0 +1,147 @@
+// Reading, verifying and recovering a journal directory (format: persist/FORMAT.md).
+//
+//  - JournalReader iterates every engine record in sequence order across segments, zero-copy
+//    over read-only shared mappings, checking each record's CRC32C as it goes. It allocates at
+//    open() only (one mapping and path per segment); next() does neither. One thread uses a
+//    reader; a reader may run while a writer appends (it sees whole records only: the writer
+//    publishes each record's length word last), but sees at most what the files held at open().
+//  - verify_journal() checks everything and classifies damage; it never writes.
+//  - recover_journal() runs verify, then repairs a torn tail (zeroes it) and refuses corruption.
+//
+// Damage rules:
+//  - The active segment is the last one (by first sequence). A bad record (CRC mismatch,
+//    impossible length, record running past the end of the file) or bad segment header in the
+//    active segment, with no valid record anywhere after it, is a TORN TAIL: a write that did not
+//    complete before a crash. Recoverable: everything from that offset on is zeroed (a segment
+//    whose header is torn holds no record and is removed).
+//  - A bad record or header in a sealed segment, a segment other than the last without its seal,
+//    a bad record followed by any valid record (found scanning forward at 8-byte alignment for a
+//    record header whose CRC checks), or a sequence gap or reordering is CORRUPTION: the journal
+//    is refused, never silently skipped.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "persist/records.hpp"
+
+namespace qt::persist {
+
+// One record as it lies in its segment. The payload span and the path point into the reader's
+// mappings and stay valid while the reader lives.
+struct RecordView {
+  uint64_t sequence = 0;
+  int64_t timestamp_ns = 0;
+  uint16_t type = 0;
+  std::span<const std::byte> payload;
+  const std::filesystem::path* segment_path = nullptr;
+  uint64_t offset = 0;  // of the record header in the segment file
+
+  RecordType record_type() const { return static_cast<RecordType>(type); }
+};
+
+struct ReaderOptions {
+  uint64_t from_sequence = 0;     // skip records before this sequence
+  bool include_internal = false;  // also yield the journal's own records (segment seals)
+};
+
+class JournalReader {
+ public:
+  // Maps every segment of `dir` (including one still named as a prepared file but already in
+  // use). A missing directory is NotFound; an empty one reads as an empty journal.
+  static absl::StatusOr<std::unique_ptr<JournalReader>> open(const std::filesystem::path& dir,
+                                                             ReaderOptions options = {});
+  ~JournalReader();
+  JournalReader(const JournalReader&) = delete;
+  JournalReader& operator=(const JournalReader&) = delete;
+
+  // The next record, or false at the end of the valid data. After false, status() says whether
+  // the end was clean (OK) or damage stopped the reader (DataLoss naming file, offset, reason;
+  // run verify_journal() for the classification).
+  bool next(RecordView& out) noexcept;
+  const absl::Status& status() const noexcept { return status_; }
+
+  std::size_t segment_count() const noexcept;
+
+  struct Segment;  // one mapped segment, in journal_reader.cpp
+
+ private:
+  JournalReader() = default;
+  bool fail(const Segment& segment, uint64_t offset, const char* reason) noexcept;
+
+  std::vector<std::unique_ptr<Segment>> segments_;
+  ReaderOptions options_;
+  std::size_t current_ = 0;
+  uint64_t offset_ = 0;
+  uint64_t expected_sequence_ = 0;  // 0 until the first record is seen
+  bool done_ = false;
+  absl::Status status_;
+};
+
+enum class DamageKind : uint8_t { kNone, kTornTail, kCorruption };
+std::string_view to_string(DamageKind kind);
+
+struct Damage {
+  DamageKind kind = DamageKind::kNone;
+  std::filesystem::path segment;  // the file the damage is in
+  uint64_t offset = 0;            // byte offset in that file
+  std::string reason;             // "bad CRC", "partial length", "bad segment header", ...
+};
+
+struct SegmentSummary {
+  std::filesystem::path path;
+  uint64_t index = 0;           // from the header
+  uint64_t first_sequence = 0;  // from the header
+  uint64_t last_sequence = 0;   // of its last valid engine record; first_sequence - 1 if none
+  uint64_t records = 0;         // valid engine records
+  uint64_t data_end = 0;        // offset just past the last valid record
+  uint64_t file_size = 0;
+  bool sealed = false;
+  bool active = false;  // the last segment
+};
+
+struct VerifyReport {
+  std::vector<SegmentSummary> segments;
+  uint64_t records = 0;  // valid engine records, all segments
+  uint64_t bytes = 0;    // bytes of valid records (headers, payload, padding), seals included
+  uint64_t first_sequence = 0;  // 0 when there are no records
+  uint64_t last_sequence = 0;
+  int64_t first_timestamp_ns = 0;
+  int64_t last_timestamp_ns = 0;
+  std::map<uint16_t, uint64_t> records_by_type;
+  Damage damage;
+
+  bool clean() const { return damage.kind == DamageKind::kNone; }
+  // Human-readable, several lines: one per segment, totals, then the verdict.
+  std::string to_text() const;
+};
+
+// Reads every segment of `dir`. Errors only when the directory cannot be read (NotFound for a
+// missing one); damage is reported in the VerifyReport, not as an error. Never writes.
+absl::StatusOr<VerifyReport> verify_journal(const std::filesystem::path& dir);
+
+struct RecoveryResult {
+  VerifyReport report;         // as found, before any repair
+  uint64_t last_sequence = 0;  // last good sequence after repair (0 = empty journal)
+  bool truncated = false;      // a torn tail was removed
+  Damage torn_tail;            // what was removed (when truncated)
+  uint64_t truncated_bytes = 0;
+  std::vector<std::filesystem::path> renamed;  // in-use prepared files given their final name
+
+  uint64_t next_sequence() const { return last_sequence + 1; }
+};
+
+// Makes the journal in `dir` ready for JournalWriter::open(): zeroes a torn tail (logged at warn
+// with the file and offsets) and gives an in-use prepared segment its final name. Corruption is a
+// DataLoss error whose message includes the verify report. A missing directory is an empty
+// journal (last_sequence 0). Must not run while a writer has the journal open.
+absl::StatusOr<RecoveryResult> recover_journal(const std::filesystem::path& dir);
+
+}  // namespace qt::persist
