@@ -26,7 +26,7 @@ FORMAT_SRCS = $(shell find $(wildcard $(SRC_DIRS)) -type f \( -name '*.cpp' -o -
 all: build
 
 help:
-	@echo "make deps             install the Debian packages (scripts/install-deps.sh)"
+	@echo "make deps             install the Debian packages and the npm test tools (scripts/)"
 	@echo "make build            configure + build the '$(PRESET)' preset"
 	@echo "make run ARGS='...'   build, then $(APP) run \$$ARGS"
 	@echo "make test             build, then ctest (all labels, $(CTEST_FLAGS))"
@@ -38,6 +38,7 @@ help:
 
 deps:
 	@bash scripts/install-deps.sh
+	@bash scripts/install-node-tools.sh
 
 configure: deps
 	cmake --preset $(PRESET)

@@ -41,9 +41,12 @@ PACKAGES=(
   libbenchmark-dev
   python3                    # test scripts (JSON log validation)
   # --- real servers / peers for integration tests: added by later issues ------------------
-  # redis-server nginx haproxy prometheus (promtool) sqlite3 libquickfix-dev awscli
-  # and nodejs/npm for s3rver (note: on the build machines nodejs comes preinstalled from
-  # NodeSource with npm bundled; Debian's `npm` package would pull Debian's nodejs instead).
+  awscli                     # backup/restore to S3 (tests drive it against s3rver)
+  prometheus                 # promtool: checks the backup metrics textfile in tests
+  # redis-server nginx haproxy sqlite3 libquickfix-dev
+  # s3rver comes from npm: scripts/install-node-tools.sh (run by `make deps`). Note: on the
+  # build machines nodejs comes preinstalled from NodeSource with npm bundled; Debian's `npm`
+  # package would pull Debian's nodejs instead, so nodejs/npm are not listed here.
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
