@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
@@ -76,7 +76,8 @@ absl::StatusOr<std::unique_ptr<CapitalConnection>> CapitalConnection::open(
 }
 
 absl::StatusOr<std::unique_ptr<capital::CapitalStreamClient>> CapitalConnection::make_stream(
-    std::vector<capital::EpicInstrument> subscriptions, QuoteRing& ring, Doorbell* doorbell) {
+    std::vector<capital::EpicInstrument> subscriptions, QuoteRing& ring, Doorbell* doorbell,
+    std::function<void()> on_reconnected) {
   absl::StatusOr<capital::StreamConfig> stream_config = capital::stream_config_from(config_);
   if (!stream_config.ok()) return stream_config.status();
   capital::CapitalSession& session = rest_->session();
@@ -91,6 +92,7 @@ absl::StatusOr<std::unique_ptr<capital::CapitalStreamClient>> CapitalConnection:
       spdlog::error("stream: re-login failed: {}", std::string(status.message()));
     }
   };
+  callbacks.on_reconnected = std::move(on_reconnected);
   callbacks.on_thread_start = [] { pthread_setname_np(pthread_self(), "qt-stream"); };
   return capital::CapitalStreamClient::create(std::move(*stream_config), std::move(subscriptions),
                                               ring, std::move(callbacks), doorbell);
@@ -105,8 +107,8 @@ absl::StatusOr<StreamSample> CapitalConnection::sample_quotes(const InstrumentSp
   if (!stream.ok()) return stream.status();
   (*stream)->start();
   StreamSample sample;
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
   while (std::chrono::steady_clock::now() < deadline) {
     ring->drain([&](const Quote& q) {
       ++sample.quotes;
@@ -118,8 +120,8 @@ absl::StatusOr<StreamSample> CapitalConnection::sample_quotes(const InstrumentSp
   const capital::StreamStats stats = (*stream)->stats();
   (*stream)->stop();
   if (sample.quotes == 0 && stats.connects == 0) {
-    return absl::UnavailableError("stream never connected (" + std::to_string(stats.connect_failures) +
-                                  " failed attempts)");
+    return absl::UnavailableError("stream never connected (" +
+                                  std::to_string(stats.connect_failures) + " failed attempts)");
   }
   return sample;
 }

@@ -5,16 +5,17 @@
 // both cases. Owns the simulator (if any) and the REST client; used by the main thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/instrument.hpp"
-#include "gateway/capital/client_config.hpp"
 #include "engine/idle_strategy.hpp"
+#include "engine/instrument.hpp"
 #include "engine/rings.hpp"
 #include "feeds/capital/stream_client.hpp"
+#include "gateway/capital/client_config.hpp"
 #include "gateway/capital/rest_client.hpp"
 
 namespace qt {
@@ -45,9 +46,11 @@ class CapitalConnection {
   std::string description() const;
 
   // A market-data stream for `subscriptions` onto `ring`, on the REST session's tokens
-  // (a refused token makes the session log in again). Not started.
+  // (a refused token makes the session log in again). `on_reconnected` (stream thread) runs
+  // after each reconnect-and-resubscribe; the venue takes a REST snapshot there. Not started.
   absl::StatusOr<std::unique_ptr<capital::CapitalStreamClient>> make_stream(
-      std::vector<capital::EpicInstrument> subscriptions, QuoteRing& ring, Doorbell* doorbell);
+      std::vector<capital::EpicInstrument> subscriptions, QuoteRing& ring, Doorbell* doorbell,
+      std::function<void()> on_reconnected = {});
 
   // Streams `epic` for `seconds` on a private ring and reports what arrived (check-capital).
   absl::StatusOr<StreamSample> sample_quotes(const InstrumentSpec& spec, const std::string& epic,

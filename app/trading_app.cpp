@@ -144,7 +144,8 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
       subscriptions.push_back({std::string(instrument.name()), instrument});
     }
     absl::StatusOr<std::unique_ptr<capital::CapitalStreamClient>> stream =
-        capital_->make_stream(std::move(subscriptions), *engine_quotes_, &engine_bell);
+        capital_->make_stream(std::move(subscriptions), *engine_quotes_, &engine_bell,
+                              [venue = capital_venue_.get()] { venue->request_snapshot(); });
     if (!stream.ok()) return stream.status();
     stream_ = std::move(*stream);
     return absl::OkStatus();
@@ -173,13 +174,11 @@ absl::Status TradingApp::build_capital(const VenueSelection& venue) {
   capital::CapitalRestClient& rest = capital_->rest();
   absl::StatusOr<capital::SessionCreateResponse> session = rest.login();
   if (!session.ok()) return session.status();
-  spdlog::info("logged in to {}: account {}", capital_->description(),
-               session->current_account_id);
+  spdlog::info("logged in to {}: account {}", capital_->description(), session->current_account_id);
   // The broker's dealing rules, not the config, define each instrument's scales and sizes.
   for (std::size_t i = 0; i < config_.instruments.size(); ++i) {
     const std::string& epic = config_.instruments[i].symbol;
-    absl::StatusOr<InstrumentSpec> spec =
-        rest.instrument_spec(epic, static_cast<InstrumentId>(i));
+    absl::StatusOr<InstrumentSpec> spec = rest.instrument_spec(epic, static_cast<InstrumentId>(i));
     if (!spec.ok()) {
       return absl::Status(spec.status().code(), absl::StrCat("instrument ", epic, ": ",
                                                              std::string(spec.status().message())));
@@ -201,10 +200,10 @@ absl::Status TradingApp::build_paper() {
   auto spec = [](const char* name, const ThreadConfig& t) {
     return RunnerSpec{name, t.cpu, to_wait_mode(t.wait)};
   };
-  runners_ = build_runners(threading_mode_,
-                           {{feed_.get(), spec("qt-feed", config_.feed_thread)},
-                            {engine_.get(), spec("qt-engine", config_.engine_thread)},
-                            {venue_.get(), spec("qt-venue", config_.venue_thread)}});
+  runners_ =
+      build_runners(threading_mode_, {{feed_.get(), spec("qt-feed", config_.feed_thread)},
+                                      {engine_.get(), spec("qt-engine", config_.engine_thread)},
+                                      {venue_.get(), spec("qt-venue", config_.venue_thread)}});
   // Producers ring the consumer's thread only when it is another thread.
   if (threading_mode_ == ThreadingModeKind::kDedicated) {
     Doorbell& engine_bell = runners_[1]->doorbell();
@@ -289,12 +288,13 @@ void TradingApp::shutdown() {
 
 absl::StatusOr<RunSummary> TradingApp::run(const RunOptions& options,
                                            const sigset_t& stop_signals) {
-  spdlog::info("engine: {} instruments, {} strategies, threading={} ({} threads), venue={}, "
-               "feed={}",
-               instruments_.size(), strategies_.size(),
-               threading_mode_ == ThreadingModeKind::kDedicated ? "dedicated" : "shared",
-               runners_.size(), capital_mode() ? capital_->description() : "paper",
-               capital_mode() ? "Capital.com stream" : "random walk");
+  spdlog::info(
+      "engine: {} instruments, {} strategies, threading={} ({} threads), venue={}, "
+      "feed={}",
+      instruments_.size(), strategies_.size(),
+      threading_mode_ == ThreadingModeKind::kDedicated ? "dedicated" : "shared", runners_.size(),
+      capital_mode() ? capital_->description() : "paper",
+      capital_mode() ? "Capital.com stream" : "random walk");
   for (auto& runner : runners_) {
     if (absl::Status status = runner->start(); !status.ok()) return status;
   }

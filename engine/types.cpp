@@ -44,6 +44,7 @@ std::string_view to_string(RejectReason r) {
     case RejectReason::kNotCancelable: return "not_cancelable";
     case RejectReason::kVenueRejected: return "venue_rejected";
     case RejectReason::kVenueBusy: return "venue_busy";
+    case RejectReason::kVenueNotExecuted: return "venue_not_executed";
     case RejectReason::kCount: break;
   }
   return "?";

@@ -77,7 +77,8 @@ enum class RejectReason : uint8_t {
   kUnknownOrder,   // cancel for an order the engine does not know
   kNotCancelable,  // cancel for an order already terminal or pending cancel
   kVenueRejected,
-  kVenueBusy,  // the venue stage's ring is full: refused rather than queued blind
+  kVenueBusy,         // the venue stage's ring is full: refused rather than queued blind
+  kVenueNotExecuted,  // outcome was Unknown; the venue's records show it never executed
   kCount
 };
 inline constexpr std::size_t kRejectReasonCount = static_cast<std::size_t>(RejectReason::kCount);

@@ -104,6 +104,7 @@ struct FaultRoll {
   bool error = false;
   bool too_many = false;
   bool drop_order_response = false;
+  bool order_error = false;
   std::chrono::microseconds delay{0};
 };
 
@@ -181,6 +182,7 @@ struct CapitalSimulator::Impl {
     r.error = roll(f.error_rate);
     r.too_many = roll(f.rate_429);
     r.drop_order_response = roll(f.drop_order_response_rate);
+    r.order_error = roll(f.order_error_rate);
     double ms = 0;
     switch (f.latency.kind) {
       case LatencyDistribution::Kind::kNone: break;
@@ -202,15 +204,16 @@ struct CapitalSimulator::Impl {
   void schedule_ws_drop();
   void schedule_expiry();
   void drop_streams() {
-    int64_t n = 0;
+    std::vector<std::shared_ptr<StreamConnection>> live;
     for (const auto& w : streams) {
-      if (auto s = w.lock()) {
-        s->close();
-        ++n;
-      }
+      if (auto s = w.lock()) live.push_back(std::move(s));
     }
     streams.clear();
-    if (n > 0) broker.count_fault(SimulatedBroker::FaultEvent::kWsDrop, n);
+    // Counted before closing: a client that sees its connection drop sees the count too.
+    if (!live.empty()) {
+      broker.count_fault(SimulatedBroker::FaultEvent::kWsDrop, static_cast<int64_t>(live.size()));
+    }
+    for (const auto& s : live) s->close();
   }
   void shutdown() {
     boost::system::error_code ec;
@@ -409,7 +412,10 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
                bool keep_alive) {
     if (closed_) return;
     BrokerResponse out;
-    if (roll.error) {
+    const bool order_request =
+        request.method == "POST" &&
+        (request.path.ends_with("/positions") || request.path.ends_with("/workingorders"));
+    if (roll.error || (roll.order_error && order_request)) {
       impl_.broker.count_fault(SimulatedBroker::FaultEvent::kError);
       out.status = 500;
       out.body = error_body("error.internal.server");

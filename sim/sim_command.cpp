@@ -104,6 +104,9 @@ CLI::App* add_sim_subcommand(CLI::App& app, SimOptions& o) {
   sim->add_option("--drop-order-response-rate", o.faults.drop_order_response_rate,
                   "fault: share of executed orders whose response is dropped")
       ->check(rate);
+  sim->add_option("--order-error-rate", o.faults.order_error_rate,
+                  "fault: share of order requests answered 500 without being executed")
+      ->check(rate);
   sim->add_option("--ws-drop-every", o.faults.ws_drop_every_seconds,
                   "fault: close every WebSocket every S seconds")
       ->check(CLI::NonNegativeNumber);

@@ -27,11 +27,13 @@ struct LatencyDistribution {
 
 struct FaultOptions {
   LatencyDistribution latency;
-  double error_rate = 0;                     // share of REST requests answered 500, not handled
-  double rate_429 = 0;                       // share of REST requests answered 429, not handled
-  double stall_rate = 0;                     // share of REST requests never answered
-  double drop_order_response_rate = 0;       // share of executed orders whose response is dropped
-  double ws_drop_every_seconds = 0;          // 0 = never; else close every WebSocket that often
+  double error_rate = 0;                // share of REST requests answered 500, not handled
+  double rate_429 = 0;                  // share of REST requests answered 429, not handled
+  double stall_rate = 0;                // share of REST requests never answered
+  double drop_order_response_rate = 0;  // share of executed orders whose response is dropped
+  double order_error_rate = 0;          // share of order requests (POST /positions, /workingorders)
+                                        // answered 500 without being executed
+  double ws_drop_every_seconds = 0;     // 0 = never; else close every WebSocket that often
   double expire_sessions_every_seconds = 0;  // 0 = never; else forget every session that often
 };
 

@@ -13,23 +13,10 @@ namespace qt::capital {
 namespace asio = boost::asio;
 namespace ssl = asio::ssl;
 
-// TlsContext keeps its asio context behind an opaque Impl and has no accessor for it yet.
-// Until https_connection.hpp grows one (proposed: `ssl::context& TlsContext::asio_context()`),
-// this is the Impl's definition repeated token for token from https_connection.cpp, as the
-// one-definition rule allows for a class defined in several translation units. It must change
-// whenever that one does; stream_ssl_context() checks the verify mode as a tripwire.
-struct TlsContext::Impl {
-  ssl::context context{ssl::context::tls_client};
-};
-
 absl::StatusOr<ssl::context*> stream_ssl_context(TlsContext& tls) {
-  ssl::context& context = tls.impl().context;
-  const int expected = tls.verify() ? SSL_VERIFY_PEER : SSL_VERIFY_NONE;
-  if (context.native_handle() == nullptr ||
-      SSL_CTX_get_verify_mode(context.native_handle()) != expected) {
-    return absl::InternalError(
-        "TLS: the shared TlsContext does not match the stream client's view of it "
-        "(feeds/capital/stream_tls.cpp must follow https_connection.cpp)");
+  ssl::context& context = tls.asio_context();
+  if (context.native_handle() == nullptr) {
+    return absl::InternalError("TLS: the shared TlsContext has no SSL context");
   }
   return &context;
 }

@@ -15,8 +15,7 @@
 
 namespace qt::capital {
 
-// The asio SSL context inside `tls` (lives as long as `tls`), or Internal if it does not look
-// like the context TlsContext::create made (see the note in the .cpp).
+// The asio SSL context inside `tls` (lives as long as `tls`), or Internal if it has none.
 absl::StatusOr<boost::asio::ssl::context*> stream_ssl_context(TlsContext& tls);
 
 // Per connection, before the handshake: SNI (unless `host` is an IP literal) and, when the

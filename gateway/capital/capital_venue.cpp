@@ -222,6 +222,7 @@ void CapitalVenue::place(const VenueRequest& request) {
     std::lock_guard lock(mutex_);
     Tracked& t = tracked_[request.order_id];
     t.phase = phase;
+    if (phase == Phase::kUnknown) t.unknown_epoch_ms = wall_epoch_ms();
     if (!deal_id.empty()) t.deal_id = std::move(deal_id);
     if (phase == Phase::kDone) tracked_.erase(request.order_id);
   };
@@ -357,8 +358,16 @@ void CapitalVenue::poller_loop() {
         anything_open |= t.phase == Phase::kWorking || t.phase == Phase::kUnknown;
       }
     }
-    if (anything_open) reconcile();
+    if (snapshot_requested_.exchange(false, std::memory_order_acq_rel) || anything_open) {
+      reconcile();
+    }
   }
+}
+
+void CapitalVenue::request_snapshot() {
+  bump(stats_.snapshots_requested);
+  snapshot_requested_.store(true, std::memory_order_release);
+  poll_wake_.notify_all();
 }
 
 void CapitalVenue::reconcile() {
@@ -388,6 +397,8 @@ void CapitalVenue::reconcile() {
     return e;
   };
   std::vector<VenueEvent> findings;
+  std::vector<OrderId> absent;  // Unknown, nothing matches, old enough to ask the history
+  const int64_t now_ms = wall_epoch_ms();
   {
     std::lock_guard lock(mutex_);
     for (auto it = tracked_.begin(); it != tracked_.end();) {
@@ -443,12 +454,69 @@ void CapitalVenue::reconcile() {
           spdlog::info("order {}: Unknown resolved: working as {}", order_id, as_working->deal_id);
           t.phase = Phase::kWorking;
           t.deal_id = as_working->deal_id;
+        } else if (now_ms - t.unknown_epoch_ms >= options_.unknown_absence_after_ms) {
+          absent.push_back(order_id);
         }
       }
       it = done ? tracked_.erase(it) : std::next(it);
     }
   }
   for (const VenueEvent& event : findings) post_finding(event);
+  if (!absent.empty()) resolve_absent(absent);
+}
+
+void CapitalVenue::resolve_absent(const std::vector<OrderId>& candidates) {
+  for (const OrderId order_id : candidates) {
+    Tracked t;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = tracked_.find(order_id);
+      if (it == tracked_.end() || it->second.phase != Phase::kUnknown) continue;
+      t = it->second;
+    }
+    const std::string& epic = instruments_[t.instrument].epic;
+    const int64_t earliest = t.sent_epoch_ms - options_.unknown_match_skew_ms;
+    // Look back to a little before the send; the broker keeps at most one day.
+    const int64_t period_s = (wall_epoch_ms() - earliest) / 1000 + 60;
+    absl::StatusOr<std::vector<BrokerActivity>> activity = api_.activity(epic, period_s);
+    if (!activity.ok()) {
+      bump(stats_.poll_errors);
+      spdlog::warn("reconcile: activity history of {}: {}", epic,
+                   std::string(activity.status().message()));
+      continue;
+    }
+    // Anything the user did on this epic in this direction since the send could be this order
+    // (a netting deal leaves no new position). Only a history with nothing of the kind proves
+    // the order never executed.
+    const auto could_be_it = [&](const BrokerActivity& a) {
+      return a.epoch_ms >= earliest && a.source == "USER" && a.status != "REJECTED" &&
+             (!a.has_details || a.side == t.side);
+    };
+    const bool ambiguous = std::any_of(activity->begin(), activity->end(), could_be_it);
+    std::lock_guard lock(mutex_);
+    auto it = tracked_.find(order_id);
+    if (it == tracked_.end() || it->second.phase != Phase::kUnknown) continue;
+    if (ambiguous) {
+      if (!it->second.ambiguity_logged) {
+        it->second.ambiguity_logged = true;
+        spdlog::warn(
+            "order {}: stays Unknown: the activity history shows a deal on {} that could be it "
+            "but no open position or working order matches; check the account",
+            order_id, epic);
+      }
+      continue;
+    }
+    tracked_.erase(it);
+    bump(stats_.unknown_resolved);
+    bump(stats_.unknown_not_executed);
+    spdlog::info("order {}: Unknown resolved: not executed (no deal on {} in the activity history)",
+                 order_id, epic);
+    VenueEvent event;
+    event.kind = VenueEventKind::kRejected;
+    event.reason = RejectReason::kVenueNotExecuted;
+    event.order_id = order_id;
+    post_finding(event);
+  }
 }
 
 }  // namespace qt::capital

@@ -10,16 +10,21 @@
 //  worker threads: submit the deal (POST /positions for market orders, POST /workingorders for
 //    limit orders), read its confirm (GET /confirms/{ref}, retried while not yet recorded), and
 //    report Accepted + Fill, or Rejected; cancel = DELETE /workingorders/{id} + confirm.
-//  poller thread: every poll interval, when something is open, lists working orders and
-//    positions to detect working-order fills (a working order that became a position), orders
-//    the broker removed, and to resolve orders whose outcome is Unknown. What it finds goes to
-//    the order's own worker, so one order's events always leave in order.
+//  poller thread: every poll interval, when something is open (or a snapshot was requested,
+//    e.g. after the stream reconnected), lists working orders and positions to detect
+//    working-order fills (a working order that became a position), orders the broker removed,
+//    and to resolve orders whose outcome is Unknown. What it finds goes to the order's own
+//    worker, so one order's events always leave in order.
 //
 // The no-duplicate rule: a deal request whose outcome is unknown (timeout, reset, 5xx) is never
 // sent again. The order is reported OutcomeUnknown and resolved only by what the broker shows:
 // a position or working order that no other order accounts for (same epic, direction and size,
 // created after the request) resolves it; while another order with the same shape is still
-// being confirmed, matching waits so a deal cannot be claimed twice.
+// being confirmed, matching waits so a deal cannot be claimed twice. An Unknown order that
+// nothing matches is declared not executed (Rejected, kVenueNotExecuted) only when, at least
+// unknown_absence_after_ms after it became Unknown, the broker's activity history shows no
+// deal by the user on that epic in that direction since it was sent; if anything there could
+// be it, it stays Unknown for the operator — the venue never guesses.
 #pragma once
 
 #include <concurrentqueue/concurrentqueue.h>
@@ -45,9 +50,10 @@ namespace qt::capital {
 struct CapitalVenueOptions {
   int workers = 4;
   int confirm_attempts = 20;
-  int64_t confirm_retry_ns = 25'000'000;   // between GET /confirms attempts while 404
-  int64_t poll_interval_ns = 500'000'000;  // working orders / positions reconciliation
-  int64_t unknown_match_skew_ms = 5'000;   // clock skew allowed when matching Unknown orders
+  int64_t confirm_retry_ns = 25'000'000;      // between GET /confirms attempts while 404
+  int64_t poll_interval_ns = 500'000'000;     // working orders / positions reconciliation
+  int64_t unknown_match_skew_ms = 5'000;      // clock skew allowed when matching Unknown orders
+  int64_t unknown_absence_after_ms = 10'000;  // wait before reading absence as "not executed"
 };
 
 struct VenueInstrument {
@@ -64,6 +70,8 @@ struct CapitalVenueStats {
   std::atomic<uint64_t> working_order_fills{0};
   std::atomic<uint64_t> cancels{0};
   std::atomic<uint64_t> poll_errors{0};
+  std::atomic<uint64_t> unknown_not_executed{0};  // resolved as never executed (activity history)
+  std::atomic<uint64_t> snapshots_requested{0};
 };
 
 class CapitalVenue final : public Agent {
@@ -84,6 +92,9 @@ class CapitalVenue final : public Agent {
   void stop_threads();
   const CapitalVenueStats& stats() const { return stats_; }
   std::size_t unknown_orders() const;
+  // Any thread: reconcile with the broker's working orders and positions at the next poll
+  // even if nothing is open (the stream calls it after a reconnect).
+  void request_snapshot();
 
  private:
   enum class Phase : uint8_t { kPlacing, kWorking, kUnknown, kDone };
@@ -95,6 +106,8 @@ class CapitalVenue final : public Agent {
     Phase phase = Phase::kPlacing;
     std::string deal_id;  // the broker's order / working-order id
     int64_t sent_epoch_ms = 0;
+    int64_t unknown_epoch_ms = 0;  // when the outcome became Unknown
+    bool ambiguity_logged = false;
     bool cancel_requested = false;
     int missing_polls = 0;  // working order absent from the list, no position yet
   };
@@ -113,6 +126,8 @@ class CapitalVenue final : public Agent {
   void cancel(const VenueRequest& request);
   absl::StatusOr<ConfirmedDeal> await_confirm(const std::string& deal_reference);
   void reconcile();
+  // Unknown orders nothing matched: ask the activity history whether they executed at all.
+  void resolve_absent(const std::vector<OrderId>& candidates);
   void emit(VenueEventKind kind, OrderId order_id, PriceUnits price, SizeUnits size,
             std::string_view venue_order_id, RejectReason reason = RejectReason::kNone);
   bool shape_pending(const Tracked& unknown) const;  // mutex_ held
@@ -127,6 +142,7 @@ class CapitalVenue final : public Agent {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::thread poller_;
   std::atomic<bool> running_{false};
+  std::atomic<bool> snapshot_requested_{false};
   std::mutex poll_mutex_;
   std::condition_variable poll_wake_;
 

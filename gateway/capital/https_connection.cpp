@@ -115,6 +115,9 @@ struct TlsContext::Impl {
 TlsContext::TlsContext(std::unique_ptr<Impl> impl, bool verify)
     : impl_(std::move(impl)), verify_(verify) {}
 TlsContext::~TlsContext() = default;
+ssl::context& TlsContext::asio_context() {
+  return impl_->context;
+}
 
 absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::create(bool verify,
                                                                const std::string& ca_file,
@@ -247,7 +250,7 @@ struct HttpsConnection::Impl {
     }
 
     if (endpoint.tls) {
-      tls_stream.emplace(ioc, tls->impl().context);
+      tls_stream.emplace(ioc, tls->asio_context());
     } else {
       plain_stream.emplace(ioc);
     }

@@ -29,6 +29,10 @@
 #include <string_view>
 #include <vector>
 
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
+
 #include "absl/status/statusor.h"
 #include "gateway/capital/client_config.hpp"
 
@@ -98,10 +102,12 @@ class TlsContext {
   ~TlsContext();
   bool verify() const { return verify_; }
 
-  struct Impl;
-  Impl& impl() { return *impl_; }
+  // The asio SSL context, shared by every connection made with this TlsContext (REST and
+  // stream); lives as long as this object.
+  boost::asio::ssl::context& asio_context();
 
  private:
+  struct Impl;
   TlsContext(std::unique_ptr<Impl> impl, bool verify);
   std::unique_ptr<Impl> impl_;
   bool verify_;

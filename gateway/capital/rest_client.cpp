@@ -1,5 +1,6 @@
 #include "gateway/capital/rest_client.hpp"
 
+#include <algorithm>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
@@ -258,6 +259,14 @@ DealSendResult CapitalRestClient::close_position(std::string_view deal_id) {
 
 absl::StatusOr<WorkingOrdersResponse> CapitalRestClient::working_orders() {
   return get_parsed<WorkingOrdersResponse>("/workingorders", parse_working_orders_response);
+}
+
+absl::StatusOr<ActivityHistoryResponse> CapitalRestClient::activity_history(
+    int64_t last_period_seconds, std::string_view epic) {
+  const int64_t period = std::clamp<int64_t>(last_period_seconds, 1, 86'400);
+  std::string target = "/history/activity?lastPeriod=" + std::to_string(period) + "&detailed=true";
+  if (!epic.empty()) target += "&filter=" + encode("epic==" + std::string(epic));
+  return get_parsed<ActivityHistoryResponse>(std::move(target), parse_activity_history_response);
 }
 
 DealSendResult CapitalRestClient::create_working_order(const CreateWorkingOrderRequest& request) {

@@ -114,6 +114,11 @@ class CapitalRestClient {
                                      const AmendWorkingOrderRequest& request);
   DealSendResult delete_working_order(std::string_view deal_id);
 
+  // GET /history/activity?lastPeriod=<seconds>&detailed=true[&filter=epic==<epic>] (section 3);
+  // the broker caps lastPeriod at one day.
+  absl::StatusOr<ActivityHistoryResponse> activity_history(int64_t last_period_seconds,
+                                                           std::string_view epic);
+
   // GET /confirms/{dealReference}: NotFound (error.not-found.dealReference) until recorded.
   absl::StatusOr<DealConfirmation> confirm(std::string_view deal_reference);
 

@@ -97,4 +97,29 @@ absl::StatusOr<std::vector<BrokerWorkingOrder>> RestTradingApi::working_orders()
   return out;
 }
 
+absl::StatusOr<std::vector<BrokerActivity>> RestTradingApi::activity(const std::string& epic,
+                                                                     int64_t last_period_seconds) {
+  absl::StatusOr<ActivityHistoryResponse> answer =
+      client_.activity_history(last_period_seconds, epic);
+  if (!answer.ok()) return answer.status();
+  std::vector<BrokerActivity> out;
+  out.reserve(answer->activities.size());
+  for (const Activity& item : answer->activities) {
+    BrokerActivity a;
+    a.deal_id = item.deal_id;
+    a.epic = item.epic;
+    a.source = item.source;
+    a.type = item.type;
+    a.status = item.status;
+    a.epoch_ms = parse_broker_utc_ms(item.date_utc);
+    if (item.details) {
+      a.has_details = true;
+      a.side = item.details->direction;
+      a.size = item.details->size;
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 }  // namespace qt::capital

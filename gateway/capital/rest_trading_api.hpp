@@ -18,6 +18,8 @@ class RestTradingApi final : public TradingApi {
   absl::StatusOr<ConfirmedDeal> confirm(const std::string& deal_reference) override;
   absl::StatusOr<std::vector<BrokerPosition>> positions() override;
   absl::StatusOr<std::vector<BrokerWorkingOrder>> working_orders() override;
+  absl::StatusOr<std::vector<BrokerActivity>> activity(const std::string& epic,
+                                                       int64_t last_period_seconds) override;
 
  private:
   CapitalRestClient& client_;

@@ -63,6 +63,19 @@ struct BrokerWorkingOrder {
   double level = 0;
 };
 
+// One entry of the broker's activity history (GET /history/activity, detailed).
+struct BrokerActivity {
+  std::string deal_id;
+  std::string epic;
+  std::string source;  // USER, SYSTEM, SL, TP, DEALER, CLOSE_OUT
+  std::string type;    // POSITION, WORKING_ORDER, ...
+  std::string status;  // ACCEPTED, EXECUTED, REJECTED, CREATED, ...
+  bool has_details = false;
+  Side side = Side::kBuy;  // details.direction, when has_details
+  double size = 0;
+  int64_t epoch_ms = 0;  // dateUTC
+};
+
 class TradingApi {
  public:
   virtual ~TradingApi() = default;
@@ -72,6 +85,9 @@ class TradingApi {
   virtual absl::StatusOr<ConfirmedDeal> confirm(const std::string& deal_reference) = 0;
   virtual absl::StatusOr<std::vector<BrokerPosition>> positions() = 0;
   virtual absl::StatusOr<std::vector<BrokerWorkingOrder>> working_orders() = 0;
+  // The activity on `epic` over the last `last_period_seconds` (at most one day).
+  virtual absl::StatusOr<std::vector<BrokerActivity>> activity(const std::string& epic,
+                                                               int64_t last_period_seconds) = 0;
 };
 
 }  // namespace qt::capital

@@ -299,5 +299,89 @@ TEST(CapitalClientOnSimulator, UnderRandomFaultsEveryOrderReachesTheBrokerAtMost
   EXPECT_GT(unknown, 0) << "the faults did happen (seeded)";
 }
 
+TEST(CapitalClientOnSimulator, A429StormIsRiddenOutWithBackoffAndNoOrderIsSentTwice) {
+  sim::SimOptions options = sim_options();
+  options.faults.rate_429 = 0.5;  // half of every request is refused with 429, seeded
+  options.seed = 11;
+  sim::CapitalSimulator simulator(options);
+  simulator.start();
+  CapitalClientConfig config = config_for(simulator);
+  config.max_retries = 6;
+  // Test-scale backoff (production: 1 s doubling to 30 s) so the storm is ridden out quickly.
+  config.rate_limits.backoff_after_429 = milliseconds(20);
+  config.rate_limits.max_backoff_after_429 = milliseconds(200);
+  auto client = make_client(config);
+  ASSERT_NE(client, nullptr);
+  absl::Status login = absl::UnknownError("not tried");
+  for (int i = 0; i < 10 && !login.ok(); ++i) login = client->login().status();
+  ASSERT_TRUE(login.ok()) << login;
+
+  // Reads: retried after backing off, so nearly all get through; what does not is a clear
+  // "too many requests" error, never anything else.
+  constexpr int kReads = 20;
+  int reads_ok = 0;
+  for (int i = 0; i < kReads; ++i) {
+    absl::StatusOr<PositionsResponse> positions = client->positions();
+    if (positions.ok()) {
+      ++reads_ok;
+    } else {
+      EXPECT_TRUE(absl::IsResourceExhausted(positions.status())) << positions.status();
+    }
+  }
+  EXPECT_GE(reads_ok, kReads / 2);
+  const sim::SimStats during = simulator.stats();
+  EXPECT_LE(during.requests("GET /api/v1/positions"), kReads * (config.max_retries + 1));
+
+  // Orders: a 429 is the broker's refusal, reported as such and never sent again; while the
+  // client backs off it may refuse an order itself rather than earn another 429.
+  constexpr int kOrders = 10;
+  int accepted = 0;
+  int refused_429 = 0;
+  int order_requests = 0;
+  for (int i = 0; i < kOrders; ++i) {
+    const DealSendResult r =
+        client->open_position(market_order("GOLD", i % 2 ? Side::kBuy : Side::kSell, 1));
+    order_requests += r.attempts;
+    if (r.accepted()) {
+      ++accepted;
+    } else {
+      EXPECT_NE(r.outcome, RequestOutcome::kOutcomeUnknown) << r.status;
+      EXPECT_LE(r.attempts, 1);
+      EXPECT_TRUE(absl::IsResourceExhausted(r.status)) << r.status;
+      ++refused_429;
+    }
+  }
+  const sim::SimStats stats = simulator.stats();
+  EXPECT_EQ(accepted + refused_429, kOrders);
+  EXPECT_GT(refused_429, 0) << "the storm did hit the orders (seeded)";
+  EXPECT_EQ(stats.requests("POST /api/v1/positions"), order_requests);
+  EXPECT_LE(order_requests, kOrders) << "an order refused with 429 is not sent again";
+  EXPECT_EQ(stats.orders("GOLD"), accepted);
+  EXPECT_GT(stats.injected_429, 0);
+  EXPECT_EQ(stats.rate_limited, 0) << "the client's own limits kept it under the broker's";
+}
+
+TEST(CapitalClientOnSimulator, ActivityHistoryListsTheDealsOfAnEpic) {
+  sim::CapitalSimulator simulator(sim_options());
+  simulator.start();
+  auto client = make_client(config_for(simulator));
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->login().ok());
+  ASSERT_TRUE(client->open_position(market_order("GOLD", Side::kBuy, 1)).accepted());
+  absl::StatusOr<ActivityHistoryResponse> gold = client->activity_history(600, "GOLD");
+  ASSERT_TRUE(gold.ok()) << gold.status();
+  ASSERT_EQ(gold->activities.size(), 1u);
+  const Activity& a = gold->activities[0];
+  EXPECT_EQ(a.epic, "GOLD");
+  EXPECT_EQ(a.source, "USER");
+  EXPECT_EQ(a.type, "POSITION");
+  ASSERT_TRUE(a.details.has_value());
+  EXPECT_EQ(a.details->direction, Side::kBuy);
+  EXPECT_DOUBLE_EQ(a.details->size, 1);
+  absl::StatusOr<ActivityHistoryResponse> silver = client->activity_history(600, "SILVER");
+  ASSERT_TRUE(silver.ok()) << silver.status();
+  EXPECT_TRUE(silver->activities.empty());
+}
+
 }  // namespace
 }  // namespace qt::capital

@@ -209,6 +209,29 @@ TEST(CapitalRoundTrip, WorkingOrderRequests) {
                     parse_amend_working_order_request);
 }
 
+TEST(CapitalRoundTrip, ActivityHistoryWithAndWithoutDetails) {
+  Activity detailed;
+  detailed.date = "2022-04-06T10:27:18.112";
+  detailed.date_utc = "2022-04-06T07:27:18.112";
+  detailed.epic = "GOLD";
+  detailed.deal_id = "000fc7a4-0001-54c4-0000-00008056a66c";
+  detailed.source = "USER";
+  detailed.type = "POSITION";
+  detailed.status = "ACCEPTED";
+  detailed.details = ActivityDetails{
+      "p_000fc7a4-0001-54c4-0000-00008056a66c", "Gold", "USD", 1.5, Side::kSell, 2301.25, false};
+  Activity bare = detailed;
+  bare.details.reset();
+  bare.status = "EXECUTED";
+  expect_round_trip(ActivityHistoryResponse{{detailed, bare}}, parse_activity_history_response);
+
+  absl::StatusOr<ActivityHistoryResponse> missing_status = parse_activity_history_response(
+      R"({"activities":[{"dateUTC":"2022-04-06T07:27:18","epic":"GOLD","dealId":"d","type":"POSITION"}]})");
+  ASSERT_FALSE(missing_status.ok());
+  EXPECT_NE(missing_status.status().message().find("status"), std::string::npos)
+      << missing_status.status();
+}
+
 TEST(CapitalRoundTrip, TradingResponses) {
   expect_round_trip(DealReferenceResponse{"o_bad96cc0-d297-46cd-ab44-dbcda73d7921"},
                     parse_deal_reference_response);

@@ -28,7 +28,8 @@ struct Stack {
   std::unique_ptr<CapitalVenue> venue;
   InstrumentSpec gold;
 
-  explicit Stack(sim::SimOptions options) : simulator(std::move(options)) {
+  explicit Stack(sim::SimOptions options, int64_t unknown_absence_after_ms = 10'000)
+      : simulator(std::move(options)) {
     simulator.start();
     CapitalClientConfig config;
     config.demo_url = simulator.rest_url();
@@ -56,6 +57,7 @@ struct Stack {
     CapitalVenueOptions venue_options;
     venue_options.workers = 2;
     venue_options.poll_interval_ns = 50'000'000;
+    venue_options.unknown_absence_after_ms = unknown_absence_after_ms;
     venue = std::make_unique<CapitalVenue>(*api, std::vector<VenueInstrument>{{"GOLD", gold}},
                                            *requests, *events, venue_options);
     venue->start_threads();
@@ -110,6 +112,24 @@ TEST(CapitalVenueOnSimulator, DroppedOrderResponseGoesUnknownAndResolvesWithoutA
   EXPECT_EQ(stack.simulator.stats().orders("GOLD"), 1);  // exactly one order reached the broker
   EXPECT_EQ(stack.simulator.stats().deals("GOLD"), 1);
   EXPECT_GE(stack.simulator.stats().dropped_responses, 1);
+}
+
+TEST(CapitalVenueOnSimulator, OrderAnswered500WithoutExecutingGoesUnknownThenNotExecuted) {
+  sim::SimOptions options = sim::SimOptions::embedded();
+  options.faults.order_error_rate = 1.0;  // every order request: 500, nothing executed
+  Stack stack(options, /*unknown_absence_after_ms=*/300);
+  stack.buy_market("n1");
+  ASSERT_TRUE(stack.pump_until([&] { return stack.venue->stats().outcomes_unknown.load() == 1; }));
+  ASSERT_TRUE(stack.pump_until([&] {
+    const Order* order = stack.engine->find_order(1);
+    return order != nullptr && order->state == OrderState::kRejected;
+  }));
+  EXPECT_EQ(stack.venue->stats().unknown_not_executed.load(), 1u);
+  EXPECT_EQ(stack.venue->unknown_orders(), 0u);
+  EXPECT_EQ(stack.engine->position(0).net_size(), 0);
+  EXPECT_EQ(stack.simulator.stats().requests("POST /api/v1/positions"), 1);  // never re-sent
+  EXPECT_EQ(stack.simulator.stats().orders("GOLD"), 0);
+  EXPECT_EQ(stack.simulator.stats().deals("GOLD"), 0);
 }
 
 }  // namespace

@@ -40,6 +40,10 @@ class FakeBroker final : public TradingApi {
         positions_.push_back(
             {position_id, "", request.epic, request.side, request.size, price, wall_epoch_ms()});
       }
+      activities.push_back({id, request.epic, "USER",
+                            request.working_order ? "WORKING_ORDER" : "POSITION",
+                            request.working_order ? "CREATED" : "ACCEPTED", true, request.side,
+                            request.size, wall_epoch_ms()});
     }
     confirms[ref] = confirmation;
     if (drop_response)
@@ -69,11 +73,23 @@ class FakeBroker final : public TradingApi {
   }
   absl::StatusOr<std::vector<BrokerPosition>> positions() override {
     std::lock_guard lock(mutex);
+    ++position_queries;
     return positions_;
   }
   absl::StatusOr<std::vector<BrokerWorkingOrder>> working_orders() override {
     std::lock_guard lock(mutex);
     return working;
+  }
+  absl::StatusOr<std::vector<BrokerActivity>> activity(const std::string& epic,
+                                                       int64_t last_period_seconds) override {
+    std::lock_guard lock(mutex);
+    ++activity_queries;
+    std::vector<BrokerActivity> out;
+    const int64_t since = wall_epoch_ms() - last_period_seconds * 1000;
+    for (const BrokerActivity& a : activities) {
+      if (a.epic == epic && a.epoch_ms >= since) out.push_back(a);
+    }
+    return out;
   }
 
   // The market reaches a working order: it becomes a position.
@@ -97,6 +113,9 @@ class FakeBroker final : public TradingApi {
   std::map<std::string, ConfirmedDeal> confirms;
   std::vector<BrokerPosition> positions_;
   std::vector<BrokerWorkingOrder> working;
+  std::vector<BrokerActivity> activities;
+  int activity_queries = 0;
+  int position_queries = 0;
 };
 
 struct VenueRig {
@@ -105,8 +124,9 @@ struct VenueRig {
   std::unique_ptr<VenueEventRing> events = std::make_unique<VenueEventRing>();
   std::unique_ptr<CapitalVenue> venue;
 
-  VenueRig() {
+  explicit VenueRig(int64_t unknown_absence_after_ms = 10'000) {
     CapitalVenueOptions options;
+    options.unknown_absence_after_ms = unknown_absence_after_ms;
     options.workers = 2;
     options.poll_interval_ns = 5'000'000;
     options.confirm_retry_ns = 1'000'000;
@@ -207,6 +227,57 @@ TEST(CapitalVenue, UnknownOrderNeverClaimsAPositionAnotherOrderOwns) {
   EXPECT_TRUE(events.empty());
   EXPECT_EQ(rig.venue->unknown_orders(), 1u);
   EXPECT_EQ(rig.broker.submissions, 2);
+}
+
+TEST(CapitalVenue, UnknownThatNeverExecutedIsRejectedWhenTheActivityHistoryShowsNothing) {
+  VenueRig rig(/*unknown_absence_after_ms=*/50);
+  rig.broker.lose_request = true;  // never reaches the market
+  rig.send(VenueRequestKind::kPlace, 4);
+  const auto events = rig.collect(2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kOutcomeUnknown);
+  EXPECT_EQ(events[1].kind, VenueEventKind::kRejected);
+  EXPECT_EQ(events[1].reason, RejectReason::kVenueNotExecuted);
+  EXPECT_EQ(events[1].order_id, 4u);
+  EXPECT_EQ(rig.broker.submissions, 1);
+  EXPECT_GE(rig.broker.activity_queries, 1);
+  EXPECT_EQ(rig.venue->unknown_orders(), 0u);
+  EXPECT_EQ(rig.venue->stats().unknown_not_executed.load(), 1u);
+}
+
+TEST(CapitalVenue, UnknownStaysUnknownWhileTheHistoryShowsADealThatCouldBeIt) {
+  VenueRig rig(/*unknown_absence_after_ms=*/20);
+  rig.send(VenueRequestKind::kPlace, 1);  // executes: a USER deal on GOLD, buy, just now
+  ASSERT_EQ(rig.collect(2).size(), 2u);
+  rig.broker.lose_request = true;
+  rig.send(VenueRequestKind::kPlace, 2);
+  auto events = rig.collect(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kOutcomeUnknown);
+  // Order 1's deal could be order 2 as far as the history can tell: no guess either way.
+  events = rig.collect(1, 300);
+  EXPECT_TRUE(events.empty());
+  EXPECT_GE(rig.broker.activity_queries, 1);
+  EXPECT_EQ(rig.venue->unknown_orders(), 1u);
+  EXPECT_EQ(rig.venue->stats().unknown_not_executed.load(), 0u);
+}
+
+TEST(CapitalVenue, ASnapshotRequestReconcilesEvenWithNothingOpen) {
+  VenueRig rig;
+  auto position_queries = [&] {
+    std::lock_guard lock(rig.broker.mutex);
+    return rig.broker.position_queries;
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // ~10 idle polls
+  EXPECT_EQ(position_queries(), 0);                            // nothing open: no calls
+  rig.venue->request_snapshot();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (position_queries() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(position_queries(), 1);  // one snapshot, then idle again
+  EXPECT_EQ(rig.venue->stats().snapshots_requested.load(), 1u);
 }
 
 TEST(CapitalVenue, WorkingOrderFillIsFoundByPolling) {

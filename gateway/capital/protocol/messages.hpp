@@ -514,6 +514,37 @@ struct WorkingOrdersResponse {
   friend bool operator==(const WorkingOrdersResponse&, const WorkingOrdersResponse&) = default;
 };
 
+// GET /history/activity (detailed=true adds details). source, type and status stay the
+// broker's text: they are open sets (e.g. status ACCEPTED, EXECUTED, REJECTED, CANCELLED).
+// Required: dateUTC, epic, dealId, type, status.
+struct ActivityDetails {
+  std::string deal_reference;
+  std::string market_name;
+  std::string currency;
+  double size = 0;
+  Side direction = Side::kBuy;
+  double level = 0;
+  bool guaranteed_stop = false;
+  friend bool operator==(const ActivityDetails&, const ActivityDetails&) = default;
+};
+
+struct Activity {
+  std::string date;
+  std::string date_utc;
+  std::string epic;
+  std::string deal_id;
+  std::string source;
+  std::string type;
+  std::string status;
+  std::optional<ActivityDetails> details;
+  friend bool operator==(const Activity&, const Activity&) = default;
+};
+
+struct ActivityHistoryResponse {
+  std::vector<Activity> activities;
+  friend bool operator==(const ActivityHistoryResponse&, const ActivityHistoryResponse&) = default;
+};
+
 struct AffectedDeal {
   std::string deal_id;  // the position id
   AffectedDealStatus status = AffectedDealStatus::kUnknown;

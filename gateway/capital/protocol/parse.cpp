@@ -346,6 +346,7 @@ QT_CAPITAL_PARSER(PositionsResponse, parse_positions_response, "positions list")
 QT_CAPITAL_PARSER(PositionItem, parse_position_item, "position")
 QT_CAPITAL_PARSER(WorkingOrdersResponse, parse_working_orders_response, "working orders list")
 QT_CAPITAL_PARSER(DealConfirmation, parse_deal_confirmation, "deal confirmation")
+QT_CAPITAL_PARSER(ActivityHistoryResponse, parse_activity_history_response, "activity history")
 
 #undef QT_CAPITAL_PARSER
 

@@ -49,6 +49,7 @@ absl::StatusOr<DealReferenceResponse> parse_deal_reference_response(std::string_
 absl::StatusOr<PositionsResponse> parse_positions_response(std::string_view json);
 absl::StatusOr<PositionItem> parse_position_item(std::string_view json);  // GET /positions/{id}
 absl::StatusOr<WorkingOrdersResponse> parse_working_orders_response(std::string_view json);
+absl::StatusOr<ActivityHistoryResponse> parse_activity_history_response(std::string_view json);
 absl::StatusOr<DealConfirmation> parse_deal_confirmation(std::string_view json);
 
 // {"errorCode":"code[: detail]"} (section 7).

@@ -394,6 +394,34 @@ void describe(V& v, WorkingOrdersResponse& x) {
 }
 
 template <class V>
+void describe(V& v, ActivityDetails& x) {
+  v.field("dealReference", x.deal_reference);
+  v.field("marketName", x.market_name);
+  v.field("currency", x.currency);
+  v.field("size", x.size);
+  v.field("direction", x.direction);
+  v.field("level", x.level);
+  v.field("guaranteedStop", x.guaranteed_stop);
+}
+
+template <class V>
+void describe(V& v, Activity& x) {
+  v.field("date", x.date);
+  v.field("dateUTC", x.date_utc, kRequired);
+  v.field("epic", x.epic, kRequired);
+  v.field("dealId", x.deal_id, kRequired);
+  v.field("source", x.source);
+  v.field("type", x.type, kRequired);
+  v.field("status", x.status, kRequired);
+  v.field("details", x.details);
+}
+
+template <class V>
+void describe(V& v, ActivityHistoryResponse& x) {
+  v.field("activities", x.activities, kRequired);
+}
+
+template <class V>
 void describe(V& v, AffectedDeal& x) {
   v.field("dealId", x.deal_id, kRequired);
   v.field("status", x.status);

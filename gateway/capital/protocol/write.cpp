@@ -183,6 +183,9 @@ std::string to_json(const WorkingOrdersResponse& m) {
 std::string to_json(const DealConfirmation& m) {
   return described_json(m);
 }
+std::string to_json(const ActivityHistoryResponse& m) {
+  return described_json(m);
+}
 
 std::string to_json(const ErrorBody& m) {
   JsonWriter json;

@@ -40,6 +40,7 @@ std::string to_json(const DealReferenceResponse& m);
 std::string to_json(const PositionsResponse& m);
 std::string to_json(const PositionItem& m);
 std::string to_json(const WorkingOrdersResponse& m);
+std::string to_json(const ActivityHistoryResponse& m);
 std::string to_json(const DealConfirmation& m);
 
 // {"errorCode":"code"} or {"errorCode":"code: detail"}.
