@@ -43,6 +43,8 @@ PACKAGES=(
   # --- real servers / peers for integration tests: added by later issues ------------------
   awscli                     # backup/restore to S3 (tests drive it against s3rver)
   prometheus                 # promtool: checks the backup metrics textfile in tests
+  shellcheck                 # lints deploy/scripts/*.sh in tests
+  systemd                    # systemd-analyze verify of deploy/systemd units in tests
   # redis-server nginx haproxy sqlite3 libquickfix-dev
   # s3rver comes from npm: scripts/install-node-tools.sh (run by `make deps`). Note: on the
   # build machines nodejs comes preinstalled from NodeSource with npm bundled; Debian's `npm`
