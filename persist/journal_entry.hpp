@@ -2,10 +2,12 @@
 // to 104 bytes of payload in a fixed 128-byte (two cache line) slot.
 //
 // Guarantees: trivially copyable, exactly 128 bytes (static_asserted), built with make_entry()
-// without allocation. Thread ownership: the engine thread is the ring's only producer and
-// assigns sequence numbers densely from 1 (continuing after recovery from the last recovered
-// sequence + 1); the journal thread (JournalAgent) is the only consumer. Depends only on engine/
-// headers (and persist/records.hpp, which does too) so the engine can include it.
+// without allocation; make_entry() zeroes the payload's padding bytes, so the journal never holds
+// stray stack bytes and equal records are byte-identical. Thread ownership: the engine thread is
+// the ring's only producer and assigns sequence numbers densely from 1 (continuing after recovery
+// from the last recovered sequence + 1); the journal thread (JournalAgent) is the only consumer.
+// Depends only on engine/ headers (and persist/records.hpp, which does too) so the engine can
+// include it.
 #pragma once
 
 #include <array>
@@ -45,7 +47,13 @@ JournalEntry make_entry(RecordType type, uint64_t sequence, int64_t timestamp_ns
   entry.timestamp_ns = timestamp_ns;
   entry.type = static_cast<uint16_t>(type);
   entry.size = static_cast<uint16_t>(sizeof(T));
-  std::memcpy(entry.payload.data(), &payload, sizeof(T));
+  // Padding bytes inside T (the engine messages have some) would otherwise carry whatever the
+  // caller's stack held onto disk: clear them so every journaled byte is defined.
+  T copy = payload;
+#if defined(__has_builtin) && __has_builtin(__builtin_clear_padding)
+  __builtin_clear_padding(&copy);
+#endif
+  std::memcpy(entry.payload.data(), &copy, sizeof(T));
   return entry;
 }
 

@@ -1,7 +1,77 @@
-// JournalReader, verify_journal, recover_journal (work in progress: API only).
+// JournalReader, verify_journal and recover_journal; see persist/journal_reader.hpp.
 #include "persist/journal_reader.hpp"
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <system_error>
+
+#include "persist/data_dir.hpp"
+#include "persist/segment_format.hpp"
+
 namespace qt::persist {
+
+using format::FileHeader;
+using format::kFileHeaderSize;
+using format::kRecordHeaderSize;
+using format::RecordCheck;
+using format::RecordHeader;
+
+namespace {
+
+// A whole file mapped read-only (nothing mapped for an empty file).
+class ReadOnlyMapping {
+ public:
+  static absl::StatusOr<ReadOnlyMapping> open(const std::filesystem::path& path) {
+    ReadOnlyMapping m;
+    m.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (m.fd_ < 0) {
+      return absl::UnavailableError(
+          fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
+    }
+    struct stat st {};
+    if (::fstat(m.fd_, &st) != 0) {
+      return absl::UnavailableError(
+          fmt::format("cannot stat {}: {}", path.string(), std::strerror(errno)));
+    }
+    m.size_ = static_cast<uint64_t>(st.st_size);
+    if (m.size_ > 0) {
+      void* base = ::mmap(nullptr, m.size_, PROT_READ, MAP_SHARED, m.fd_, 0);
+      if (base == MAP_FAILED) {
+        return absl::UnavailableError(
+            fmt::format("cannot mmap {}: {}", path.string(), std::strerror(errno)));
+      }
+      m.base_ = static_cast<const std::byte*>(base);
+    }
+    return m;
+  }
+  ReadOnlyMapping() = default;
+  ReadOnlyMapping(ReadOnlyMapping&& other) noexcept { *this = std::move(other); }
+  ReadOnlyMapping& operator=(ReadOnlyMapping&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    std::swap(base_, other.base_);
+    std::swap(size_, other.size_);
+    return *this;
+  }
+  ~ReadOnlyMapping() {
+    if (base_ != nullptr) ::munmap(const_cast<std::byte*>(base_), size_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  const std::byte* base() const { return base_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  int fd_ = -1;
+  const std::byte* base_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+}  // namespace
 
 std::string_view to_string(DamageKind kind) {
   switch (kind) {
@@ -10,6 +80,360 @@ std::string_view to_string(DamageKind kind) {
     case DamageKind::kCorruption: return "corruption";
   }
   return "?";
+}
+
+// ---------------------------------------------------------------------------------------------
+// JournalReader.
+
+struct JournalReader::Segment {
+  std::filesystem::path path;
+  ReadOnlyMapping mapping;
+};
+
+JournalReader::~JournalReader() = default;
+
+std::size_t JournalReader::segment_count() const noexcept {
+  return segments_.size();
+}
+
+absl::StatusOr<std::unique_ptr<JournalReader>> JournalReader::open(const std::filesystem::path& dir,
+                                                                   ReaderOptions options) {
+  absl::StatusOr<std::vector<format::JournalFile>> files = format::list_journal_files(dir);
+  if (!files.ok()) return files.status();
+  std::unique_ptr<JournalReader> reader(new JournalReader());
+  reader->options_ = options;
+  for (const format::JournalFile& file : *files) {
+    absl::StatusOr<ReadOnlyMapping> mapping = ReadOnlyMapping::open(file.path);
+    if (!mapping.ok()) return mapping.status();
+    auto segment = std::make_unique<Segment>();
+    segment->path = file.path;
+    segment->mapping = std::move(*mapping);
+    reader->segments_.push_back(std::move(segment));
+  }
+  // Start at the last segment whose first sequence is <= from_sequence.
+  if (options.from_sequence > 0) {
+    while (reader->current_ + 1 < files->size() &&
+           (*files)[reader->current_ + 1].sort_key <= options.from_sequence) {
+      ++reader->current_;
+    }
+  }
+  return reader;
+}
+
+bool JournalReader::fail(const Segment& segment, uint64_t offset, const char* reason) noexcept {
+  status_ = absl::DataLossError(
+      fmt::format("journal {}: offset {}: {}", segment.path.string(), offset, reason));
+  done_ = true;
+  return false;
+}
+
+bool JournalReader::next(RecordView& out) noexcept {
+  while (!done_) {
+    if (current_ >= segments_.size()) {
+      done_ = true;
+      return false;
+    }
+    const Segment& segment = *segments_[current_];
+    const std::byte* base = segment.mapping.base();
+    const uint64_t size = segment.mapping.size();
+    if (offset_ == 0) {
+      if (!format::file_header_problem(base, size).empty()) {
+        return fail(segment, 0, "bad segment header");
+      }
+      FileHeader header;
+      std::memcpy(&header, base, sizeof(header));
+      if (expected_sequence_ != 0 && header.first_sequence != expected_sequence_) {
+        return fail(segment, 0, "sequence gap between segments");
+      }
+      expected_sequence_ = header.first_sequence;
+      offset_ = kFileHeaderSize;
+    }
+    RecordHeader header;
+    const RecordCheck check = format::check_record(base, size, offset_, header);
+    if (check == RecordCheck::kEnd) {
+      ++current_;
+      offset_ = 0;
+      continue;
+    }
+    if (check != RecordCheck::kOk) {
+      return fail(segment, offset_, format::to_string(check).data());
+    }
+    const uint64_t offset = offset_;
+    offset_ += format::padded_length(header.length);
+    const bool internal = is_internal(header.type);
+    if (!internal) {
+      if (header.sequence != expected_sequence_) {
+        return fail(segment, offset, "sequence gap or reordering");
+      }
+      ++expected_sequence_;
+      if (header.sequence < options_.from_sequence) continue;
+    } else if (!options_.include_internal) {
+      continue;
+    }
+    out.sequence = header.sequence;
+    out.timestamp_ns = header.timestamp_ns;
+    out.type = header.type;
+    out.payload = {base + offset + kRecordHeaderSize, header.length - kRecordHeaderSize};
+    out.segment_path = &segment.path;
+    out.offset = offset;
+    return true;
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// verify_journal.
+
+std::string VerifyReport::to_text() const {
+  std::string text = fmt::format("journal {}: {} segment(s)\n", dir.string(), segments.size());
+  for (const SegmentSummary& s : segments) {
+    text += fmt::format("  {}  index {}  ", s.path.filename().string(), s.index);
+    if (s.records > 0) {
+      text +=
+          fmt::format("sequences {}..{}  {} records", s.first_sequence, s.last_sequence, s.records);
+    } else {
+      text += fmt::format("no records (first sequence {})", s.first_sequence);
+    }
+    text += fmt::format("  data {} of {} bytes  {}\n", s.data_end, s.file_size,
+                        s.sealed ? "sealed" : (s.active ? "active" : "NOT SEALED"));
+  }
+  if (records > 0) {
+    text += fmt::format("total: {} records, {} bytes, sequences {}..{}\n", records, bytes,
+                        first_sequence, last_sequence);
+  } else {
+    text += fmt::format("total: no records\n");
+  }
+  switch (damage.kind) {
+    case DamageKind::kNone: text += "verdict: clean\n"; break;
+    case DamageKind::kTornTail:
+      text += fmt::format(
+          "verdict: TORN TAIL in {} at offset {}: {}\n  (an incomplete write at the end of the "
+          "active segment; recovery zeroes the file from that offset on)\n",
+          damage.segment.string(), damage.offset, damage.reason);
+      break;
+    case DamageKind::kCorruption:
+      text += fmt::format(
+          "verdict: CORRUPTION in {} at offset {}: {}\n  (not a torn tail: the engine refuses to "
+          "start on this journal; restore from a backup or investigate)\n",
+          damage.segment.string(), damage.offset, damage.reason);
+      break;
+  }
+  return text;
+}
+
+absl::StatusOr<VerifyReport> verify_journal(const std::filesystem::path& dir) {
+  absl::StatusOr<std::vector<format::JournalFile>> files = format::list_journal_files(dir);
+  if (!files.ok()) return files.status();
+  VerifyReport report;
+  report.dir = dir;
+  auto set_damage = [&](DamageKind kind, const std::filesystem::path& path, uint64_t offset,
+                        std::string reason) {
+    report.damage = {kind, path, offset, std::move(reason)};
+  };
+
+  for (std::size_t i = 0; i < files->size() && report.clean(); ++i) {
+    const format::JournalFile& file = (*files)[i];
+    const bool active = i + 1 == files->size();
+    absl::StatusOr<ReadOnlyMapping> mapping = ReadOnlyMapping::open(file.path);
+    if (!mapping.ok()) return mapping.status();
+    const format::SegmentScan scan =
+        format::scan_segment(mapping->base(), mapping->size(), &report.records_by_type);
+
+    SegmentSummary summary;
+    summary.path = file.path;
+    summary.index = scan.header.segment_index;
+    summary.first_sequence = scan.header.first_sequence;
+    summary.last_sequence = scan.last_sequence;
+    summary.records = scan.records;
+    summary.data_end = scan.data_end;
+    summary.file_size = mapping->size();
+    summary.sealed = scan.sealed;
+    summary.active = active;
+    const SegmentSummary* previous = report.segments.empty() ? nullptr : &report.segments.back();
+
+    if (scan.header_valid) {
+      if (!file.prepared_name && scan.header.first_sequence != file.sort_key) {
+        set_damage(DamageKind::kCorruption, file.path, 0,
+                   fmt::format("file name says first sequence {}, header says {}", file.sort_key,
+                               scan.header.first_sequence));
+      } else if (previous != nullptr && scan.header.segment_index != previous->index + 1) {
+        set_damage(DamageKind::kCorruption, file.path, 0,
+                   fmt::format("segment index {} follows segment index {}",
+                               scan.header.segment_index, previous->index));
+      } else if (previous != nullptr && scan.header.first_sequence != previous->last_sequence + 1) {
+        set_damage(DamageKind::kCorruption, file.path, 0,
+                   fmt::format("sequence gap between segments: the previous one ends at {}, "
+                               "this one starts at {}",
+                               previous->last_sequence, scan.header.first_sequence));
+      }
+    }
+    if (report.clean() && scan.damaged) {
+      std::string reason = scan.damage_reason;
+      DamageKind kind = DamageKind::kTornTail;
+      if (scan.sequence_problem) {
+        kind = DamageKind::kCorruption;
+      } else if (!active) {
+        kind = DamageKind::kCorruption;
+        reason += " (in a sealed segment)";
+      } else if (scan.sealed) {
+        kind = DamageKind::kCorruption;
+        reason += " (after the seal of the last segment)";
+      } else if (scan.valid_after) {
+        kind = DamageKind::kCorruption;
+        reason += fmt::format("; a valid record follows at offset {}", *scan.valid_after);
+      }
+      set_damage(kind, file.path, scan.damage_offset, std::move(reason));
+    }
+    if (report.clean() && !active && !scan.sealed) {
+      set_damage(DamageKind::kCorruption, file.path, scan.data_end,
+                 "segment is not sealed, yet a later segment exists");
+    }
+
+    if (scan.records > 0) {
+      if (report.records == 0) {
+        report.first_sequence = scan.last_sequence - scan.records + 1;
+        report.first_timestamp_ns = scan.first_timestamp_ns;
+      }
+      report.last_sequence = scan.last_sequence;
+      report.last_timestamp_ns = scan.last_timestamp_ns;
+    }
+    report.records += scan.records;
+    report.bytes += scan.bytes;
+    report.segments.push_back(std::move(summary));
+  }
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------------
+// recover_journal.
+
+namespace {
+
+absl::Status fsync_path(const std::filesystem::path& path, bool directory) {
+  const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
+  }
+  const int rc = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (rc != 0) {
+    return absl::UnavailableError(
+        fmt::format("cannot fsync {}: {}", path.string(), std::strerror(error)));
+  }
+  return absl::OkStatus();
+}
+
+// Zeroes [offset, end of file) of `path` and syncs it.
+absl::StatusOr<uint64_t> zero_tail(const std::filesystem::path& path, uint64_t offset) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
+  }
+  struct stat st {};
+  ::fstat(fd, &st);
+  const auto size = static_cast<uint64_t>(st.st_size);
+  static const std::vector<std::byte> zeros(1 << 20);
+  uint64_t at = offset;
+  while (at < size) {
+    const std::size_t chunk = std::min<uint64_t>(zeros.size(), size - at);
+    const ssize_t written = ::pwrite(fd, zeros.data(), chunk, static_cast<off_t>(at));
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) {
+      const int error = errno;
+      ::close(fd);
+      return absl::UnavailableError(fmt::format("cannot zero {} from offset {}: {}", path.string(),
+                                                at, std::strerror(error)));
+    }
+    at += static_cast<uint64_t>(written);
+  }
+  const int rc = ::fdatasync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (rc != 0) {
+    return absl::UnavailableError(
+        fmt::format("cannot fdatasync {}: {}", path.string(), std::strerror(error)));
+  }
+  return size > offset ? size - offset : 0;
+}
+
+}  // namespace
+
+absl::StatusOr<RecoveryResult> recover_journal(const std::filesystem::path& dir) {
+  RecoveryResult result;
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return result;
+  absl::StatusOr<VerifyReport> report = verify_journal(dir);
+  if (!report.ok()) return report.status();
+  result.report = *report;
+  if (report->damage.kind == DamageKind::kCorruption) {
+    return absl::DataLossError("journal is corrupt; refusing to recover it:\n" + report->to_text());
+  }
+
+  // In-use prepared files get their final names (the preparer had not renamed them yet).
+  std::filesystem::path torn_path = report->damage.segment;
+  absl::StatusOr<std::vector<format::JournalFile>> files = format::list_journal_files(dir);
+  if (!files.ok()) return files.status();
+  for (const format::JournalFile& file : *files) {
+    if (!file.prepared_name || file.sort_key == std::numeric_limits<uint64_t>::max()) continue;
+    const std::filesystem::path target = dir / segment_file_name(file.sort_key);
+    if (std::filesystem::exists(target, ec)) {
+      return absl::DataLossError(
+          fmt::format("journal: {} and {} both claim first sequence {}; refusing to choose",
+                      file.path.string(), target.string(), file.sort_key));
+    }
+    std::filesystem::rename(file.path, target, ec);
+    if (ec) {
+      return absl::UnavailableError(fmt::format("cannot rename {} to {}: {}", file.path.string(),
+                                                target.string(), ec.message()));
+    }
+    spdlog::info("journal: in-use segment {} renamed to {}", file.path.filename().string(),
+                 target.filename().string());
+    if (torn_path == file.path) torn_path = target;
+    result.renamed.push_back(target);
+  }
+
+  if (report->damage.kind == DamageKind::kTornTail) {
+    result.truncated = true;
+    result.torn_tail = report->damage;
+    result.torn_tail.segment = torn_path;
+    if (report->damage.offset == 0) {
+      // The segment's header itself is torn: the file holds no record at all.
+      result.truncated_bytes = std::filesystem::file_size(torn_path, ec);
+      std::filesystem::remove(torn_path, ec);
+      if (ec) {
+        return absl::UnavailableError(
+            fmt::format("cannot remove {}: {}", torn_path.string(), ec.message()));
+      }
+      spdlog::warn(
+          "journal: torn tail: {} has a damaged header ({}) and no valid record; "
+          "removed it ({} bytes)",
+          torn_path.string(), report->damage.reason, result.truncated_bytes);
+    } else {
+      absl::StatusOr<uint64_t> zeroed = zero_tail(torn_path, report->damage.offset);
+      if (!zeroed.ok()) return zeroed.status();
+      result.truncated_bytes = *zeroed;
+      spdlog::warn(
+          "journal: torn tail in {} at offset {} ({}): zeroed {} bytes from offset {} "
+          "to the end of the file",
+          torn_path.string(), report->damage.offset, report->damage.reason, *zeroed,
+          report->damage.offset);
+    }
+  }
+  if (result.truncated || !result.renamed.empty()) {
+    if (absl::Status s = fsync_path(dir, true); !s.ok()) return s;
+  }
+
+  absl::StatusOr<VerifyReport> after = verify_journal(dir);
+  if (!after.ok()) return after.status();
+  if (!after->clean()) {
+    return absl::InternalError("journal: still damaged after repairing its tail:\n" +
+                               after->to_text());
+  }
+  result.last_sequence = after->segments.empty() ? 0 : after->segments.back().last_sequence;
+  return result;
 }
 
 }  // namespace qt::persist

@@ -108,11 +108,12 @@ struct SegmentSummary {
 };
 
 struct VerifyReport {
+  std::filesystem::path dir;
   std::vector<SegmentSummary> segments;
   uint64_t records = 0;  // valid engine records, all segments
   uint64_t bytes = 0;    // bytes of valid records (headers, payload, padding), seals included
   uint64_t first_sequence = 0;  // 0 when there are no records
-  uint64_t last_sequence = 0;
+  uint64_t last_sequence = 0;   // of the last valid engine record (0 when there is none)
   int64_t first_timestamp_ns = 0;
   int64_t last_timestamp_ns = 0;
   std::map<uint16_t, uint64_t> records_by_type;

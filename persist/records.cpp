@@ -1,6 +1,7 @@
 // Names and JSON renderings of journal records, for `quanttrading journal dump` and tests.
 // Enum values are spelled here (not borrowed from the engine's display strings) so the dump
-// format stays stable; a value this build does not know prints as its number.
+// format stays stable; a value this build does not name prints as its number (hence the
+// default labels: an enum growing in engine/ must not break this file).
 #include "persist/records.hpp"
 
 #include <fmt/format.h>
@@ -91,6 +92,7 @@ std::string_view side_name(Side side) {
   switch (side) {
     case Side::kBuy: return "buy";
     case Side::kSell: return "sell";
+    default: break;  // a value added after this build: printed as its number
   }
   return {};
 }
@@ -98,6 +100,7 @@ std::string_view order_type_name(OrderType type) {
   switch (type) {
     case OrderType::kMarket: return "market";
     case OrderType::kLimit: return "limit";
+    default: break;  // a value added after this build: printed as its number
   }
   return {};
 }
@@ -105,6 +108,7 @@ std::string_view time_in_force_name(TimeInForce tif) {
   switch (tif) {
     case TimeInForce::kGoodTillCancel: return "good_till_cancel";
     case TimeInForce::kImmediateOrCancel: return "immediate_or_cancel";
+    default: break;  // a value added after this build: printed as its number
   }
   return {};
 }
@@ -116,6 +120,7 @@ std::string_view venue_request_kind_name(VenueRequestKind kind) {
   switch (kind) {
     case VenueRequestKind::kPlace: return "place";
     case VenueRequestKind::kCancel: return "cancel";
+    default: break;  // a value added after this build: printed as its number
   }
   return {};
 }
@@ -127,6 +132,7 @@ std::string_view venue_event_kind_name(VenueEventKind kind) {
     case VenueEventKind::kCanceled: return "canceled";
     case VenueEventKind::kCancelRejected: return "cancel_rejected";
     case VenueEventKind::kOutcomeUnknown: return "outcome_unknown";
+    default: break;  // a value added after this build: printed as its number
   }
   return {};
 }
@@ -135,6 +141,7 @@ std::string_view control_kind_name(ControlKind kind) {
     case ControlKind::kSetTradingState: return "set_trading_state";
     case ControlKind::kKillSwitch: return "kill_switch";
     case ControlKind::kResetKillSwitch: return "reset_kill_switch";
+    default: break;  // a value added after this build: printed as its number
   }
   return {};
 }
@@ -143,6 +150,7 @@ std::string_view trading_state_name(TradingState state) {
     case TradingState::kActive: return "active";
     case TradingState::kReducing: return "reducing";
     case TradingState::kHalted: return "halted";
+    default: break;  // a value added after this build: printed as its number
   }
   return {};
 }
@@ -150,6 +158,7 @@ std::string_view seal_reason_name(SealReason reason) {
   switch (reason) {
     case SealReason::kNextSegment: return "next_segment";
     case SealReason::kShutdown: return "shutdown";
+    default: break;  // a value added after this build: printed as its number
   }
   return {};
 }

@@ -5,10 +5,9 @@
 // Guarantees: every payload is trivially copyable and at most JournalEntry::kPayloadCapacity
 // (104) bytes, static_asserted below, so journaling never allocates. The layouts are part of the
 // on-disk format (persist/FORMAT.md): change a payload only together with kJournalFormatVersion.
-// The structs defined here have no implicit padding (explicit reserved fields instead), so every
-// byte they put on disk is defined; padding inside the embedded engine messages (NewOrder,
-// CancelOrder, VenueRequest, VenueEvent, ControlCommand) is copied as the engine's object held
-// it, so the engine builds those value-initialised (they travel the rings that way already).
+// The structs defined here have no implicit padding (explicit reserved fields instead);
+// make_entry() clears the padding inside the embedded engine messages, so every byte journaled
+// is defined.
 // No record carries a secret (credentials, tokens): the payloads are built from engine messages,
 // which never hold one. Keep it so — a new field that could hold a secret does not belong here.
 //

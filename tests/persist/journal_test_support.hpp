@@ -1,0 +1,255 @@
+// Helpers for the journal tests: a scratch directory, one deterministic entry of every record
+// type per sequence number (so a test can rebuild what any sequence must hold), a journal
+// written with them, and byte-level damage to segment files.
+//
+// Header-only; tests only (allocates and uses the filesystem freely).
+#pragma once
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "persist/data_dir.hpp"
+#include "persist/journal.hpp"
+#include "persist/journal_reader.hpp"
+
+namespace qt::persist::test {
+
+class TempJournalDir {
+ public:
+  explicit TempJournalDir(const std::string& tag) {
+    static std::atomic<int> counter{0};
+    path_ =
+        std::filesystem::path(::testing::TempDir()) /
+        ("qt_journal_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempJournalDir() {
+    const char* keep = std::getenv("QT_KEEP_TEST_DIRS");
+    if (keep == nullptr || std::string(keep) != "1") {
+      std::error_code ignored;
+      std::filesystem::remove_all(path_, ignored);
+    }
+  }
+  TempJournalDir(const TempJournalDir&) = delete;
+  TempJournalDir& operator=(const TempJournalDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline constexpr RecordType kEngineTypes[] = {
+    RecordType::kEngineStarted, RecordType::kOrderReceived, RecordType::kOrderRejected,
+    RecordType::kSentToVenue,   RecordType::kVenueEvent,    RecordType::kCancelRequested,
+    RecordType::kControl,       RecordType::kFixSequence,
+};
+
+// The entry a test journal holds at `sequence`: types cycle through every engine record type,
+// field values derive from the sequence.
+inline JournalEntry sample_entry(uint64_t sequence) {
+  const auto n = static_cast<int64_t>(sequence);
+  const int64_t ts = 1'700'000'000'000'000'000 + n * 1000;
+  char id[24];
+  std::snprintf(id, sizeof id, "C%llu", static_cast<unsigned long long>(sequence));
+  switch (kEngineTypes[sequence % 8]) {
+    case RecordType::kEngineStarted: {
+      EngineStartedRecord r{};
+      r.epoch_ns = ts;
+      r.recovered_through_sequence = sequence - 1;
+      return make_entry(RecordType::kEngineStarted, sequence, ts, r);
+    }
+    case RecordType::kOrderReceived: {
+      OrderReceivedRecord r{};
+      r.order.client_order_id = ClientOrderId::from(id);
+      r.order.source = 3;
+      r.order.instrument = 1;
+      r.order.side = sequence % 16 < 8 ? Side::kBuy : Side::kSell;
+      r.order.type = OrderType::kLimit;
+      r.order.limit_price = 230'000 + n;
+      r.order.size = 10 * n;
+      r.order.created_ns = n;
+      r.order_id = sequence;
+      return make_entry(RecordType::kOrderReceived, sequence, ts, r);
+    }
+    case RecordType::kOrderRejected: {
+      OrderRejectedRecord r{};
+      r.client_order_id = ClientOrderId::from(id);
+      r.source = 4;
+      r.order_id = 0;
+      r.reason = RejectReason::kMaxPosition;
+      return make_entry(RecordType::kOrderRejected, sequence, ts, r);
+    }
+    case RecordType::kSentToVenue: {
+      SentToVenueRecord r{};
+      r.request.kind = VenueRequestKind::kPlace;
+      r.request.order_id = sequence - 2;
+      r.request.size = 10 * n;
+      r.request.limit_price = 230'000 + n;
+      return make_entry(RecordType::kSentToVenue, sequence, ts, r);
+    }
+    case RecordType::kVenueEvent: {
+      VenueEventRecord r{};
+      r.event.kind = VenueEventKind::kFill;
+      r.event.order_id = sequence - 3;
+      r.event.fill_price = 230'000 + n;
+      r.event.fill_size = 5 * n;
+      std::snprintf(r.event.venue_order_id.data(), r.event.venue_order_id.size(), "deal-%llu",
+                    static_cast<unsigned long long>(sequence));
+      return make_entry(RecordType::kVenueEvent, sequence, ts, r);
+    }
+    case RecordType::kCancelRequested: {
+      CancelRequestedRecord r{};
+      r.cancel.client_order_id = ClientOrderId::from(id);
+      r.cancel.order_id = sequence - 4;
+      r.order_id = sequence - 4;
+      r.reason = RejectReason::kNone;
+      return make_entry(RecordType::kCancelRequested, sequence, ts, r);
+    }
+    case RecordType::kControl: {
+      ControlRecord r{};
+      r.command.kind = ControlKind::kKillSwitch;
+      r.command.trading_state = TradingState::kHalted;
+      r.command.source = 9;
+      return make_entry(RecordType::kControl, sequence, ts, r);
+    }
+    default: {
+      FixSequenceRecord r{};
+      std::snprintf(r.session_id, sizeof r.session_id, "QT->CLIENT%llu",
+                    static_cast<unsigned long long>(sequence % 3));
+      r.next_incoming = sequence;
+      r.next_outgoing = sequence + 1;
+      return make_entry(RecordType::kFixSequence, sequence, ts, r);
+    }
+  }
+}
+
+inline JournalOptions small_options(const std::filesystem::path& dir,
+                                    Durability durability = Durability::kAsync,
+                                    uint64_t segment_size = 64 * 1024) {
+  JournalOptions options;
+  options.dir = dir;
+  options.segment_size = segment_size;
+  options.durability = durability;
+  return options;
+}
+
+// Appends sample entries [first, last] with a commit every `commit_every` records and closes
+// the writer (which seals the active segment).
+inline void write_sample_journal(const JournalOptions& options, uint64_t first, uint64_t last,
+                                 uint64_t commit_every = 50) {
+  absl::StatusOr<std::unique_ptr<JournalWriter>> writer = JournalWriter::open(options, first);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  for (uint64_t s = first; s <= last; ++s) {
+    ASSERT_TRUE((*writer)->append(sample_entry(s)).ok()) << s;
+    if (s % commit_every == 0) {
+      ASSERT_TRUE((*writer)->commit().ok());
+    }
+  }
+  ASSERT_TRUE((*writer)->commit().ok());
+  ASSERT_TRUE((*writer)->close().ok());
+}
+
+// The same, in a child process that then dies without closing anything (_exit: no
+// destructors), as a crashed engine would: the records are in the files, the active segment is
+// not sealed, a prepared next segment may be left behind. Returns the child's exit code.
+inline int write_sample_journal_then_crash(const JournalOptions& options, uint64_t first,
+                                           uint64_t last) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    absl::StatusOr<std::unique_ptr<JournalWriter>> writer = JournalWriter::open(options, first);
+    if (!writer.ok()) ::_exit(3);
+    for (uint64_t s = first; s <= last; ++s) {
+      if (!(*writer)->append(sample_entry(s)).ok()) ::_exit(4);
+    }
+    if (!(*writer)->commit().ok()) ::_exit(5);
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The sorted segment files of a journal directory.
+inline std::vector<std::filesystem::path> segment_files(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".qtj") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+inline uint64_t file_size(const std::filesystem::path& path) {
+  return std::filesystem::file_size(path);
+}
+
+inline std::string read_bytes(const std::filesystem::path& path, uint64_t offset,
+                              std::size_t count) {
+  std::string out(count, '\0');
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  const ssize_t got = ::pread(fd, out.data(), count, static_cast<off_t>(offset));
+  ::close(fd);
+  out.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+  return out;
+}
+
+inline void write_bytes(const std::filesystem::path& path, uint64_t offset,
+                        const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset)),
+            static_cast<ssize_t>(bytes.size()));
+  ::close(fd);
+}
+
+inline void flip_byte(const std::filesystem::path& path, uint64_t offset) {
+  std::string byte = read_bytes(path, offset, 1);
+  ASSERT_EQ(byte.size(), 1u);
+  byte[0] = static_cast<char>(byte[0] ^ 0x5A);
+  write_bytes(path, offset, byte);
+}
+
+inline void truncate_file(const std::filesystem::path& path, uint64_t size) {
+  std::filesystem::resize_file(path, size);
+}
+
+// Offsets of the records of one segment, from a reader that includes internal records.
+struct RecordLocation {
+  uint64_t sequence;
+  uint16_t type;
+  std::filesystem::path segment;
+  uint64_t offset;
+  uint64_t length;  // header + payload
+};
+inline std::vector<RecordLocation> record_locations(const std::filesystem::path& dir) {
+  std::vector<RecordLocation> out;
+  auto reader = JournalReader::open(dir, {0, true});
+  EXPECT_TRUE(reader.ok()) << reader.status();
+  if (!reader.ok()) return out;
+  RecordView view;
+  while ((*reader)->next(view)) {
+    out.push_back(
+        {view.sequence, view.type, *view.segment_path, view.offset, 32 + view.payload.size()});
+  }
+  EXPECT_TRUE((*reader)->status().ok()) << (*reader)->status();
+  return out;
+}
+
+}  // namespace qt::persist::test
