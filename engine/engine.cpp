@@ -2,9 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstring>
+#include <string>
 
 #include "engine/clock.hpp"
+#include "persist/records.hpp"
 
 namespace qt {
 
@@ -23,6 +26,22 @@ OrderEvent to_order_event(VenueEventKind kind) {
 }
 
 constexpr uint32_t kTimerCheckEvery = 64;  // duty cycles between clock reads for timers
+
+// Outputs that may wait for durability; sized like the journal ring.
+constexpr std::size_t kPendingCapacity = persist::JournalRing::kCapacity;
+// Records one input can cause before the next budget check: a venue event (1) whose update
+// makes a strategy submit and cancel (2 + 2), with slack.
+constexpr std::size_t kRecordsPerInput = 8;
+
+int64_t wall_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+absl::Status replay_error(uint64_t sequence, const std::string& what) {
+  return absl::DataLossError("journal record " + std::to_string(sequence) + ": " + what);
+}
 
 }  // namespace
 
@@ -70,7 +89,22 @@ const InstrumentSpec* Engine::find_instrument(std::string_view symbol) const {
   return nullptr;
 }
 
+void Engine::set_journal(JournalPort port, uint64_t next_sequence) {
+  journal_ = port;
+  next_journal_sequence_ = next_sequence;
+  journal_sequence_ = next_sequence - 1;
+  pending_.assign(kPendingCapacity, PendingOutput{});
+  pending_head_ = 0;
+  pending_count_ = 0;
+}
+
 void Engine::on_start() {
+  if (journaling()) {
+    persist::EngineStartedRecord started;
+    started.epoch_ns = wall_now_ns();
+    started.recovered_through_sequence = journal_sequence_;
+    journal(persist::RecordType::kEngineStarted, started);
+  }
   const int64_t now = now_ns();
   for (StrategySlot& slot : strategies_) {
     slot.strategy->on_start(*slot.context);
@@ -86,14 +120,20 @@ void Engine::on_close() {
 
 int Engine::do_work() {
   int work = 0;
+  if (pending_count_ > 0) work += release_durable_outputs();
+  if (recovery_cursor_ != 0) work += reconcile_some_recovered_orders();
+  // With a journal, inputs that cause records wait while it is nearly full (never dropped).
+  std::size_t budget = input_budget();
   work += static_cast<int>(
-      venue_events_.drain([this](const VenueEvent& e) { on_venue_event(e); }, kMaxDrainBatch));
+      venue_events_.drain([this](const VenueEvent& e) { on_venue_event(e); }, budget));
   work += static_cast<int>(quotes_.drain([this](const Quote& q) { on_quote(q); }, kMaxDrainBatch));
   for (const ClientPort& port : ports_) {
     const SourceId source = port.source;
+    budget = input_budget();
     work += static_cast<int>(port.commands->drain(
-        [this, source](const ClientCommand& c) { on_command(source, c); }, kMaxDrainBatch));
+        [this, source](const ClientCommand& c) { on_command(source, c); }, budget));
   }
+  if (pending_count_ > 0) work += release_durable_outputs();
   if (work == 0 || ++timer_check_countdown_ >= kTimerCheckEvery) {
     timer_check_countdown_ = 0;
     run_timers(now_ns());
@@ -157,16 +197,12 @@ void Engine::on_command(SourceId source, const ClientCommand& command) {
       cancel(source, id);
       break;
     }
-    case CommandKind::kControl:
-      switch (command.control.kind) {
-        case ControlKind::kSetTradingState: set_trading_state(command.control.trading_state); break;
-        case ControlKind::kKillSwitch: engage_kill_switch(); break;
-        case ControlKind::kResetKillSwitch:
-          risk_.reset_kill_switch();
-          spdlog::warn("kill switch reset by source {}", source);
-          break;
-      }
+    case CommandKind::kControl: {
+      ControlCommand control = command.control;
+      control.source = source;
+      apply_control(control);
       break;
+    }
   }
 }
 
@@ -190,15 +226,46 @@ SubmitResult Engine::submit(const NewOrder& request) {
     reject(request, reason);
     return {0, reason};
   }
-  if (venue_requests_.size_approx() >= VenueRequestRing::kCapacity) {
+  // With a journal the request waits for durability in the engine's own bounded queue, which
+  // journal_has_room() covers; without one it goes straight onto the venue ring.
+  if (journal_.ring == nullptr && venue_requests_.size_approx() >= VenueRequestRing::kCapacity) {
     reject(request, RejectReason::kVenueBusy);
     return {0, RejectReason::kVenueBusy};
   }
-  Order* order = orders_.create();
+  if (journaling() && !journal_has_room(3)) {  // admitted + sent + the refusal's own record
+    reject(request, RejectReason::kJournalBusy);
+    return {0, RejectReason::kJournalBusy};
+  }
+  Order* order = admit(request, wall_now_ns() / 1'000'000);
   if (order == nullptr) {
     reject(request, RejectReason::kOrderPoolExhausted);
     return {0, RejectReason::kOrderPoolExhausted};
   }
+
+  VenueRequest venue_request;
+  venue_request.kind = VenueRequestKind::kPlace;
+  venue_request.side = order->side;
+  venue_request.type = order->type;
+  venue_request.instrument = order->instrument;
+  venue_request.order_id = order->id;
+  venue_request.limit_price = order->limit_price;
+  venue_request.size = order->size;
+  venue_request.created_ns = request.created_ns;
+  if (journaling()) {
+    journal(persist::RecordType::kOrderReceived, persist::OrderReceivedRecord{request, order->id});
+    journal(persist::RecordType::kSentToVenue, persist::SentToVenueRecord{venue_request});
+  }
+  send_to_venue(venue_request);  // cannot fail: capacity was checked above, one producer
+  EngineStats::bump(stats_->orders_sent);
+  stats_->order_latency.record(now_ns() - request.created_ns);
+  publish_update(*order, RejectReason::kNone, 0, 0);
+  return {order->id, RejectReason::kNone};
+}
+
+Order* Engine::admit(const NewOrder& request, int64_t epoch_ms) {
+  Order* order = orders_.create();
+  if (order == nullptr) return nullptr;
+  order->created_epoch_ms = epoch_ms;
   order->client_order_id = request.client_order_id;
   order->source = request.source;
   order->instrument = request.instrument;
@@ -212,24 +279,19 @@ SubmitResult Engine::submit(const NewOrder& request) {
   if (!order->client_order_id.empty()) orders_.index_client_id(*order);
   (order->side == Side::kBuy ? open_buy_size_ : open_sell_size_)[order->instrument] += order->size;
   EngineStats::bump(stats_->live_orders);
-
-  VenueRequest venue_request;
-  venue_request.kind = VenueRequestKind::kPlace;
-  venue_request.side = order->side;
-  venue_request.type = order->type;
-  venue_request.instrument = order->instrument;
-  venue_request.order_id = order->id;
-  venue_request.limit_price = order->limit_price;
-  venue_request.size = order->size;
-  venue_request.created_ns = request.created_ns;
-  send_to_venue(venue_request);  // cannot fail: capacity was checked above, one producer
-  EngineStats::bump(stats_->orders_sent);
-  stats_->order_latency.record(now_ns() - request.created_ns);
-  publish_update(*order, RejectReason::kNone, 0, 0);
-  return {order->id, RejectReason::kNone};
+  return order;
 }
 
 bool Engine::send_to_venue(const VenueRequest& request) {
+  if (replaying_) return true;
+  if (journal_.ring != nullptr) {
+    PendingOutput output;
+    output.sequence = journal_sequence_;
+    output.venue_request = true;
+    output.request = request;
+    hold_until_durable(output);
+    return true;
+  }
   if (!venue_requests_.try_push(request)) return false;
   if (venue_doorbell_ != nullptr) venue_doorbell_->ring();
   return true;
@@ -243,6 +305,10 @@ RejectReason Engine::cancel(SourceId source, OrderId order_id) {
   if (next_order_state(*order, OrderEvent::kCancelRequested).result == TransitionResult::kIllegal) {
     return RejectReason::kNotCancelable;
   }
+  if (journaling() && !journal_has_room(2)) return RejectReason::kJournalBusy;
+  if (journal_.ring == nullptr && venue_requests_.size_approx() >= VenueRequestRing::kCapacity) {
+    return RejectReason::kVenueBusy;
+  }
   VenueRequest request;
   request.kind = VenueRequestKind::kCancel;
   request.side = order->side;
@@ -251,10 +317,24 @@ RejectReason Engine::cancel(SourceId source, OrderId order_id) {
   request.order_id = order->id;
   request.size = order->leaves();
   request.created_ns = now_ns();
-  if (!send_to_venue(request)) return RejectReason::kVenueBusy;
-  apply_order_event(*order, OrderEvent::kCancelRequested);
-  publish_update(*order, RejectReason::kNone, 0, 0);
+  if (journaling()) {
+    persist::CancelRequestedRecord record;
+    record.cancel.client_order_id = order->client_order_id;
+    record.cancel.source = source;
+    record.cancel.order_id = order->id;
+    record.cancel.created_ns = request.created_ns;
+    record.order_id = order->id;
+    journal(persist::RecordType::kCancelRequested, record);
+    journal(persist::RecordType::kSentToVenue, persist::SentToVenueRecord{request});
+  }
+  send_to_venue(request);  // capacity checked above
+  apply_cancel_request(*order);
   return RejectReason::kNone;
+}
+
+void Engine::apply_cancel_request(Order& order) {
+  apply_order_event(order, OrderEvent::kCancelRequested);
+  publish_update(order, RejectReason::kNone, 0, 0);
 }
 
 void Engine::cancel_all(SourceId source_filter, bool all_sources) {
@@ -264,18 +344,50 @@ void Engine::cancel_all(SourceId source_filter, bool all_sources) {
 }
 
 void Engine::engage_kill_switch() {
-  risk_.engage_kill_switch();
-  spdlog::error("kill switch engaged: new orders refused, cancelling all open orders");
-  cancel_all(kEngineSource, /*all_sources=*/true);
+  ControlCommand command;
+  command.kind = ControlKind::kKillSwitch;
+  apply_control(command);
 }
 
 void Engine::set_trading_state(TradingState state) {
-  spdlog::warn("trading state {} -> {}", to_string(risk_.trading_state()), to_string(state));
-  risk_.set_trading_state(state);
+  ControlCommand command;
+  command.kind = ControlKind::kSetTradingState;
+  command.trading_state = state;
+  apply_control(command);
+}
+
+void Engine::apply_control(const ControlCommand& command) {
+  if (journaling()) journal(persist::RecordType::kControl, persist::ControlRecord{command});
+  switch (command.kind) {
+    case ControlKind::kSetTradingState:
+      if (!replaying_) {
+        spdlog::warn("trading state {} -> {}", to_string(risk_.trading_state()),
+                     to_string(command.trading_state));
+      }
+      risk_.set_trading_state(command.trading_state);
+      break;
+    case ControlKind::kKillSwitch:
+      risk_.engage_kill_switch();
+      if (replaying_) break;  // the cancels it caused are journaled records of their own
+      spdlog::error("kill switch engaged: new orders refused, cancelling all open orders");
+      cancel_all(kEngineSource, /*all_sources=*/true);
+      break;
+    case ControlKind::kResetKillSwitch:
+      risk_.reset_kill_switch();
+      if (!replaying_) spdlog::warn("kill switch reset by source {}", command.source);
+      break;
+  }
 }
 
 void Engine::reject(const NewOrder& request, RejectReason reason) {
   EngineStats::bump(stats_->rejects[static_cast<std::size_t>(reason)]);
+  if (journaling() && journal_has_room(1)) {
+    persist::OrderRejectedRecord record;
+    record.client_order_id = request.client_order_id;
+    record.source = request.source;
+    record.reason = reason;
+    journal(persist::RecordType::kOrderRejected, record);
+  }
   Order rejected;
   rejected.client_order_id = request.client_order_id;
   rejected.source = request.source;
@@ -292,10 +404,11 @@ void Engine::release_exposure(const Order& order, SizeUnits size) {
 }
 
 void Engine::on_venue_event(const VenueEvent& event) {
+  if (journaling()) journal(persist::RecordType::kVenueEvent, persist::VenueEventRecord{event});
   Order* order = orders_.find(event.order_id);
   if (order == nullptr) {
     EngineStats::bump(stats_->unknown_order_events);
-    spdlog::warn("venue event for unknown order {}", event.order_id);
+    if (!replaying_) spdlog::warn("venue event for unknown order {}", event.order_id);
     return;
   }
   const OrderState before = order->state;
@@ -368,21 +481,260 @@ void Engine::publish_update(const Order& order, RejectReason reason, PriceUnits 
   update.last_fill_size = fill_size;
   update.average_fill_price = order.average_fill_price;
   update.created_ns = now_ns();
-
-  if (order.source < strategy_of_source_.size() && strategy_of_source_[order.source] >= 0) {
-    if (strategies_stopped_) return;
-    StrategySlot& slot = strategies_[strategy_of_source_[order.source]];
-    slot.strategy->on_order_update(*slot.context, update);
-    if (fill_size > 0) slot.strategy->on_fill(*slot.context, update);
+  if (replaying_) return;
+  if (journal_.ring != nullptr) {
+    PendingOutput output;
+    output.sequence = journal_sequence_;
+    output.update = update;
+    hold_until_durable(output);
     return;
   }
-  if (order.source < port_of_source_.size() && port_of_source_[order.source] >= 0) {
-    const ClientPort& port = ports_[port_of_source_[order.source]];
+  deliver_update(update);
+}
+
+void Engine::deliver_update(const OrderUpdate& update) {
+  if (update.source < strategy_of_source_.size() && strategy_of_source_[update.source] >= 0) {
+    if (strategies_stopped_) return;
+    StrategySlot& slot = strategies_[strategy_of_source_[update.source]];
+    slot.strategy->on_order_update(*slot.context, update);
+    if (update.last_fill_size > 0) slot.strategy->on_fill(*slot.context, update);
+    return;
+  }
+  if (update.source < port_of_source_.size() && port_of_source_[update.source] >= 0) {
+    const ClientPort& port = ports_[port_of_source_[update.source]];
     if (port.updates != nullptr && port.updates->try_push(update) &&
         port.updates_doorbell != nullptr) {
       port.updates_doorbell->ring();
     }
   }
+}
+
+// ---- Journal ----------------------------------------------------------------------------------
+
+template <typename Payload>
+void Engine::journal(persist::RecordType type, const Payload& payload) {
+  const persist::JournalEntry entry =
+      persist::make_entry(type, next_journal_sequence_, wall_now_ns(), payload);
+  if (!journal_.ring->try_push(entry)) {
+    // Callers check journal_has_room() first, so this is a bug; never silently.
+    EngineStats::bump(stats_->journal_overflows);
+    spdlog::critical("journal ring full: record {} (type {}) lost", next_journal_sequence_,
+                     static_cast<int>(type));
+    return;
+  }
+  journal_sequence_ = next_journal_sequence_++;
+  EngineStats::bump(stats_->journal_records);
+  if (journal_.doorbell != nullptr) journal_.doorbell->ring();
+}
+
+bool Engine::journal_has_room(std::size_t records) const {
+  return persist::JournalRing::kCapacity - journal_.ring->size_approx() >= records &&
+         kPendingCapacity - pending_count_ >= records;
+}
+
+std::size_t Engine::input_budget() const {
+  if (!journaling()) return kMaxDrainBatch;
+  const std::size_t ring_free = persist::JournalRing::kCapacity - journal_.ring->size_approx();
+  const std::size_t pending_free = kPendingCapacity - pending_count_;
+  const std::size_t room = ring_free < pending_free ? ring_free : pending_free;
+  const std::size_t inputs = room / kRecordsPerInput;
+  return inputs < kMaxDrainBatch ? inputs : kMaxDrainBatch;
+}
+
+void Engine::hold_until_durable(const PendingOutput& output) {
+  // Room was reserved by the caller's journal_has_room(); a full queue would be a bug.
+  if (pending_count_ == pending_.size()) {
+    EngineStats::bump(stats_->journal_overflows);
+    spdlog::critical("durability queue full: output for record {} dropped", output.sequence);
+    return;
+  }
+  pending_[(pending_head_ + pending_count_) % pending_.size()] = output;
+  ++pending_count_;
+  stats_->awaiting_durability.store(pending_count_, std::memory_order_relaxed);
+}
+
+int Engine::release_durable_outputs() {
+  const uint64_t durable = journal_.durable_sequence->load(std::memory_order_acquire);
+  int released = 0;
+  bool rang_venue = false;
+  while (pending_count_ > 0) {
+    PendingOutput& output = pending_[pending_head_];
+    if (output.sequence > durable) break;
+    if (output.venue_request) {
+      if (!venue_requests_.try_push(output.request)) break;  // keeps its place; next cycle
+      rang_venue = true;
+    }
+    pending_head_ = (pending_head_ + 1) % pending_.size();
+    --pending_count_;
+    ++released;
+    // May re-enter (a strategy submitting from its callback): the queue is consistent here.
+    if (!output.venue_request) deliver_update(output.update);
+  }
+  if (rang_venue && venue_doorbell_ != nullptr) venue_doorbell_->ring();
+  stats_->awaiting_durability.store(pending_count_, std::memory_order_relaxed);
+  return released;
+}
+
+absl::Status Engine::replay(uint64_t sequence, int64_t timestamp_ns, uint16_t type,
+                            std::span<const std::byte> payload) {
+  if (sequence != journal_sequence_ + 1) {
+    return replay_error(
+        sequence, "does not follow the state's sequence " + std::to_string(journal_sequence_));
+  }
+  replaying_ = true;
+  absl::Status status = absl::OkStatus();
+  switch (static_cast<persist::RecordType>(type)) {
+    case persist::RecordType::kOrderReceived: {
+      const auto record = persist::payload_as<persist::OrderReceivedRecord>(payload);
+      if (record.order_id != orders_.last_id() + 1) {
+        status =
+            replay_error(sequence, "order id " + std::to_string(record.order_id) +
+                                       " does not follow " + std::to_string(orders_.last_id()));
+        break;
+      }
+      if (record.order.instrument >= instruments_.size()) {
+        status = replay_error(sequence, "order for instrument " +
+                                            std::to_string(record.order.instrument) +
+                                            " which this configuration does not have");
+        break;
+      }
+      EngineStats::bump(stats_->orders_received);
+      if (admit(record.order, timestamp_ns / 1'000'000) == nullptr) {
+        status = replay_error(sequence, "order pool exhausted while replaying");
+        break;
+      }
+      EngineStats::bump(stats_->orders_sent);
+      break;
+    }
+    case persist::RecordType::kCancelRequested: {
+      const auto record = persist::payload_as<persist::CancelRequestedRecord>(payload);
+      Order* order = orders_.find(record.order_id);
+      if (record.reason == RejectReason::kNone && order != nullptr) apply_cancel_request(*order);
+      break;
+    }
+    case persist::RecordType::kVenueEvent:
+      on_venue_event(persist::payload_as<persist::VenueEventRecord>(payload).event);
+      break;
+    case persist::RecordType::kControl:
+      apply_control(persist::payload_as<persist::ControlRecord>(payload).command);
+      break;
+    case persist::RecordType::kOrderRejected: {
+      const auto record = persist::payload_as<persist::OrderRejectedRecord>(payload);
+      EngineStats::bump(stats_->orders_received);
+      EngineStats::bump(
+          stats_->rejects[static_cast<std::size_t>(record.reason) % kRejectReasonCount]);
+      break;
+    }
+    case persist::RecordType::kEngineStarted:
+    case persist::RecordType::kSentToVenue:
+    case persist::RecordType::kFixSequence: break;  // no engine state of their own
+    default: status = replay_error(sequence, "unknown record type " + std::to_string(type));
+  }
+  replaying_ = false;
+  if (status.ok()) {
+    journal_sequence_ = sequence;
+    next_journal_sequence_ = sequence + 1;
+    EngineStats::bump(stats_->replayed_records);
+  }
+  return status;
+}
+
+EngineState Engine::capture_state() const {
+  EngineState state;
+  state.journal_sequence = journal_sequence_;
+  state.last_order_id = orders_.last_id();
+  const OrderId first =
+      state.last_order_id > orders_.capacity() ? state.last_order_id - orders_.capacity() + 1 : 1;
+  for (OrderId id = first; id <= state.last_order_id; ++id) {
+    if (const Order* order = orders_.find(id)) state.orders.push_back(*order);
+  }
+  const std::size_t n = instruments_.size();
+  state.positions.assign(positions_.begin(), positions_.begin() + static_cast<std::ptrdiff_t>(n));
+  state.open_buy_size.assign(open_buy_size_.begin(),
+                             open_buy_size_.begin() + static_cast<std::ptrdiff_t>(n));
+  state.open_sell_size.assign(open_sell_size_.begin(),
+                              open_sell_size_.begin() + static_cast<std::ptrdiff_t>(n));
+  state.trading_state = risk_.trading_state();
+  state.kill_switch = risk_.kill_switch_engaged();
+  return state;
+}
+
+absl::Status Engine::restore_state(const EngineState& state) {
+  const std::size_t n = instruments_.size();
+  if (state.positions.size() != n || state.open_buy_size.size() != n ||
+      state.open_sell_size.size() != n) {
+    return absl::FailedPreconditionError("snapshot has " + std::to_string(state.positions.size()) +
+                                         " instruments, the "
+                                         "configuration " +
+                                         std::to_string(n));
+  }
+  if (orders_.last_id() != 0 || journal_sequence_ != 0) {
+    return absl::FailedPreconditionError("restore_state needs a fresh engine");
+  }
+  if (absl::Status status = orders_.restore(state.orders, state.last_order_id); !status.ok()) {
+    return status;
+  }
+  uint64_t live = 0;
+  for (const Order& order : state.orders) live += order.is_live() ? 1 : 0;
+  stats_->live_orders.store(live, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < n; ++i) {
+    positions_[i] = state.positions[i];
+    open_buy_size_[i] = state.open_buy_size[i];
+    open_sell_size_[i] = state.open_sell_size[i];
+    publish_instrument(static_cast<InstrumentId>(i));
+  }
+  risk_.set_trading_state(state.trading_state);
+  if (state.kill_switch) risk_.engage_kill_switch();
+  journal_sequence_ = state.journal_sequence;
+  next_journal_sequence_ = state.journal_sequence + 1;
+  return absl::OkStatus();
+}
+
+void Engine::reconcile_recovered_orders() {
+  const OrderId last = orders_.last_id();
+  const OrderId first = last > orders_.capacity() ? last - orders_.capacity() + 1 : 1;
+  std::size_t live = 0;
+  for (OrderId id = first; id <= last; ++id) {
+    const Order* order = orders_.find(id);
+    live += order != nullptr && order->is_live() ? 1 : 0;
+  }
+  recovery_cursor_ = live > 0 ? first : 0;
+  recovery_end_ = last;
+  recovery_pending_.store(live, std::memory_order_relaxed);
+}
+
+int Engine::reconcile_some_recovered_orders() {
+  int handed = 0;
+  while (recovery_cursor_ != 0 && recovery_cursor_ <= recovery_end_) {
+    if (journal_.ring != nullptr && !journal_has_room(2)) break;  // next duty cycle
+    Order* order = orders_.find(recovery_cursor_++);
+    if (order == nullptr || !order->is_live()) continue;
+    // Sent, never answered: Unknown until the venue's records say what happened.
+    if (order->state == OrderState::kPendingNew) {
+      VenueEvent unknown;
+      unknown.kind = VenueEventKind::kOutcomeUnknown;
+      unknown.order_id = order->id;
+      unknown.created_ns = now_ns();
+      on_venue_event(unknown);
+    }
+    VenueRequest request;
+    request.kind = VenueRequestKind::kReconcile;
+    request.side = order->side;
+    request.type = order->type;
+    request.instrument = order->instrument;
+    request.order_id = order->id;
+    request.limit_price = order->limit_price;
+    request.size = order->leaves();
+    request.created_ns = now_ns();
+    request.sent_epoch_ms = order->created_epoch_ms;
+    request.venue_order_id = order->venue_order_id;
+    send_to_venue(request);
+    recovery_pending_.store(recovery_pending_.load(std::memory_order_relaxed) - 1,
+                            std::memory_order_relaxed);
+    ++handed;
+  }
+  if (recovery_cursor_ > recovery_end_) recovery_cursor_ = 0;
+  return handed;
 }
 
 // ---- StrategyContext -------------------------------------------------------------------------

@@ -7,13 +7,25 @@
 // proves it with a counting allocator); illegal order transitions are counted and logged, never
 // applied; every rejection carries a RejectReason. Other threads read EngineStats (relaxed
 // atomics) and may call request_shutdown(); everything else is engine-thread only.
+//
+// Journal (optional, set_journal): every state change — order admitted, refused, cancel
+// requested, venue event, control command — becomes a record on the journal ring, written
+// before its effects. Nothing leaves the engine before its record is durable: venue requests,
+// client updates and strategy callbacks wait in a fixed-size queue until the journal's
+// published durable sequence covers them (write-ahead; a client hears "accepted" only for an
+// order the journal holds). When the journal ring or that queue is nearly full, new orders and
+// cancels are refused with kJournalBusy and inputs wait; nothing is ever dropped.
+// Recovery: replay() applies journaled records through the same code that produced them, with
+// every output suppressed; capture_state()/restore_state() carry the state snapshots hold.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <memory>
+#include <span>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "engine/agent.hpp"
 #include "engine/idle_strategy.hpp"
 #include "engine/instrument.hpp"
@@ -23,6 +35,7 @@
 #include "engine/rings.hpp"
 #include "engine/risk.hpp"
 #include "engine/strategy.hpp"
+#include "persist/journal_entry.hpp"
 
 namespace qt {
 
@@ -49,6 +62,10 @@ struct EngineStats {
   std::atomic<uint64_t> unknown_order_events{0};
   std::atomic<uint64_t> late_cancel_rejects{0};  // cancel lost the race with the final fill
   std::atomic<uint64_t> live_orders{0};
+  std::atomic<uint64_t> journal_records{0};      // records pushed onto the journal ring
+  std::atomic<uint64_t> journal_overflows{0};    // records that found the ring full (a bug)
+  std::atomic<uint64_t> awaiting_durability{0};  // outputs waiting for their record (gauge)
+  std::atomic<uint64_t> replayed_records{0};
   std::array<std::atomic<uint64_t>, kRejectReasonCount> rejects{};
   std::array<InstrumentFigures, kMaxInstruments> instruments{};
   LatencyHistogram quote_latency;  // feed stamp → quote fully handled (strategies included)
@@ -65,6 +82,26 @@ struct EngineOptions {
   TradingState initial_trading_state = TradingState::kActive;
   std::size_t order_capacity = 1 << 16;
   bool cancel_on_shutdown = true;
+};
+
+// Where the engine journals (see the header comment). All pointers outlive the engine.
+struct JournalPort {
+  persist::JournalRing* ring = nullptr;
+  const std::atomic<uint64_t>* durable_sequence = nullptr;  // published by the journal thread
+  Doorbell* doorbell = nullptr;  // rung after pushing (the journal's runner, dedicated mode)
+};
+
+// The engine state a snapshot carries. Plain data; building it allocates (never on the engine
+// thread of a running engine: snapshots are taken from a replaying shadow engine).
+struct EngineState {
+  uint64_t journal_sequence = 0;  // the last journal record this state includes
+  OrderId last_order_id = 0;
+  std::vector<Order> orders;             // every order still in the store, oldest first
+  std::vector<Position> positions;       // one per instrument
+  std::vector<SizeUnits> open_buy_size;  // per instrument: live buy size not yet filled
+  std::vector<SizeUnits> open_sell_size;
+  TradingState trading_state = TradingState::kActive;
+  bool kill_switch = false;
 };
 
 // A client-side producer/consumer pair (FIX session host, HTTP host, benchmark driver).
@@ -88,6 +125,24 @@ class Engine final : public Agent {
   SourceId add_strategy(Strategy& strategy);
   SourceId add_client_port(ClientPort port);  // returns the SourceId assigned to the port
   void set_venue_doorbell(Doorbell* doorbell) { venue_doorbell_ = doorbell; }
+  // Journals from now on; the next record carries `next_sequence` (last recovered + 1).
+  void set_journal(JournalPort port, uint64_t next_sequence);
+
+  // Recovery, engine thread, before on_start(). replay() applies one journaled record
+  // (sequence must follow the state's journal_sequence); an inconsistent record (an order id
+  // that does not follow, an unknown type) is DataLoss naming the sequence.
+  absl::Status replay(uint64_t sequence, int64_t timestamp_ns, uint16_t type,
+                      std::span<const std::byte> payload);
+  absl::Status restore_state(const EngineState& state);
+  EngineState capture_state() const;
+  uint64_t journal_sequence() const { return journal_sequence_; }  // last written or replayed
+  // After recovery: every live order is handed to the venue with a kReconcile request (sent
+  // but never answered → Unknown first), a few per duty cycle as the journal has room, from
+  // the engine thread once it runs. recovered_orders_pending() counts those not yet handed.
+  void reconcile_recovered_orders();
+  std::size_t recovered_orders_pending() const {
+    return recovery_pending_.load(std::memory_order_relaxed);
+  }
 
   // Agent.
   std::string_view name() const override { return "engine"; }
@@ -134,6 +189,26 @@ class Engine final : public Agent {
   void release_exposure(const Order& order, SizeUnits size);
   void publish_instrument(InstrumentId id);
   bool send_to_venue(const VenueRequest& request);
+  Order* admit(const NewOrder& request, int64_t epoch_ms);  // submit and replay share it
+  int reconcile_some_recovered_orders();
+  void apply_cancel_request(Order& order);
+  void apply_control(const ControlCommand& command);
+  void deliver_update(const OrderUpdate& update);
+
+  // Journal.
+  bool journaling() const { return journal_.ring != nullptr && !replaying_; }
+  bool journal_has_room(std::size_t records) const;
+  std::size_t input_budget() const;  // inputs one duty cycle may take without overflowing
+  template <typename Payload>
+  void journal(persist::RecordType type, const Payload& payload);
+  int release_durable_outputs();
+  struct PendingOutput {
+    uint64_t sequence = 0;
+    bool venue_request = false;  // else a client update
+    VenueRequest request;
+    OrderUpdate update;
+  };
+  void hold_until_durable(const PendingOutput& output);
 
   std::vector<InstrumentSpec> instruments_;
   bool cancel_on_shutdown_;
@@ -156,6 +231,17 @@ class Engine final : public Agent {
   std::array<int16_t, RiskCheck::kMaxSources> port_of_source_;
   SourceId next_source_ = 1;
   uint32_t timer_check_countdown_ = 0;
+
+  JournalPort journal_;
+  uint64_t next_journal_sequence_ = 1;
+  uint64_t journal_sequence_ = 0;
+  bool replaying_ = false;
+  OrderId recovery_cursor_ = 0;  // next order id to hand to the venue; 0 = nothing to do
+  OrderId recovery_end_ = 0;
+  std::atomic<std::size_t> recovery_pending_{0};
+  std::vector<PendingOutput> pending_;  // ring buffer, capacity fixed at set_journal()
+  std::size_t pending_head_ = 0;
+  std::size_t pending_count_ = 0;
 
   std::unique_ptr<EngineStats> stats_;
   std::atomic<bool> shutdown_requested_{false};

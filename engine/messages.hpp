@@ -65,8 +65,10 @@ struct ClientCommand {
   ClientCommand() : new_order() {}
 };
 
-// Engine → venue stage.
-enum class VenueRequestKind : uint8_t { kPlace, kCancel };
+// Engine → venue stage. kReconcile (after recovery): an order the journal shows live whose
+// fate only the venue knows — working there (venue_order_id set) or sent without an answer —
+// to be tracked and resolved from the venue's records, never sent again.
+enum class VenueRequestKind : uint8_t { kPlace, kCancel, kReconcile };
 struct VenueRequest {
   VenueRequestKind kind = VenueRequestKind::kPlace;
   Side side = Side::kBuy;
@@ -76,6 +78,8 @@ struct VenueRequest {
   PriceUnits limit_price = 0;
   SizeUnits size = 0;
   int64_t created_ns = 0;
+  int64_t sent_epoch_ms = 0;              // kReconcile: when the original request was journaled
+  std::array<char, 40> venue_order_id{};  // kReconcile: the venue's id, when it gave one
 };
 
 // Venue stage → engine: what the venue said about an order.

@@ -47,6 +47,7 @@ struct Order {
   PriceUnits average_fill_price = 0;  // size-weighted, rounded to the nearest price unit
   __int128 filled_value = 0;          // exact sum of fill price * fill size behind the average
   int64_t created_ns = 0;
+  int64_t created_epoch_ms = 0;  // wall clock when admitted: the venue matches Unknown orders by it
   std::array<char, VenueEvent::kVenueIdCapacity> venue_order_id{};
 
   SizeUnits leaves() const { return size - filled_size; }

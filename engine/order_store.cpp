@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cstring>
+#include <string>
 
 namespace qt {
 
@@ -18,6 +19,25 @@ Order* OrderStore::create() {
   slot = Order{};
   slot.id = next_id_++;
   return &slot;
+}
+
+absl::Status OrderStore::restore(const std::vector<Order>& orders, OrderId last_id) {
+  if (next_id_ != 1) return absl::FailedPreconditionError("order store is not empty");
+  OrderId previous = 0;
+  for (const Order& order : orders) {
+    if (order.id <= previous || order.id > last_id || last_id - order.id >= slots_.size()) {
+      return absl::DataLossError(
+          "snapshot order " + std::to_string(order.id) + " is out of order or outside the newest " +
+          std::to_string(slots_.size()) + " before " + std::to_string(last_id));
+    }
+    previous = order.id;
+  }
+  next_id_ = last_id + 1;
+  for (const Order& order : orders) {
+    slots_[(order.id - 1) & mask_] = order;
+    if (!order.client_order_id.empty()) index_client_id(order);
+  }
+  return absl::OkStatus();
 }
 
 Order* OrderStore::find(OrderId id) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "engine/order.hpp"
 
 namespace qt {
@@ -22,6 +23,9 @@ class OrderStore {
 
   // Null when the slot the next id needs still holds a live order.
   Order* create();
+  // Recovery: an empty store takes `orders` (ascending ids, each ≤ last_id, at most capacity()
+  // newest) with their client-id index, and continues numbering after last_id.
+  absl::Status restore(const std::vector<Order>& orders, OrderId last_id);
   Order* find(OrderId id);
   const Order* find(OrderId id) const;
   OrderId find_by_client_id(SourceId source, const ClientOrderId& client_order_id) const;

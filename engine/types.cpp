@@ -45,6 +45,7 @@ std::string_view to_string(RejectReason r) {
     case RejectReason::kVenueRejected: return "venue_rejected";
     case RejectReason::kVenueBusy: return "venue_busy";
     case RejectReason::kVenueNotExecuted: return "venue_not_executed";
+    case RejectReason::kJournalBusy: return "journal_busy";
     case RejectReason::kCount: break;
   }
   return "?";

@@ -79,6 +79,7 @@ enum class RejectReason : uint8_t {
   kVenueRejected,
   kVenueBusy,         // the venue stage's ring is full: refused rather than queued blind
   kVenueNotExecuted,  // outcome was Unknown; the venue's records show it never executed
+  kJournalBusy,       // the journal cannot take more records right now: refused, not queued
   kCount
 };
 inline constexpr std::size_t kRejectReasonCount = static_cast<std::size_t>(RejectReason::kCount);

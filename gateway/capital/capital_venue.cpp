@@ -145,10 +145,10 @@ void CapitalVenue::worker_loop(Worker& worker) {
     VenueRequest request;
     while (worker.requests.try_pop(request)) {
       ++work;
-      if (request.kind == VenueRequestKind::kPlace) {
-        place(request);
-      } else {
-        cancel(request);
+      switch (request.kind) {
+        case VenueRequestKind::kPlace: place(request); break;
+        case VenueRequestKind::kCancel: cancel(request); break;
+        case VenueRequestKind::kReconcile: track_recovered(request); break;
       }
     }
     if (work == 0) {
@@ -362,6 +362,39 @@ void CapitalVenue::poller_loop() {
       reconcile();
     }
   }
+}
+
+void CapitalVenue::track_recovered(const VenueRequest& request) {
+  if (request.instrument >= instruments_.size()) {
+    emit(VenueEventKind::kRejected, request.order_id, 0, 0, "", RejectReason::kUnknownInstrument);
+    return;
+  }
+  Tracked t;
+  t.instrument = request.instrument;
+  t.side = request.side;
+  t.size = request.size;
+  t.working_order = request.type == OrderType::kLimit;
+  t.sent_epoch_ms = request.sent_epoch_ms;
+  const std::size_t id_length =
+      ::strnlen(request.venue_order_id.data(), request.venue_order_id.size());
+  if (t.working_order && id_length > 0) {
+    // Working at the broker when the engine stopped: the poller finds its fill or removal.
+    t.phase = Phase::kWorking;
+    t.deal_id.assign(request.venue_order_id.data(), id_length);
+  } else {
+    // Sent but never answered (or a market order between its ack and its fill): resolved only
+    // from what the broker shows, exactly like an Unknown outcome.
+    t.phase = Phase::kUnknown;
+    t.unknown_epoch_ms = wall_epoch_ms();
+  }
+  spdlog::info("order {}: recovered from the journal, reconciling ({})", request.order_id,
+               t.phase == Phase::kWorking ? "working order " + t.deal_id : "outcome unknown");
+  {
+    std::lock_guard lock(mutex_);
+    if (!t.deal_id.empty()) claimed_deal_ids_.insert(t.deal_id);
+    tracked_[request.order_id] = std::move(t);
+  }
+  request_snapshot();
 }
 
 void CapitalVenue::request_snapshot() {

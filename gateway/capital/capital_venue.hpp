@@ -124,6 +124,7 @@ class CapitalVenue final : public Agent {
   void poller_loop();
   void place(const VenueRequest& request);
   void cancel(const VenueRequest& request);
+  void track_recovered(const VenueRequest& request);
   absl::StatusOr<ConfirmedDeal> await_confirm(const std::string& deal_reference);
   void reconcile();
   // Unknown orders nothing matched: ask the activity history whether they executed at all.

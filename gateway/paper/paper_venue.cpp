@@ -37,6 +37,11 @@ void PaperVenue::emit(VenueEventKind kind, OrderId id, PriceUnits price, SizeUni
 }
 
 void PaperVenue::on_request(const VenueRequest& request) {
+  if (request.kind == VenueRequestKind::kReconcile) {
+    // The paper book does not outlive the process: an order recovered from the journal is gone.
+    emit(VenueEventKind::kCanceled, request.order_id, 0, 0);
+    return;
+  }
   if (request.kind == VenueRequestKind::kCancel) {
     for (std::size_t i = 0; i < resting_.size(); ++i) {
       if (resting_[i].order_id == request.order_id) {
