@@ -325,6 +325,7 @@ struct JournalWriter::Impl {
             prepare_segment_file(options.dir, options.segment_size, durable, prepared_names);
         if (made.ok()) {
           ready.store(made->release(), std::memory_order_release);
+          increment(stats.segments_prepared);
         } else {
           spdlog::warn("journal: preparing the next segment failed (will retry): {}",
                        std::string(made.status().message()));

@@ -58,13 +58,15 @@ struct JournalOptions {
   uint32_t group_commit_max_records = 256;     // ... unless this many records are pending
 };
 
-// Counters of one writer. Written by the journal thread with relaxed stores; read by anyone.
+// Counters of one writer. Written by the journal thread (segments_prepared: by the preparer)
+// with relaxed stores; read by anyone.
 struct JournalStats {
   std::atomic<uint64_t> records{0};  // engine records appended
   std::atomic<uint64_t> bytes{0};    // bytes appended (record headers, payload, padding)
   std::atomic<uint64_t> commits{0};  // fdatasync rounds (kGroup, kSync)
   std::atomic<uint64_t> segment_switches{0};
   std::atomic<uint64_t> late_preparations{0};  // the next segment was not ready: made inline
+  std::atomic<uint64_t> segments_prepared{0};  // by the preparer thread (its only counter)
   LatencyHistogram commit_ns;                  // duration of each fdatasync round
 };
 

@@ -160,19 +160,10 @@ TEST(Journal, PreparerHasTheNextSegmentReadyBeforeItIsNeeded) {
   ASSERT_TRUE(writer.ok());
   uint64_t sequence = 1;
   for (int switches = 1; switches <= 3; ++switches) {
-    // Wait (no time limit beyond ctest's) for the preparer's file to be complete: it is renamed
-    // into place only when the writer takes it, so wait for one unused prepared file.
-    auto prepared_ready = [&] {
-      for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
-        if (e.path().filename().string().starts_with("prepared-") &&
-            std::filesystem::file_size(e.path()) == 64 * 1024) {
-          return true;
-        }
-      }
-      return false;
-    };
-    while (!prepared_ready()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the populate step
+    // Wait (no limit but ctest's) until the preparer has the next segment ready.
+    while ((*writer)->stats().segments_prepared.load() < static_cast<uint64_t>(switches)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     while ((*writer)->stats().segment_switches.load() < static_cast<uint64_t>(switches)) {
       ASSERT_TRUE((*writer)->append(sample_entry(sequence++)).ok());
     }

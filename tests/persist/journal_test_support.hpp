@@ -212,7 +212,7 @@ inline std::string read_bytes(const std::filesystem::path& path, uint64_t offset
 
 inline void write_bytes(const std::filesystem::path& path, uint64_t offset,
                         const std::string& bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0644);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset)),
             static_cast<ssize_t>(bytes.size()));
