@@ -135,26 +135,16 @@ bool is_secret_path(std::string_view path) {
 
 std::string_view type_name(toml::node_type type) {
   switch (type) {
-    case toml::node_type::table:
-      return "table";
-    case toml::node_type::array:
-      return "array";
-    case toml::node_type::string:
-      return "string";
-    case toml::node_type::integer:
-      return "integer";
-    case toml::node_type::floating_point:
-      return "float";
-    case toml::node_type::boolean:
-      return "boolean";
-    case toml::node_type::date:
-      return "date";
-    case toml::node_type::time:
-      return "time";
-    case toml::node_type::date_time:
-      return "date-time";
-    case toml::node_type::none:
-      break;
+    case toml::node_type::table: return "table";
+    case toml::node_type::array: return "array";
+    case toml::node_type::string: return "string";
+    case toml::node_type::integer: return "integer";
+    case toml::node_type::floating_point: return "float";
+    case toml::node_type::boolean: return "boolean";
+    case toml::node_type::date: return "date";
+    case toml::node_type::time: return "time";
+    case toml::node_type::date_time: return "date-time";
+    case toml::node_type::none: break;
   }
   return "nothing";
 }
@@ -408,8 +398,7 @@ using Scalar = std::variant<int64_t, double, bool, std::string>;
 
 std::optional<Scalar> parse_as(std::string_view text, toml::node_type type) {
   switch (type) {
-    case toml::node_type::string:
-      return Scalar{std::string(text)};
+    case toml::node_type::string: return Scalar{std::string(text)};
     case toml::node_type::integer: {
       std::string_view t = trim(text);
       if (!t.empty() && t.front() == '+') t.remove_prefix(1);
@@ -432,8 +421,7 @@ std::optional<Scalar> parse_as(std::string_view text, toml::node_type type) {
       if (t == "false" || t == "0") return Scalar{false};
       break;
     }
-    default:
-      break;
+    default: break;
   }
   return std::nullopt;
 }
@@ -815,6 +803,15 @@ AppConfig read_config(const toml::table& doc, Errors& errors) {
   c.status_interval_seconds = run.positive("status_interval_seconds");
   c.cancel_on_shutdown = run.boolean("cancel_on_shutdown");
 
+  const Section persist = root.sub("persist");
+  c.data_dir = persist.str("data_dir");
+  if (c.data_dir.empty()) errors.push_back(persist.key_path("data_dir") + ": must not be empty");
+  c.segment_size_mib = persist.int_in("segment_size_mib", 1, 4096);
+  c.durability = persist.choice("durability", {"async", "group", "sync"});
+  c.group_commit_us = persist.int_in("group_commit_us", 1, 1'000'000);
+  c.group_commit_records = persist.int_in("group_commit_records", 1, 16384);
+  c.snapshot_interval_seconds = persist.positive("snapshot_interval_seconds");
+
   const Section log = root.sub("log");
   c.log_level = log.choice("level", {"trace", "debug", "info", "warn", "error"});
   c.log_format = log.choice("format", {"text", "json"});
@@ -940,21 +937,11 @@ std::string render_string(std::string_view s) {
   std::string out = "\"";
   for (const char c : s) {
     switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
           char buffer[8];
@@ -1013,8 +1000,8 @@ bool is_table_array(const toml::node& node) {
 std::vector<std::string> ordered_keys(const toml::table& table, bool root) {
   std::vector<std::string> keys;
   if (root) {
-    for (std::string_view key : {"engine", "threads", "risk", "venue", "feed", "run", "log", "capital",
-                                 "instruments", "strategies"}) {
+    for (std::string_view key : {"engine", "threads", "risk", "venue", "feed", "run", "log",
+                                 "capital", "instruments", "strategies"}) {
       if (table.contains(key)) keys.emplace_back(key);
     }
   }
@@ -1091,24 +1078,18 @@ std::vector<std::string> process_environment() {
 
 std::string_view to_string(ThreadingMode mode) {
   switch (mode) {
-    case ThreadingMode::kAuto:
-      return "auto";
-    case ThreadingMode::kShared:
-      return "shared";
-    case ThreadingMode::kDedicated:
-      return "dedicated";
+    case ThreadingMode::kAuto: return "auto";
+    case ThreadingMode::kShared: return "shared";
+    case ThreadingMode::kDedicated: return "dedicated";
   }
   return "auto";
 }
 
 std::string_view to_string(WaitKind wait) {
   switch (wait) {
-    case WaitKind::kSpin:
-      return "spin";
-    case WaitKind::kYield:
-      return "yield";
-    case WaitKind::kPark:
-      return "park";
+    case WaitKind::kSpin: return "spin";
+    case WaitKind::kYield: return "yield";
+    case WaitKind::kPark: return "park";
   }
   return "park";
 }

@@ -20,7 +20,7 @@ enum class ThreadingMode { kAuto, kShared, kDedicated };
 enum class WaitKind { kSpin, kYield, kPark };
 
 struct ThreadConfig {
-  int cpu = -1;                  // -1 = not pinned
+  int cpu = -1;  // -1 = not pinned
   WaitKind wait = WaitKind::kPark;
 };
 
@@ -31,34 +31,34 @@ struct InstrumentConfig {
   double tick = 0.01;
   double min_size = 0.01;
   double size_increment = 0.01;
-  double max_size = 0;           // venue limit; 0 = none
+  double max_size = 0;  // venue limit; 0 = none
   double contract_multiplier = 1;
   // Pre-trade risk limits for this instrument (in instrument units).
   double max_order_size = 100;
   double max_position = 1000;
   // Quote generator parameters (simulated feed).
   double initial_price = 100;
-  double spread = 0.02;          // in price units of the instrument (e.g. 0.02 = 2 cents)
-  double volatility_bps = 1.0;   // std dev of one random-walk step, in basis points
+  double spread = 0.02;         // in price units of the instrument (e.g. 0.02 = 2 cents)
+  double volatility_bps = 1.0;  // std dev of one random-walk step, in basis points
 };
 
 struct StrategyConfig {
-  std::string type;              // "ma_crossover" or "quoter"
-  std::string instrument;        // symbol
+  std::string type;        // "ma_crossover" or "quoter"
+  std::string instrument;  // symbol
   double size = 1;
-  int fast_window = 20;          // ma_crossover
-  int slow_window = 80;          // ma_crossover
-  double quote_offset_bps = 5;   // quoter: distance of each side from mid
-  double max_position = 10;      // quoter: stop quoting a side beyond this
-  int timer_ms = 1000;           // on_timer period
+  int fast_window = 20;         // ma_crossover
+  int slow_window = 80;         // ma_crossover
+  double quote_offset_bps = 5;  // quoter: distance of each side from mid
+  double max_position = 10;     // quoter: stop quoting a side beyond this
+  int timer_ms = 1000;          // on_timer period
 };
 
 struct AppConfig {
   // [engine]
   ThreadingMode threading = ThreadingMode::kAuto;
-  ThreadConfig engine_thread;    // [threads.engine]
-  ThreadConfig feed_thread;      // [threads.feed]
-  ThreadConfig venue_thread;     // [threads.venue]
+  ThreadConfig engine_thread;  // [threads.engine]
+  ThreadConfig feed_thread;    // [threads.feed]
+  ThreadConfig venue_thread;   // [threads.venue]
 
   // [risk] (global)
   double max_order_notional = 1'000'000;  // account currency
@@ -67,19 +67,27 @@ struct AppConfig {
   std::string trading_state = "active";   // active | reducing | halted
 
   // [venue]
-  std::string venue_kind = "capital";     // capital (built-in simulator without credentials) | paper
+  std::string venue_kind = "capital";  // capital (built-in simulator without credentials) | paper
 
   // [feed]
   uint64_t feed_seed = 42;
-  int quotes_per_second = 1000;           // per instrument
+  int quotes_per_second = 1000;  // per instrument
 
   // [run]
   double status_interval_seconds = 1.0;
   bool cancel_on_shutdown = true;
 
+  // [persist]
+  std::string data_dir = "data";     // journal, snapshots, LOCK
+  int segment_size_mib = 64;         // journal segment files, preallocated
+  std::string durability = "group";  // async | group | sync
+  int group_commit_us = 200;         // group: at most one fdatasync per interval ...
+  int group_commit_records = 256;    // ... unless this many records are pending
+  double snapshot_interval_seconds = 60;
+
   // [log]
-  std::string log_level = "info";         // trace | debug | info | warn | error
-  std::string log_format = "text";        // text | json
+  std::string log_level = "info";   // trace | debug | info | warn | error
+  std::string log_format = "text";  // text | json
 
   std::vector<InstrumentConfig> instruments;  // [[instruments]]
   std::vector<StrategyConfig> strategies;     // [[strategies]]
@@ -91,8 +99,8 @@ struct AppConfig {
 };
 
 struct ConfigSources {
-  std::string file_path;                  // empty = embedded default only
-  std::vector<std::string> set_overrides; // "section.key=value" from --set flags
+  std::string file_path;                   // empty = embedded default only
+  std::vector<std::string> set_overrides;  // "section.key=value" from --set flags
   // Environment, as "NAME=value" strings; fill it with process_environment(). Only variables
   // named QT_<SECTION>_... for a known section are read; other QT_ variables (e.g. Qt's) are
   // ignored.

@@ -117,6 +117,8 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
     engine_->add_strategy(*strategies_.back());
   }
 
+  if (absl::Status status = open_persistence(); !status.ok()) return status;
+
   threading_mode_ =
       resolve_threading_mode(to_threading(config_.threading), std::thread::hardware_concurrency());
   auto spec = [](const char* name, const ThreadConfig& t) {
@@ -138,6 +140,7 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
       engine_->set_venue_doorbell(&runners_[1]->doorbell());
       capital_venue_->set_engine_doorbell(&engine_bell);
     }
+    add_journal_runner(engine_bell);
     // The stream thread is always another thread: it rings whichever thread runs the engine.
     std::vector<capital::EpicInstrument> subscriptions;
     for (const InstrumentSpec& instrument : instruments_) {
@@ -212,11 +215,64 @@ absl::Status TradingApp::build_paper() {
     feed_->add_output({venue_quotes_.get(), &venue_bell});
     engine_->set_venue_doorbell(&venue_bell);
     venue_->set_engine_doorbell(&engine_bell);
+    add_journal_runner(engine_bell);
   } else {
     feed_->add_output({engine_quotes_.get(), nullptr});
     feed_->add_output({venue_quotes_.get(), nullptr});
+    add_journal_runner(runners_.front()->doorbell());
   }
   return absl::OkStatus();
+}
+
+absl::Status TradingApp::open_persistence() {
+  PersistenceOptions options;
+  options.data_dir = config_.data_dir;
+  options.ephemeral = capital_mode() && capital_->simulated();
+  options.journal.segment_size = static_cast<uint64_t>(config_.segment_size_mib) << 20;
+  absl::StatusOr<persist::Durability> durability =
+      persist::durability_from_string(config_.durability);
+  if (!durability.ok()) return durability.status();
+  options.journal.durability = *durability;
+  options.journal.group_commit_interval_ns = int64_t{config_.group_commit_us} * 1000;
+  options.journal.group_commit_max_records = static_cast<uint32_t>(config_.group_commit_records);
+  absl::StatusOr<std::unique_ptr<EnginePersistence>> persistence =
+      EnginePersistence::open(std::move(options));
+  if (!persistence.ok()) return persistence.status();
+  persistence_ = *std::move(persistence);
+  absl::StatusOr<RecoveryReport> recovered = persistence_->recover_into(*engine_, nullptr);
+  if (!recovered.ok()) {
+    return absl::Status(recovered.status().code(),
+                        absl::StrCat("recovery from ", persistence_->data_dir().string(),
+                                     " failed: ", recovered.status().message()));
+  }
+  if (recovered->torn_tail_truncated) {
+    spdlog::warn("journal: torn tail removed: {}", recovered->torn_tail);
+  }
+  spdlog::info(
+      "journal: {} in {} ({}); recovered {} records in {:.3f}s, continuing at sequence {}; {} "
+      "live orders handed to the venue for reconciliation",
+      config_.durability, persistence_->data_dir().string(),
+      capital_mode() && capital_->simulated() ? "temporary, for the built-in simulator"
+                                              : "persistent",
+      recovered->records_replayed, recovered->seconds, recovered->last_sequence + 1,
+      recovered->live_orders);
+  return absl::OkStatus();
+}
+
+void TradingApp::add_journal_runner(Doorbell& engine_bell) {
+  // The journal always gets a thread of its own, whatever the threading mode: an fdatasync
+  // blocks for ~0.25 ms (far more on a busy disk), which must never stall the engine's thread.
+  // It parks between commits; the engine rings it after journaling, it rings the engine when
+  // the durable sequence moves. Pinning follows the venue thread's (off the engine's core).
+  std::vector<std::unique_ptr<AgentRunner>> journal =
+      build_runners(ThreadingModeKind::kDedicated,
+                    {{&persistence_->agent(),
+                      RunnerSpec{"qt-journal", config_.venue_thread.cpu, WaitMode::kPark}}});
+  engine_->set_journal_doorbell(&journal.front()->doorbell());
+  persistence_->set_engine_doorbell(&engine_bell);
+  // Last in the list: stopped after the engine and the venue, so it journals their final
+  // records, then commits and seals.
+  runners_.push_back(std::move(journal.front()));
 }
 
 std::string TradingApp::status_line(double elapsed_seconds, double interval_seconds) {
@@ -253,6 +309,7 @@ std::string TradingApp::status_line(double elapsed_seconds, double interval_seco
                         stream.ready ? "ready" : "NOT READY", stream.reconnects,
                         venue.deals_submitted.load(), capital_venue_->unknown_orders());
   }
+  line += " | " + persistence_->status();
   for (const InstrumentSpec& spec : instruments_) {
     const EngineStats::InstrumentFigures& f = stats.instruments[spec.id];
     const MoneyUnits realized = f.realized_pnl.load(std::memory_order_relaxed);

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "app/capital_connection.hpp"
 #include "app/config.hpp"
+#include "app/persistence.hpp"
 #include "engine/agent_runner.hpp"
 #include "engine/engine.hpp"
 #include "feeds/sim/random_walk_feed.hpp"
@@ -64,6 +65,8 @@ class TradingApp {
   void shutdown();
   absl::Status build_capital(const VenueSelection& venue);
   absl::Status build_paper();
+  absl::Status open_persistence();
+  void add_journal_runner(Doorbell& engine_bell);
   bool capital_mode() const { return capital_ != nullptr; }
 
   AppConfig config_;
@@ -83,6 +86,7 @@ class TradingApp {
   std::unique_ptr<capital::CapitalVenue> capital_venue_;
   std::unique_ptr<capital::CapitalStreamClient> stream_;
   std::vector<std::unique_ptr<Strategy>> strategies_;
+  std::unique_ptr<EnginePersistence> persistence_;
   std::vector<std::unique_ptr<AgentRunner>> runners_;
 
   // Previous status sample, for per-interval rates and percentiles.

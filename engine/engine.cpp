@@ -257,7 +257,8 @@ SubmitResult Engine::submit(const NewOrder& request) {
   }
   send_to_venue(venue_request);  // cannot fail: capacity was checked above, one producer
   EngineStats::bump(stats_->orders_sent);
-  stats_->order_latency.record(now_ns() - request.created_ns);
+  // With a journal the request leaves once durable: measured there, durability included.
+  if (journal_.ring == nullptr) stats_->order_latency.record(now_ns() - request.created_ns);
   publish_update(*order, RejectReason::kNone, 0, 0);
   return {order->id, RejectReason::kNone};
 }
@@ -563,6 +564,9 @@ int Engine::release_durable_outputs() {
     if (output.venue_request) {
       if (!venue_requests_.try_push(output.request)) break;  // keeps its place; next cycle
       rang_venue = true;
+      if (output.request.kind == VenueRequestKind::kPlace) {
+        stats_->order_latency.record(now_ns() - output.request.created_ns);
+      }
     }
     pending_head_ = (pending_head_ + 1) % pending_.size();
     --pending_count_;

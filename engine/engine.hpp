@@ -69,7 +69,8 @@ struct EngineStats {
   std::array<std::atomic<uint64_t>, kRejectReasonCount> rejects{};
   std::array<InstrumentFigures, kMaxInstruments> instruments{};
   LatencyHistogram quote_latency;  // feed stamp → quote fully handled (strategies included)
-  LatencyHistogram order_latency;  // NewOrder created → venue request on the ring
+  LatencyHistogram order_latency;  // NewOrder created → venue request on the ring (after the
+                                   // journal made it durable, when there is a journal)
 
   static void bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
     counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
@@ -127,6 +128,7 @@ class Engine final : public Agent {
   void set_venue_doorbell(Doorbell* doorbell) { venue_doorbell_ = doorbell; }
   // Journals from now on; the next record carries `next_sequence` (last recovered + 1).
   void set_journal(JournalPort port, uint64_t next_sequence);
+  void set_journal_doorbell(Doorbell* doorbell) { journal_.doorbell = doorbell; }
 
   // Recovery, engine thread, before on_start(). replay() applies one journaled record
   // (sequence must follow the state's journal_sequence); an inconsistent record (an order id

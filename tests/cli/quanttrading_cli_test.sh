@@ -8,6 +8,8 @@ trap 'rm -rf "$work"' EXIT
 failures=0
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# Runs journal into the test's own data directory, never the caller's ./data.
+export QT_PERSIST_DATA_DIR="$work/data"
 
 # 1. A timed run exits 0 and its summary shows quotes, orders sent and filled, and P&L.
 "$bin" run --duration 4 >"$work/run.out" 2>&1
@@ -34,6 +36,23 @@ rc=$?
 paper_quotes=$(sed -n 's/.*quotes processed=\([0-9]*\).*/\1/p' "$work/paper.out")
 [[ $rc -eq 0 && ${paper_quotes:-0} -gt 1000 ]] && pass "paper venue run: quotes processed=$paper_quotes" \
   || { fail "paper venue run exited $rc"; cat "$work/paper.out"; }
+
+# 1c. The journal survives a restart: a second paper run recovers the first run's records and
+#     continues their sequence; a second engine on the same data directory is refused.
+"$bin" run --duration 2 --set venue.kind=paper >"$work/paper2.out" 2>&1
+rc=$?
+recovered=$(sed -n 's/.*recovered \([0-9]*\) records.*/\1/p' "$work/paper2.out")
+[[ $rc -eq 0 && ${recovered:-0} -gt 0 ]] && pass "second paper run recovered $recovered journal records" \
+  || { fail "second paper run: exit $rc, recovered '${recovered}'"; cat "$work/paper2.out"; }
+"$bin" run --duration 6 --set venue.kind=paper >"$work/holder.out" 2>&1 &
+holder=$!
+sleep 2
+"$bin" run --duration 1 --set venue.kind=paper >"$work/second.out" 2>&1
+rc=$?
+[[ $rc -ne 0 ]] && grep -q "held by a running engine (pid $holder)" "$work/second.out" \
+  && pass "a second engine on the same data directory is refused, naming pid $holder" \
+  || { fail "second engine on a held data directory: exit $rc"; cat "$work/second.out"; }
+wait $holder
 
 # 2. SIGTERM stops a run cleanly with exit 0 and a summary.
 "$bin" run >"$work/sig.out" 2>&1 &

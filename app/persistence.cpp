@@ -1,0 +1,151 @@
+#include "app/persistence.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <system_error>
+
+#include "persist/journal_reader.hpp"
+
+namespace qt {
+
+// The journal agent as a stage: forwards the duty cycle and, on a dedicated thread, wakes the
+// engine when the durable sequence moves so that held outputs leave without waiting for a park
+// timeout.
+class EnginePersistence::Stage final : public Agent {
+ public:
+  Stage(persist::JournalAgent& journal, const std::atomic<uint64_t>& durable)
+      : journal_(journal), durable_(durable) {}
+
+  std::string_view name() const override { return "journal"; }
+  void on_start() override { journal_.on_start(); }
+  int do_work() override {
+    const int work = journal_.do_work();
+    const uint64_t durable = durable_.load(std::memory_order_relaxed);
+    if (durable != last_durable_) {
+      last_durable_ = durable;
+      if (engine_ != nullptr) engine_->ring();
+    }
+    return work;
+  }
+  void on_close() override { journal_.on_close(); }
+  void set_engine_doorbell(Doorbell* engine) { engine_ = engine; }
+
+ private:
+  persist::JournalAgent& journal_;
+  const std::atomic<uint64_t>& durable_;
+  Doorbell* engine_ = nullptr;
+  uint64_t last_durable_ = 0;
+};
+
+EnginePersistence::EnginePersistence(PersistenceOptions options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<EnginePersistence>> EnginePersistence::open(
+    PersistenceOptions options) {
+  if (options.ephemeral) {
+    std::string pattern = (std::filesystem::temp_directory_path() / "quanttrading-data-XXXXXX");
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      return absl::InternalError("cannot create a temporary data directory in " +
+                                 std::filesystem::temp_directory_path().string());
+    }
+    options.data_dir = pattern;
+  }
+  if (options.data_dir.empty()) {
+    return absl::InvalidArgumentError("persist.data_dir: must not be empty");
+  }
+  options.journal.dir = persist::journal_dir(options.data_dir);
+  std::unique_ptr<EnginePersistence> persistence(new EnginePersistence(std::move(options)));
+  absl::StatusOr<persist::DataDirLock> lock =
+      persist::DataDirLock::acquire(persistence->options_.data_dir);
+  if (!lock.ok()) return lock.status();
+  persistence->lock_.emplace(*std::move(lock));
+  return persistence;
+}
+
+EnginePersistence::~EnginePersistence() {
+  stage_.reset();
+  journal_agent_.reset();
+  writer_.reset();  // closes (seals) if the agent's on_close did not run
+  lock_.reset();
+  if (options_.ephemeral) {
+    std::error_code ignored;
+    std::filesystem::remove_all(options_.data_dir, ignored);
+  }
+}
+
+absl::StatusOr<RecoveryReport> EnginePersistence::recover_into(Engine& engine,
+                                                               Doorbell* engine_doorbell) {
+  const auto started = std::chrono::steady_clock::now();
+  RecoveryReport report;
+  absl::StatusOr<persist::RecoveryResult> recovered =
+      persist::recover_journal(options_.journal.dir);
+  if (!recovered.ok()) return recovered.status();
+  if (recovered->truncated) {
+    report.torn_tail_truncated = true;
+    report.torn_tail = fmt::format(
+        "{} at offset {}: {} ({} bytes zeroed)", recovered->torn_tail.segment.filename().string(),
+        recovered->torn_tail.offset, recovered->torn_tail.reason, recovered->truncated_bytes);
+  }
+
+  // Replay the journal through the engine (the same code that produced it).
+  if (recovered->last_sequence > 0) {
+    absl::StatusOr<std::unique_ptr<persist::JournalReader>> reader =
+        persist::JournalReader::open(options_.journal.dir);
+    if (!reader.ok()) return reader.status();
+    persist::RecordView record;
+    while ((*reader)->next(record)) {
+      if (absl::Status status =
+              engine.replay(record.sequence, record.timestamp_ns, record.type, record.payload);
+          !status.ok()) {
+        return status;
+      }
+      ++report.records_replayed;
+    }
+    if (!(*reader)->status().ok()) return (*reader)->status();
+    if (engine.journal_sequence() != recovered->last_sequence) {
+      return absl::DataLossError(
+          fmt::format("journal replay stopped at sequence {} but recovery found records up to {}",
+                      engine.journal_sequence(), recovered->last_sequence));
+    }
+  }
+  report.last_sequence = engine.journal_sequence();
+
+  absl::StatusOr<std::unique_ptr<persist::JournalWriter>> writer =
+      persist::JournalWriter::open(options_.journal, report.last_sequence + 1);
+  if (!writer.ok()) return writer.status();
+  writer_ = *std::move(writer);
+  journal_agent_ = std::make_unique<persist::JournalAgent>(*writer_, *ring_);
+  stage_ = std::make_unique<Stage>(*journal_agent_, writer_->durable_sequence());
+  stage_->set_engine_doorbell(engine_doorbell);
+  engine.set_journal({ring_.get(), &writer_->durable_sequence(), nullptr},
+                     report.last_sequence + 1);
+  engine.reconcile_recovered_orders();
+  report.live_orders = engine.recovered_orders_pending();
+  report.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+Agent& EnginePersistence::agent() {
+  return *stage_;
+}
+
+void EnginePersistence::set_engine_doorbell(Doorbell* engine) {
+  stage_->set_engine_doorbell(engine);
+}
+
+std::string EnginePersistence::status() const {
+  if (writer_ == nullptr) return "journal closed";
+  const persist::JournalStats& stats = writer_->stats();
+  const LatencyHistogram::Snapshot commits = stats.commit_ns.snapshot();
+  return fmt::format("journal {} durable={} records={} commits={} fsync p99={:.0f}us",
+                     persist::to_string(writer_->options().durability),
+                     writer_->durable_sequence().load(std::memory_order_relaxed),
+                     stats.records.load(std::memory_order_relaxed),
+                     stats.commits.load(std::memory_order_relaxed),
+                     static_cast<double>(commits.percentile(0.99)) / 1e3);
+}
+
+}  // namespace qt

@@ -1,0 +1,74 @@
+// EnginePersistence: the engine's data directory at run time — the lock that keeps a second
+// engine out, the journal (recovered at start, then appended by its own agent), the recovery of
+// the engine's state (newest valid snapshot + replay of the journal after it), and the hand-over
+// of recovered live orders to the venue for reconciliation.
+//
+// Lifetime and threads: open() and recover_into() run on the main thread before any runner
+// starts; agent() is then driven by a runner (placed after the engine and the venue so that its
+// on_close() commits and seals last). status() may be called from any thread. Destroying it
+// releases the lock (the journal is sealed by the agent's on_close()).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/engine.hpp"
+#include "persist/data_dir.hpp"
+#include "persist/journal.hpp"
+
+namespace qt {
+
+struct PersistenceOptions {
+  std::filesystem::path data_dir;
+  // Journal in a fresh temporary directory, removed at a clean exit: for the embedded
+  // simulator, whose own state does not outlive the process either.
+  bool ephemeral = false;
+  persist::JournalOptions journal;  // dir is filled in from data_dir
+};
+
+struct RecoveryReport {
+  std::string snapshot;  // file used, empty when none
+  uint64_t snapshot_sequence = 0;
+  uint64_t records_replayed = 0;
+  uint64_t last_sequence = 0;  // where the journal continues from
+  bool torn_tail_truncated = false;
+  std::string torn_tail;        // "segment-…qtj at offset N: bad CRC (M bytes zeroed)"
+  std::size_t live_orders = 0;  // handed to the venue for reconciliation
+  double seconds = 0;
+};
+
+class EnginePersistence {
+ public:
+  static absl::StatusOr<std::unique_ptr<EnginePersistence>> open(PersistenceOptions options);
+  ~EnginePersistence();
+
+  // Rebuilds `engine` (fresh, strategies added, not started) from the data directory, attaches
+  // the journal to it and queues the recovered live orders for reconciliation. A journal with
+  // corruption (not a torn tail) refuses with the verify report in the message.
+  absl::StatusOr<RecoveryReport> recover_into(Engine& engine, Doorbell* engine_doorbell);
+
+  // The journal stage, for a runner. Valid after recover_into().
+  Agent& agent();
+  // Dedicated threads: the stage rings `engine` whenever the durable sequence advances.
+  void set_engine_doorbell(Doorbell* engine);
+  const persist::JournalWriter& writer() const { return *writer_; }
+  const std::filesystem::path& data_dir() const { return options_.data_dir; }
+  std::string status() const;
+
+ private:
+  explicit EnginePersistence(PersistenceOptions options);
+
+  PersistenceOptions options_;
+  std::optional<persist::DataDirLock> lock_;
+  std::unique_ptr<persist::JournalRing> ring_ = std::make_unique<persist::JournalRing>();
+  std::unique_ptr<persist::JournalWriter> writer_;
+  std::unique_ptr<persist::JournalAgent> journal_agent_;
+  class Stage;
+  std::unique_ptr<Stage> stage_;
+};
+
+}  // namespace qt
