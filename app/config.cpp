@@ -812,6 +812,10 @@ AppConfig read_config(const toml::table& doc, Errors& errors) {
   c.group_commit_records = persist.int_in("group_commit_records", 1, 16384);
   c.snapshot_interval_seconds = persist.positive("snapshot_interval_seconds");
 
+  const Section load = root.sub("load");
+  c.load_orders_per_second = load.non_negative("orders_per_second");
+  c.load_ack_log = load.str("ack_log");
+
   const Section log = root.sub("log");
   c.log_level = log.choice("level", {"trace", "debug", "info", "warn", "error"});
   c.log_format = log.choice("format", {"text", "json"});

@@ -85,6 +85,10 @@ struct AppConfig {
   int group_commit_records = 256;    // ... unless this many records are pending
   double snapshot_interval_seconds = 60;
 
+  // [load] an order-flow client standing in for FIX/HTTP clients (load and crash tests)
+  double load_orders_per_second = 0;  // 0 = off
+  std::string load_ack_log;           // every order update it receives, one line each
+
   // [log]
   std::string log_level = "info";   // trace | debug | info | warn | error
   std::string log_format = "text";  // text | json

@@ -117,6 +117,14 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
     engine_->add_strategy(*strategies_.back());
   }
 
+  if (config_.load_orders_per_second > 0) {
+    LoadClientOptions load;
+    load.orders_per_second = config_.load_orders_per_second;
+    load.ack_log = config_.load_ack_log;
+    absl::StatusOr<std::unique_ptr<LoadClient>> client = LoadClient::create(load, *engine_);
+    if (!client.ok()) return client.status();
+    load_client_ = *std::move(client);
+  }
   if (absl::Status status = open_persistence(); !status.ok()) return status;
 
   threading_mode_ =
@@ -328,6 +336,7 @@ std::string TradingApp::status_line(double elapsed_seconds, double interval_seco
 void TradingApp::shutdown() {
   // Let the engine stop strategies and cancel, let the venue answer the cancels, then stop the
   // market data and every thread with the rings drained.
+  if (load_client_) load_client_->stop();
   engine_->request_shutdown();
   const int64_t deadline = now_ns() + (capital_mode() ? 10'000'000'000LL : 3'000'000'000LL);
   while (now_ns() < deadline) {
@@ -356,6 +365,7 @@ absl::StatusOr<RunSummary> TradingApp::run(const RunOptions& options,
     if (absl::Status status = runner->start(); !status.ok()) return status;
   }
   if (stream_) stream_->start();
+  if (load_client_) load_client_->start();
   const int64_t started = now_ns();
   const double interval = config_.status_interval_seconds;
   int64_t next_status = started + static_cast<int64_t>(interval * 1e9);

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "app/capital_connection.hpp"
 #include "app/config.hpp"
+#include "app/load_client.hpp"
 #include "app/persistence.hpp"
 #include "engine/agent_runner.hpp"
 #include "engine/engine.hpp"
@@ -86,6 +87,7 @@ class TradingApp {
   std::unique_ptr<capital::CapitalVenue> capital_venue_;
   std::unique_ptr<capital::CapitalStreamClient> stream_;
   std::vector<std::unique_ptr<Strategy>> strategies_;
+  std::unique_ptr<LoadClient> load_client_;
   std::unique_ptr<EnginePersistence> persistence_;
   std::vector<std::unique_ptr<AgentRunner>> runners_;
 
