@@ -4,6 +4,7 @@
 //   sim            run the Capital.com simulator alone
 //   check-capital  connection test against the broker (or the built-in simulator)
 //   show-config    print the effective configuration (secrets masked) or every config error
+//   journal        dump, verify or show statistics of the journal (read-only)
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -14,6 +15,7 @@
 
 #include "app/check_capital.hpp"
 #include "app/config.hpp"
+#include "app/journal_command.hpp"
 #include "app/logging.hpp"
 #include "app/trading_app.hpp"
 #include "gateway/capital/client_config.hpp"
@@ -134,6 +136,9 @@ int main(int argc, char** argv) {
       cli.add_subcommand("show-config", "print the effective configuration with secrets masked");
   add_common_flags(*show, show_flags);
 
+  qt::JournalCommandOptions journal_options;
+  qt::add_journal_subcommand(cli, journal_options);
+
   CLI11_PARSE(cli, argc, argv);
   if (run->parsed()) return run_command(run_flags, duration_seconds, live);
   if (sim->parsed()) return qt::sim::run_sim_command(sim_options);
@@ -142,5 +147,10 @@ int main(int argc, char** argv) {
     return qt::run_check_capital(check_options, qt::process_environment());
   }
   if (show->parsed()) return show_config_command(show_flags);
+  if (journal_options.action != qt::JournalCommandOptions::Action::kNone) {
+    (void)qt::setup_logging("warn", "text");
+    return qt::run_journal_command(journal_options, qt::process_environment(), std::cout,
+                                   std::cerr);
+  }
   return 1;
 }
