@@ -1,7 +1,9 @@
 // Proof that the hot path allocates nothing: this test binary interposes the C allocator (every
 // operator new ends in malloc too) and counts calls made while the counter is armed. After a
 // warm-up, thousands of quotes and orders go feed → engine (risk, state machine, positions,
-// both example strategies) → paper venue → engine, and the count must stay at zero.
+// both example strategies) → paper venue → engine, and the count must stay at zero — also with
+// the journal attached: every record through the journal ring into the memory-mapped segment
+// (JournalWriter/JournalAgent) and every output held until durable.
 //
 // Sanitizer runtimes own malloc, so the test is skipped (with a message) in those builds; the
 // release and debug presets run it.
@@ -11,10 +13,12 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 
 #include "engine/strategies/moving_average_crossover.hpp"
 #include "engine/strategies/simple_quoter.hpp"
 #include "feeds/sim/random_walk_feed.hpp"
+#include "persist/journal.hpp"
 #include "tests/engine_test_support.hpp"
 
 #ifndef QT_SANITIZER_BUILD
@@ -124,6 +128,68 @@ TEST(HotPathAllocation, FeedEngineStrategiesAndVenueAllocateNothingAfterWarmUp) 
   EXPECT_GT(orders, 5'000u);  // the loop really traded
   EXPECT_GT(rig.engine->stats().fills.load(), 5'000u);
   EXPECT_EQ(rig.engine->stats().illegal_transitions.load(), 0u);
+#endif
+}
+
+TEST(HotPathAllocation, WithTheJournalFeedEngineJournalAndVenueAllocateNothingAfterWarmUp) {
+#ifdef QT_SANITIZER_BUILD
+  GTEST_SKIP() << "allocation counting needs the plain C allocator; run the release preset";
+#else
+  char dir_template[] = "/tmp/qt-alloc-journal-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::filesystem::path dir = dir_template;
+  persist::JournalOptions options;
+  options.dir = dir / "journal";
+  options.segment_size = 64ull << 20;  // holds the whole run: no segment switch while armed
+  options.durability = persist::Durability::kAsync;
+  auto writer = persist::JournalWriter::open(options, 1);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  auto ring = std::make_unique<persist::JournalRing>();
+  persist::JournalAgent journal(**writer, *ring);
+
+  testing::EngineRig rig;
+  MovingAverageCrossover crossover({"GOLD", 1.0, 5, 20});
+  rig.engine->add_strategy(crossover);
+  rig.engine->set_journal({ring.get(), &(*writer)->durable_sequence(), nullptr}, 1);
+  rig.start();
+  RandomWalkFeed feed(testing::test_instruments(), {{2300, 0.3, 2.0}, {1.085, 0.00006, 1.0}}, 7,
+                      1'000'000);
+  uint64_t client_sequence = 0;
+  auto pump = [&] {
+    for (int k = 0; k < 100; ++k) {
+      if (rig.engine->do_work() + journal.do_work() + rig.venue->do_work() == 0) return;
+    }
+  };
+  auto cycle = [&](int i) {
+    for (std::size_t k = 0; k < 2; ++k) {
+      const Quote q = feed.next_quote(k, i);
+      rig.engine_quotes->try_push(q);
+      rig.venue_quotes->try_push(q);
+    }
+    if (i % 4 == 0) {
+      char id[24];
+      std::snprintf(id, sizeof id, "J%llu", static_cast<unsigned long long>(++client_sequence));
+      const Side side = (i / 4) % 2 == 0 ? Side::kBuy : Side::kSell;
+      rig.commands->try_push(testing::new_order(id, 0, side, OrderType::kMarket, 0, 10));
+    }
+    pump();
+    rig.updates->drain([](const OrderUpdate&) {});
+  };
+  for (int i = 0; i < 2'000; ++i) cycle(i);
+  const uint64_t records_before = (*writer)->stats().records.load();
+  const uint64_t orders_before = rig.engine->stats().orders_sent.load();
+  g_allocations = 0;
+  g_armed = true;
+  for (int i = 2'000; i < 22'000; ++i) cycle(i);
+  g_armed = false;
+  EXPECT_EQ(g_allocations.load(), 0u);
+  EXPECT_GT(rig.engine->stats().orders_sent.load() - orders_before, 4'000u);
+  EXPECT_GT((*writer)->stats().records.load() - records_before, 16'000u);  // 4+ per order
+  EXPECT_EQ((*writer)->durable_sequence().load(), rig.engine->journal_sequence());
+  EXPECT_EQ(rig.engine->stats().journal_overflows.load(), 0u);
+  journal.on_close();
+  writer->reset();
+  std::filesystem::remove_all(dir);
 #endif
 }
 
