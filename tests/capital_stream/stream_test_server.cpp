@@ -1,5 +1,6 @@
 #include "tests/capital_stream/stream_test_server.hpp"
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -156,7 +157,7 @@ struct StreamTestServer::Impl {
     http::request<http::string_body> request_;
     std::deque<std::string> queue_;
     bool writing_ = false;
-    bool open_ = false;
+    std::atomic<bool> open_{false};  // read by the test thread (open_connections)
     int index_ = 0;
   };
 

@@ -239,8 +239,11 @@ TEST(CapitalVenue, UnknownThatNeverExecutedIsRejectedWhenTheActivityHistoryShows
   EXPECT_EQ(events[1].kind, VenueEventKind::kRejected);
   EXPECT_EQ(events[1].reason, RejectReason::kVenueNotExecuted);
   EXPECT_EQ(events[1].order_id, 4u);
-  EXPECT_EQ(rig.broker.submissions, 1);
-  EXPECT_GE(rig.broker.activity_queries, 1);
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    EXPECT_EQ(rig.broker.submissions, 1);
+    EXPECT_GE(rig.broker.activity_queries, 1);
+  }
   EXPECT_EQ(rig.venue->unknown_orders(), 0u);
   EXPECT_EQ(rig.venue->stats().unknown_not_executed.load(), 1u);
 }
@@ -257,7 +260,10 @@ TEST(CapitalVenue, UnknownStaysUnknownWhileTheHistoryShowsADealThatCouldBeIt) {
   // Order 1's deal could be order 2 as far as the history can tell: no guess either way.
   events = rig.collect(1, 300);
   EXPECT_TRUE(events.empty());
-  EXPECT_GE(rig.broker.activity_queries, 1);
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    EXPECT_GE(rig.broker.activity_queries, 1);
+  }
   EXPECT_EQ(rig.venue->unknown_orders(), 1u);
   EXPECT_EQ(rig.venue->stats().unknown_not_executed.load(), 0u);
 }
