@@ -811,6 +811,9 @@ AppConfig read_config(const toml::table& doc, Errors& errors) {
   c.group_commit_us = persist.int_in("group_commit_us", 1, 1'000'000);
   c.group_commit_records = persist.int_in("group_commit_records", 1, 16384);
   c.snapshot_interval_seconds = persist.positive("snapshot_interval_seconds");
+  c.snapshot_keep = persist.int_in("snapshot_keep", 1, 1000);
+  c.segment_retention_hours = persist.non_negative("segment_retention_hours");
+  c.archive_segments = persist.boolean("archive_segments");
 
   const Section load = root.sub("load");
   c.load_orders_per_second = load.non_negative("orders_per_second");

@@ -84,6 +84,9 @@ struct AppConfig {
   int group_commit_us = 200;         // group: at most one fdatasync per interval ...
   int group_commit_records = 256;    // ... unless this many records are pending
   double snapshot_interval_seconds = 60;
+  int snapshot_keep = 3;                // newest snapshots kept
+  double segment_retention_hours = 72;  // 0 = keep every journal segment
+  bool archive_segments = false;        // retention moves to <data_dir>/archive, not deletes
 
   // [load] an order-flow client standing in for FIX/HTTP clients (load and crash tests)
   double load_orders_per_second = 0;  // 0 = off

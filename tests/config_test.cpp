@@ -243,6 +243,29 @@ TEST(Config, FastWindowMustBeBelowSlowWindow) {
       << error;
 }
 
+TEST(Config, SnapshotKeepAndSegmentRetentionAreValidated) {
+  const absl::StatusOr<AppConfig> defaults = load_config({});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->snapshot_keep, 3);
+  EXPECT_DOUBLE_EQ(defaults->segment_retention_hours, 72);
+  EXPECT_FALSE(defaults->archive_segments);
+
+  ConfigSources sources;
+  sources.set_overrides = {"persist.snapshot_keep=0", "persist.segment_retention_hours=-1"};
+  const std::string error = load_error(sources);
+  EXPECT_NE(error.find("persist.snapshot_keep: must be between 1 and 1000; got 0"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("persist.segment_retention_hours: must be >= 0; got -1"), std::string::npos)
+      << error;
+
+  sources.set_overrides = {"persist.archive_segments=true", "persist.segment_retention_hours=0"};
+  const absl::StatusOr<AppConfig> archive = load_config(sources);
+  ASSERT_TRUE(archive.ok()) << archive.status();
+  EXPECT_TRUE(archive->archive_segments);
+  EXPECT_DOUBLE_EQ(archive->segment_retention_hours, 0);
+}
+
 TEST(Config, InstrumentRulesAreValidated) {
   const TempFile file(R"(
 strategies = []
