@@ -5,6 +5,8 @@
 //   check-capital  connection test against the broker (or the built-in simulator)
 //   show-config    print the effective configuration (secrets masked) or every config error
 //   journal        dump, verify or show statistics of the journal (read-only)
+//   backup         back up the data directory (while the engine runs) to a directory or S3
+//   restore        verify a backup's checksums and restore it into a data directory
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -13,10 +15,12 @@
 #include <iostream>
 #include <sstream>
 
+#include "app/backup_command.hpp"
 #include "app/check_capital.hpp"
 #include "app/config.hpp"
 #include "app/journal_command.hpp"
 #include "app/logging.hpp"
+#include "app/show_config.hpp"
 #include "app/trading_app.hpp"
 #include "gateway/capital/client_config.hpp"
 #include "sim/sim_command.hpp"
@@ -87,26 +91,10 @@ int run_command(const CommonFlags& flags, double duration_seconds, bool live) {
 }
 
 int show_config_command(const CommonFlags& flags) {
-  const qt::ConfigSources sources = sources_of(flags);
-  absl::StatusOr<qt::AppConfig> config = qt::load_config(sources);
-  if (!config.ok()) return report_config_errors(config.status());
-  absl::StatusOr<std::string> rendered = qt::render_effective_config(sources);
-  if (!rendered.ok()) return report_config_errors(rendered.status());
-  std::cout << *rendered;
-  // The broker connection comes from the seed's CAPITAL_* variables; show it, masked.
-  absl::StatusOr<qt::capital::CapitalClientConfig> capital =
-      qt::capital::capital_config_from_env(sources.environment, /*live_flag=*/false);
-  std::cout << "\n# Capital.com client, from the environment (CAPITAL_*, API_TIMEOUT, ...):\n";
-  if (!capital.ok()) {
-    std::cout << "# errors:\n# " << std::string(capital.status().message()) << "\n";
-    return 2;
-  }
-  std::istringstream lines(qt::capital::describe_masked(*capital));
-  for (std::string line; std::getline(lines, line);) std::cout << "# " << line << "\n";
-  if (!capital->has_credentials()) {
-    std::cout << "# no credentials: `run` and `check-capital` use the built-in simulator\n";
-  }
-  return 0;
+  absl::StatusOr<qt::ShownConfig> shown = qt::render_show_config(sources_of(flags));
+  if (!shown.ok()) return report_config_errors(shown.status());
+  std::cout << shown->text;
+  return shown->capital_settings_valid ? 0 : 2;
 }
 
 }  // namespace
@@ -139,6 +127,11 @@ int main(int argc, char** argv) {
   qt::JournalCommandOptions journal_options;
   qt::add_journal_subcommand(cli, journal_options);
 
+  qt::BackupCommandOptions backup_options;
+  CLI::App* backup = qt::add_backup_subcommand(cli, backup_options);
+  qt::RestoreCommandOptions restore_options;
+  CLI::App* restore = qt::add_restore_subcommand(cli, restore_options);
+
   CLI11_PARSE(cli, argc, argv);
   if (run->parsed()) return run_command(run_flags, duration_seconds, live);
   if (sim->parsed()) return qt::sim::run_sim_command(sim_options);
@@ -151,6 +144,12 @@ int main(int argc, char** argv) {
     (void)qt::setup_logging("warn", "text");
     return qt::run_journal_command(journal_options, qt::process_environment(), std::cout,
                                    std::cerr);
+  }
+  if (backup->parsed() || restore->parsed()) {
+    (void)qt::setup_logging("warn", "text");
+    return backup->parsed() ? qt::run_backup_command(backup_options, qt::process_environment(),
+                                                     std::cout, std::cerr)
+                            : qt::run_restore_command(restore_options, std::cout, std::cerr);
   }
   return 1;
 }
