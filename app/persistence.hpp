@@ -19,6 +19,7 @@
 #include "engine/engine.hpp"
 #include "persist/data_dir.hpp"
 #include "persist/journal.hpp"
+#include "persist/snapshotter.hpp"
 
 namespace qt {
 
@@ -27,7 +28,8 @@ struct PersistenceOptions {
   // Journal in a fresh temporary directory, removed at a clean exit: for the embedded
   // simulator, whose own state does not outlive the process either.
   bool ephemeral = false;
-  persist::JournalOptions journal;  // dir is filled in from data_dir
+  persist::JournalOptions journal;        // dir is filled in from data_dir
+  persist::SnapshotterOptions snapshots;  // data_dir is filled in
 };
 
 struct RecoveryReport {
@@ -46,10 +48,16 @@ class EnginePersistence {
   static absl::StatusOr<std::unique_ptr<EnginePersistence>> open(PersistenceOptions options);
   ~EnginePersistence();
 
-  // Rebuilds `engine` (fresh, strategies added, not started) from the data directory, attaches
-  // the journal to it and queues the recovered live orders for reconciliation. A journal with
+  // Rebuilds `engine` (fresh, strategies added, not started) from the data directory — newest
+  // valid snapshot, then the journal after it — attaches the journal, queues the recovered live
+  // orders for reconciliation and prepares the snapshotter (a shadow engine built from
+  // `engine_options`, which must be the options `engine` was built with). A journal with
   // corruption (not a torn tail) refuses with the verify report in the message.
-  absl::StatusOr<RecoveryReport> recover_into(Engine& engine, Doorbell* engine_doorbell);
+  absl::StatusOr<RecoveryReport> recover_into(Engine& engine, const EngineOptions& engine_options,
+                                              Doorbell* engine_doorbell);
+  // The snapshotter's thread: started once the engine runs, stopped before the journal closes.
+  absl::Status start_snapshots();
+  void stop_snapshots();
 
   // The journal stage, for a runner. Valid after recover_into().
   Agent& agent();
@@ -67,6 +75,7 @@ class EnginePersistence {
   std::unique_ptr<persist::JournalRing> ring_ = std::make_unique<persist::JournalRing>();
   std::unique_ptr<persist::JournalWriter> writer_;
   std::unique_ptr<persist::JournalAgent> journal_agent_;
+  std::unique_ptr<persist::Snapshotter> snapshotter_;
   class Stage;
   std::unique_ptr<Stage> stage_;
 };

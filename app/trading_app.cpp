@@ -101,6 +101,7 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
   options.risk = risk_limits_from_config(config_, instruments_);
   options.initial_trading_state = to_trading_state(config_.trading_state);
   options.cancel_on_shutdown = config_.cancel_on_shutdown;
+  engine_options_ = options;  // the snapshotter's shadow engine is built alike
   engine_ = std::make_unique<Engine>(std::move(options), *engine_quotes_, *venue_requests_,
                                      *venue_events_);
 
@@ -243,11 +244,14 @@ absl::Status TradingApp::open_persistence() {
   options.journal.durability = *durability;
   options.journal.group_commit_interval_ns = int64_t{config_.group_commit_us} * 1000;
   options.journal.group_commit_max_records = static_cast<uint32_t>(config_.group_commit_records);
+  options.snapshots.interval =
+      std::chrono::nanoseconds(static_cast<int64_t>(config_.snapshot_interval_seconds * 1e9));
   absl::StatusOr<std::unique_ptr<EnginePersistence>> persistence =
       EnginePersistence::open(std::move(options));
   if (!persistence.ok()) return persistence.status();
   persistence_ = *std::move(persistence);
-  absl::StatusOr<RecoveryReport> recovered = persistence_->recover_into(*engine_, nullptr);
+  absl::StatusOr<RecoveryReport> recovered =
+      persistence_->recover_into(*engine_, engine_options_, nullptr);
   if (!recovered.ok()) {
     return absl::Status(recovered.status().code(),
                         absl::StrCat("recovery from ", persistence_->data_dir().string(),
@@ -257,13 +261,15 @@ absl::Status TradingApp::open_persistence() {
     spdlog::warn("journal: torn tail removed: {}", recovered->torn_tail);
   }
   spdlog::info(
-      "journal: {} in {} ({}); recovered {} records in {:.3f}s, continuing at sequence {}; {} "
-      "live orders handed to the venue for reconciliation",
+      "journal: {} in {} ({}); recovered {} in {:.3f}s ({} + {} records replayed), continuing "
+      "at sequence {}; {} live orders handed to the venue for reconciliation",
       config_.durability, persistence_->data_dir().string(),
       capital_mode() && capital_->simulated() ? "temporary, for the built-in simulator"
                                               : "persistent",
-      recovered->records_replayed, recovered->seconds, recovered->last_sequence + 1,
-      recovered->live_orders);
+      recovered->last_sequence == 0 ? "an empty journal" : "the engine's state", recovered->seconds,
+      recovered->snapshot.empty() ? std::string("no snapshot")
+                                  : fmt::format("snapshot {}", recovered->snapshot),
+      recovered->records_replayed, recovered->last_sequence + 1, recovered->live_orders);
   return absl::OkStatus();
 }
 
@@ -348,6 +354,7 @@ void TradingApp::shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (stream_) stream_->stop();
+  persistence_->stop_snapshots();
   for (auto& runner : runners_) runner->stop();
   if (capital_mode()) capital_->rest().stop_keepalive();
 }
@@ -366,6 +373,7 @@ absl::StatusOr<RunSummary> TradingApp::run(const RunOptions& options,
   }
   if (stream_) stream_->start();
   if (load_client_) load_client_->start();
+  if (absl::Status status = persistence_->start_snapshots(); !status.ok()) return status;
   const int64_t started = now_ns();
   const double interval = config_.status_interval_seconds;
   int64_t next_status = started + static_cast<int64_t>(interval * 1e9);

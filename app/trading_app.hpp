@@ -78,6 +78,7 @@ class TradingApp {
   std::unique_ptr<QuoteRing> venue_quotes_;
   std::unique_ptr<VenueRequestRing> venue_requests_;
   std::unique_ptr<VenueEventRing> venue_events_;
+  EngineOptions engine_options_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<RandomWalkFeed> feed_;
   std::unique_ptr<PaperVenue> venue_;

@@ -120,6 +120,7 @@ std::string_view venue_request_kind_name(VenueRequestKind kind) {
   switch (kind) {
     case VenueRequestKind::kPlace: return "place";
     case VenueRequestKind::kCancel: return "cancel";
+    case VenueRequestKind::kReconcile: return "reconcile";
     default: break;  // a value added after this build: printed as its number
   }
   return {};

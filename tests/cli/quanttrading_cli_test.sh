@@ -41,7 +41,7 @@ paper_quotes=$(sed -n 's/.*quotes processed=\([0-9]*\).*/\1/p' "$work/paper.out"
 #     continues their sequence; a second engine on the same data directory is refused.
 "$bin" run --duration 2 --set venue.kind=paper >"$work/paper2.out" 2>&1
 rc=$?
-recovered=$(sed -n 's/.*recovered \([0-9]*\) records.*/\1/p' "$work/paper2.out")
+recovered=$(sed -n 's/.* + \([0-9]*\) records replayed.*/\1/p' "$work/paper2.out")
 [[ $rc -eq 0 && ${recovered:-0} -gt 0 ]] && pass "second paper run recovered $recovered journal records" \
   || { fail "second paper run: exit $rc, recovered '${recovered}'"; cat "$work/paper2.out"; }
 "$bin" run --duration 6 --set venue.kind=paper >"$work/holder.out" 2>&1 &
