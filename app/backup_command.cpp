@@ -12,6 +12,8 @@
 #include "app/show_config.hpp"
 #include "persist/backup.hpp"
 #include "persist/backup_metrics.hpp"
+#include "persist/data_dir.hpp"
+#include "persist/snapshot.hpp"
 
 namespace qt {
 namespace {
@@ -102,6 +104,19 @@ int run_backup_command(const BackupCommandOptions& options,
   sources.environment = environment;
 
   persist::BackupOptions backup;
+  // A snapshot goes into a backup only if it decodes with every check and covers the sequence
+  // its name says; otherwise an older one (or none, when the journal reaches back to 1) does.
+  backup.validate_snapshot = [](const std::filesystem::path& path) -> absl::Status {
+    absl::StatusOr<persist::DecodedSnapshot> decoded = persist::decode_snapshot_file(path);
+    if (!decoded.ok()) return decoded.status();
+    const std::optional<uint64_t> named =
+        persist::parse_snapshot_file_name(path.filename().string());
+    if (!named || *named != decoded->info.journal_sequence) {
+      return absl::DataLossError(fmt::format("snapshot {}: covers sequence {}, not its name's",
+                                             path.string(), decoded->info.journal_sequence));
+    }
+    return absl::OkStatus();
+  };
   backup.destination = options.to;
   backup.keep_days = options.keep_days;
   backup.endpoint_url = options.endpoint_url;
@@ -198,6 +213,17 @@ int run_restore_command(const RestoreCommandOptions& options, std::ostream& out,
   }
   out << "journal verify:\n" << result->journal_report.to_text();
   if (!result->journal_report.to_text().ends_with('\n')) out << "\n";
+  absl::StatusOr<std::vector<persist::SnapshotFile>> snapshots =
+      persist::list_snapshots(options.data_dir);
+  if (snapshots.ok()) {
+    for (const persist::SnapshotFile& snapshot : *snapshots) {
+      absl::StatusOr<persist::DecodedSnapshot> decoded =
+          persist::decode_snapshot_file(snapshot.path);
+      out << fmt::format("snapshot {}: {}\n", snapshot.sequence,
+                         decoded.ok() ? fmt::format("valid, {} orders", decoded->info.order_count)
+                                      : std::string(decoded.status().message()));
+    }
+  }
   record(metrics,
          {persist::BackupOperation::kRestore, true, unix_now(), duration, manifest.total_bytes(),
           manifest.files.size()},

@@ -6,12 +6,14 @@
 //   quanttrading restore --from DIR|s3://bucket/prefix[/NAME] --data-dir D [--force]
 //                        [--endpoint-url URL] [--metrics-file PATH]
 //
-// backup runs beside a live engine (it never takes the data-directory lock) and stores the
-// configuration exactly as show-config prints it (secrets masked). restore verifies every
-// checksum before it touches the target, refuses a target a running engine holds, and prints
-// `journal verify` of the result. Both record their outcome in the Prometheus textfile
-// (default <data_dir>/metrics/backup.prom) whether they succeed or fail, and exit non-zero on
-// failure with the reason on stderr (for S3, the aws CLI's own message).
+// backup runs beside a live engine (it never takes the data-directory lock), includes the
+// newest snapshot that decodes with every check (persist/snapshot.hpp) and that the journal copy
+// covers, and stores the configuration exactly as show-config prints it (secrets masked). restore
+// verifies every checksum before it touches the target, refuses a target a running engine holds,
+// and prints `journal verify` of the result and the check of each restored snapshot. Both record
+// their outcome in the Prometheus textfile (default <data_dir>/metrics/backup.prom) whether they
+// succeed or fail, and exit non-zero on failure with the reason on stderr (for S3, the aws CLI's
+// own message).
 //
 // Command use only: blocks, allocates, spawns the aws CLI.
 #pragma once

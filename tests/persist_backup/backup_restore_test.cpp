@@ -19,6 +19,7 @@
 #include "persist/backup_metrics.hpp"
 #include "persist/data_dir.hpp"
 #include "persist/segment_format.hpp"
+#include "persist/snapshot.hpp"
 #include "tests/persist_backup/backup_test_support.hpp"
 #include "tests/persist_backup/journal_test_support.hpp"
 #include "tests/persist_backup/s3_test_support.hpp"
@@ -129,7 +130,9 @@ struct LoadProfile {
   bool expect_active_segment_cut;   // the backup point lies inside a segment being written
 };
 
-void PrintTo(const LoadProfile& profile, std::ostream* os) { *os << profile.name; }
+void PrintTo(const LoadProfile& profile, std::ostream* os) {
+  *os << profile.name;
+}
 
 class BackupUnderLoad : public ::testing::TestWithParam<LoadProfile> {};
 
@@ -549,6 +552,41 @@ TEST(BackupCommand, BackupsNeverContainSecrets) {
   EXPECT_GE(files, 4);
   EXPECT_TRUE(saw_config);
   EXPECT_TRUE(saw_log);
+}
+
+// The command validates snapshots: a damaged newer one is left out for the older valid one,
+// and restore reports the snapshot it restored.
+TEST(BackupCommand, OnlyAValidSnapshotIsBackedUp) {
+  ScratchDir dir("snapshots_cmd");
+  const fs::path data = dir.path() / "data";
+  make_data_dir(data, 500, 0);
+  EngineState state;
+  state.journal_sequence = 200;
+  state.last_order_id = 7;
+  ASSERT_TRUE(write_snapshot(data, state, {}).ok());
+  write_file(snapshots_dir(data) / snapshot_file_name(300), "not a snapshot");
+
+  BackupCommandOptions options;
+  options.to = (dir.path() / "backups").string();
+  options.data_dir = data.string();
+  std::ostringstream out;
+  std::ostringstream err;
+  ASSERT_EQ(run_backup_command(options, {}, out, err), 0) << err.str();
+  EXPECT_NE(out.str().find("snapshot: sequence 200"), std::string::npos) << out.str();
+  const std::string name = read_file(dir.path() / "backups" / "latest");
+  const fs::path folder = dir.path() / "backups" / name.substr(0, name.size() - 1);
+  EXPECT_TRUE(fs::exists(folder / "data" / "snapshots" / snapshot_file_name(200)));
+  EXPECT_FALSE(fs::exists(folder / "data" / "snapshots" / snapshot_file_name(300)));
+
+  RestoreCommandOptions restore;
+  restore.from = (dir.path() / "backups").string();
+  restore.data_dir = (dir.path() / "restored").string();
+  ASSERT_EQ(run_restore_command(restore, out, err), 0) << err.str();
+  EXPECT_NE(out.str().find("snapshot 200: valid, 0 orders"), std::string::npos) << out.str();
+  absl::StatusOr<DecodedSnapshot> restored =
+      decode_snapshot_file(snapshots_dir(dir.path() / "restored") / snapshot_file_name(200));
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(state_digest(restored->state), state_digest(state));
 }
 
 TEST(BackupCommand, MetricsRecordSuccessThenFailureKeepingTheLastSuccess) {
