@@ -4,7 +4,9 @@
 //   sim            run the Capital.com simulator alone
 //   check-capital  connection test against the broker (or the built-in simulator)
 //   show-config    print the effective configuration (secrets masked) or every config error
-//   journal        dump, verify or show statistics of the journal (read-only)
+//   journal        dump, verify or show statistics of the journal (read-only); replay it
+//                  offline into a fresh engine (snapshot + tail, as start-up would)
+//   snapshot       verify the engine's state snapshots (read-only)
 //   backup         back up the data directory (while the engine runs) to a directory or S3
 //   restore        verify a backup's checksums and restore it into a data directory
 #include <signal.h>
@@ -21,6 +23,7 @@
 #include "app/journal_command.hpp"
 #include "app/logging.hpp"
 #include "app/show_config.hpp"
+#include "app/snapshot_command.hpp"
 #include "app/trading_app.hpp"
 #include "gateway/capital/client_config.hpp"
 #include "sim/sim_command.hpp"
@@ -125,7 +128,11 @@ int main(int argc, char** argv) {
   add_common_flags(*show, show_flags);
 
   qt::JournalCommandOptions journal_options;
-  qt::add_journal_subcommand(cli, journal_options);
+  CLI::App* journal = qt::add_journal_subcommand(cli, journal_options);
+  qt::JournalReplayOptions replay_options;
+  qt::add_journal_replay_subcommand(*journal, replay_options);
+  qt::SnapshotCommandOptions snapshot_options;
+  CLI::App* snapshot = qt::add_snapshot_subcommand(cli, snapshot_options);
 
   qt::BackupCommandOptions backup_options;
   CLI::App* backup = qt::add_backup_subcommand(cli, backup_options);
@@ -140,6 +147,16 @@ int main(int argc, char** argv) {
     return qt::run_check_capital(check_options, qt::process_environment());
   }
   if (show->parsed()) return show_config_command(show_flags);
+  if (replay_options.requested) {
+    (void)qt::setup_logging("warn", "text");
+    return qt::run_journal_replay_command(replay_options, qt::process_environment(), std::cout,
+                                          std::cerr);
+  }
+  if (snapshot->parsed()) {
+    (void)qt::setup_logging("warn", "text");
+    return qt::run_snapshot_verify_command(snapshot_options, qt::process_environment(), std::cout,
+                                           std::cerr);
+  }
   if (journal_options.action != qt::JournalCommandOptions::Action::kNone) {
     (void)qt::setup_logging("warn", "text");
     return qt::run_journal_command(journal_options, qt::process_environment(), std::cout,

@@ -1,0 +1,284 @@
+// `quanttrading snapshot verify` and `quanttrading journal replay`; see snapshot_command.hpp.
+#include "app/snapshot_command.hpp"
+
+#include <fmt/format.h>
+#include <time.h>
+
+#include <CLI/CLI.hpp>
+#include <array>
+#include <optional>
+#include <ostream>
+
+#include "app/config.hpp"
+#include "app/trading_app.hpp"
+#include "engine/engine.hpp"
+#include "persist/data_dir.hpp"
+#include "persist/engine_recovery.hpp"
+#include "persist/snapshot.hpp"
+
+namespace qt {
+namespace {
+
+void add_common(CLI::App& command, std::string& config_file, std::vector<std::string>& sets,
+                std::string& data_dir) {
+  command.add_option("--data-dir", data_dir,
+                     "the engine's data directory (default: persist.data_dir of the config)");
+  command.add_option("-c,--config", config_file, "TOML configuration file (as for run)")
+      ->check(CLI::ExistingFile);
+  command.add_option("--set", sets, "override one config key (as for run; repeatable)");
+}
+
+absl::StatusOr<AppConfig> config_of(const std::string& file, const std::vector<std::string>& sets,
+                                    const std::vector<std::string>& environment) {
+  ConfigSources sources;
+  sources.file_path = file;
+  sources.set_overrides = sets;
+  sources.environment = environment;
+  return load_config(sources);
+}
+
+std::string utc_text(int64_t epoch_ns) {
+  const time_t seconds = static_cast<time_t>(epoch_ns / 1'000'000'000);
+  tm parts{};
+  ::gmtime_r(&seconds, &parts);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", parts.tm_year + 1900, parts.tm_mon + 1,
+                     parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
+}
+
+std::string symbols_of(const std::vector<InstrumentSpec>& table) {
+  std::string text;
+  for (const InstrumentSpec& spec : table) {
+    text += text.empty() ? "" : ", ";
+    text += std::string(spec.name());
+  }
+  return text;
+}
+
+TradingState trading_state_of(const std::string& text) {
+  if (text == "reducing") return TradingState::kReducing;
+  if (text == "halted") return TradingState::kHalted;
+  return TradingState::kActive;
+}
+
+// The instrument table of the newest snapshot that decodes, if any.
+std::optional<std::vector<InstrumentSpec>> newest_snapshot_table(
+    const std::filesystem::path& data_dir) {
+  absl::StatusOr<std::vector<persist::SnapshotFile>> files = persist::list_snapshots(data_dir);
+  if (!files.ok()) return std::nullopt;
+  for (auto it = files->rbegin(); it != files->rend(); ++it) {
+    absl::StatusOr<persist::DecodedSnapshot> decoded = persist::decode_snapshot_file(it->path);
+    if (decoded.ok()) return decoded->info.instruments;
+  }
+  return std::nullopt;
+}
+
+void print_state(const EngineState& state, const std::vector<InstrumentSpec>& instruments,
+                 std::ostream& out) {
+  std::array<uint64_t, kOrderStateCount> by_state{};
+  uint64_t live = 0;
+  for (const Order& order : state.orders) {
+    ++by_state[static_cast<std::size_t>(order.state)];
+    live += order.is_live() ? 1 : 0;
+  }
+  out << fmt::format("orders: {} in the store ({} live), last order id {}\n", state.orders.size(),
+                     live, state.last_order_id);
+  for (std::size_t s = 0; s < kOrderStateCount; ++s) {
+    if (by_state[s] == 0) continue;
+    out << fmt::format("  {:<16} {}\n", to_string(static_cast<OrderState>(s)), by_state[s]);
+  }
+  out << "positions:\n";
+  for (std::size_t i = 0; i < instruments.size() && i < state.positions.size(); ++i) {
+    const InstrumentSpec& spec = instruments[i];
+    const Position& p = state.positions[i];
+    out << fmt::format(
+        "  {:<10} net {:.{}f}  avg price {:.{}f}  realized {:.2f}  bought {:.{}f}  sold {:.{}f}  "
+        "open buy {:.{}f}  open sell {:.{}f}\n",
+        spec.name(), spec.size_to_double(p.net_size()), spec.size_decimals,
+        spec.price_to_double(p.average_price()), spec.price_decimals,
+        spec.money_to_double(p.realized_pnl()), spec.size_to_double(p.bought_size()),
+        spec.size_decimals, spec.size_to_double(p.sold_size()), spec.size_decimals,
+        spec.size_to_double(state.open_buy_size[i]), spec.size_decimals,
+        spec.size_to_double(state.open_sell_size[i]), spec.size_decimals);
+  }
+  out << fmt::format("trading state: {}, kill switch: {}\n", to_string(state.trading_state),
+                     state.kill_switch ? "engaged" : "off");
+}
+
+}  // namespace
+
+CLI::App* add_snapshot_subcommand(CLI::App& app, SnapshotCommandOptions& options) {
+  CLI::App* snapshot = app.add_subcommand("snapshot", "examine the engine's state snapshots");
+  snapshot->require_subcommand(1);
+  CLI::App* verify = snapshot->add_subcommand(
+      "verify", "check every snapshot; exit 1 when the newest is damaged (never writes)");
+  add_common(*verify, options.config_file, options.sets, options.data_dir);
+  return snapshot;
+}
+
+CLI::App* add_journal_replay_subcommand(CLI::App& journal, JournalReplayOptions& options) {
+  CLI::App* replay = journal.add_subcommand(
+      "replay",
+      "rebuild the engine state from snapshot + journal as start-up would, offline (never "
+      "writes); exit 0 to the end, 1 torn tail, 2 refused");
+  add_common(*replay, options.config_file, options.sets, options.data_dir);
+  replay->add_flag("--digest", options.digest, "also print the state digest");
+  replay->add_flag("--no-snapshot", options.no_snapshot,
+                   "ignore snapshots: replay the whole journal from sequence 1");
+  replay->callback([&options] { options.requested = true; });
+  return replay;
+}
+
+int run_snapshot_verify_command(const SnapshotCommandOptions& options,
+                                const std::vector<std::string>& environment, std::ostream& out,
+                                std::ostream& err) {
+  absl::StatusOr<AppConfig> config = config_of(options.config_file, options.sets, environment);
+  std::filesystem::path data_dir = options.data_dir;
+  if (!config.ok()) {
+    if (data_dir.empty()) {
+      err << "configuration errors:\n" << config.status().message() << '\n';
+      return 3;
+    }
+    err << "warning: the configuration does not load; instrument tables are not compared\n";
+  } else if (data_dir.empty()) {
+    data_dir = config->data_dir;
+  }
+  const std::vector<InstrumentSpec> configured =
+      config.ok() ? instruments_from_config(*config) : std::vector<InstrumentSpec>{};
+  const bool capital = config.ok() && config->venue_kind == "capital";
+
+  absl::StatusOr<std::vector<persist::SnapshotFile>> files = persist::list_snapshots(data_dir);
+  if (!files.ok()) {
+    err << "snapshot verify: " << files.status().message() << '\n';
+    return 3;
+  }
+  out << "snapshots in " << persist::snapshots_dir(data_dir).string() << ": " << files->size()
+      << '\n';
+  bool newest_intact = true;
+  for (std::size_t i = 0; i < files->size(); ++i) {
+    const persist::SnapshotFile& file = (*files)[i];
+    absl::StatusOr<persist::DecodedSnapshot> decoded = persist::decode_snapshot_file(file.path);
+    std::string verdict;
+    bool intact = decoded.ok();
+    if (!decoded.ok()) {
+      verdict = "DAMAGED: " + std::string(decoded.status().message());
+    } else if (decoded->info.journal_sequence != file.sequence) {
+      intact = false;
+      verdict = fmt::format("DAMAGED: named for sequence {} but covers sequence {}", file.sequence,
+                            decoded->info.journal_sequence);
+    } else {
+      const persist::SnapshotInfo& info = decoded->info;
+      verdict = fmt::format(
+          "ok  sequence {}  {} orders ({} live)  last order id {}  instruments {}  written {}",
+          info.journal_sequence, info.order_count, info.live_orders, info.last_order_id,
+          symbols_of(info.instruments), utc_text(info.written_unix_ns));
+      if (config.ok()) {
+        if (absl::Status table = persist::check_instrument_table(info.instruments, configured);
+            !table.ok()) {
+          verdict += fmt::format(
+              "\n      note: its instrument table differs from the configuration's ({}){}",
+              std::string(table.message()),
+              capital ? "; with the Capital.com venue the broker's dealing rules decide" : "");
+        }
+      }
+    }
+    out << "  " << file.path.filename().string() << "  " << verdict << '\n';
+    if (i + 1 == files->size()) newest_intact = intact;
+  }
+  if (files->empty()) {
+    out << "no snapshots: start-up replays the whole journal\n";
+    return 0;
+  }
+  if (!newest_intact) {
+    out << "the newest snapshot is damaged: start-up recovery falls back to an older one\n";
+    return 1;
+  }
+  out << "the newest snapshot is intact\n";
+  return 0;
+}
+
+int run_journal_replay_command(const JournalReplayOptions& options,
+                               const std::vector<std::string>& environment, std::ostream& out,
+                               std::ostream& err) {
+  absl::StatusOr<AppConfig> config = config_of(options.config_file, options.sets, environment);
+  if (!config.ok()) {
+    err << "configuration errors:\n" << config.status().message() << '\n';
+    return kReplayExitUnreadable;
+  }
+  const std::filesystem::path data_dir =
+      std::filesystem::path(options.data_dir.empty() ? config->data_dir : options.data_dir);
+  if (!std::filesystem::is_directory(persist::journal_dir(data_dir))) {
+    err << "journal replay: no journal directory " << persist::journal_dir(data_dir).string()
+        << '\n';
+    return kReplayExitUnreadable;
+  }
+
+  EngineOptions engine_options;
+  std::string table_source = "the configuration";
+  engine_options.instruments = instruments_from_config(*config);
+  if (config->venue_kind == "capital") {
+    std::optional<std::vector<InstrumentSpec>> table = newest_snapshot_table(data_dir);
+    // Risk limits come per instrument from the configuration: only a table of the same length
+    // (the broker's rules for the configured instruments) can stand in for it.
+    if (table.has_value() && table->size() == config->instruments.size()) {
+      engine_options.instruments = std::move(*table);
+      table_source = "the newest snapshot (the broker's dealing rules when it was taken)";
+    } else {
+      table_source = "the configuration (no snapshot records the broker's dealing rules)";
+    }
+  }
+  if (engine_options.instruments.size() > kMaxInstruments) {
+    err << "journal replay: more than " << kMaxInstruments << " instruments\n";
+    return kReplayExitUnreadable;
+  }
+  engine_options.risk = risk_limits_from_config(*config, engine_options.instruments);
+  engine_options.initial_trading_state = trading_state_of(config->trading_state);
+  engine_options.cancel_on_shutdown = config->cancel_on_shutdown;
+  const std::vector<InstrumentSpec> instruments = engine_options.instruments;
+
+  auto quotes = std::make_unique<QuoteRing>();
+  auto requests = std::make_unique<VenueRequestRing>();
+  auto events = std::make_unique<VenueEventRing>();
+  Engine engine(std::move(engine_options), *quotes, *requests, *events);
+
+  persist::RecoveryOptions recovery;
+  recovery.use_snapshots = !options.no_snapshot;
+  recovery.stop_at_torn_tail = true;
+  out << "data directory: " << data_dir.string() << '\n';
+  out << "instruments: " << symbols_of(instruments) << " (from " << table_source << ")\n";
+  absl::StatusOr<persist::RecoveredState> recovered =
+      persist::recover_engine_state(engine, data_dir, instruments, recovery);
+  if (!recovered.ok()) {
+    err << "journal replay refused: " << recovered.status().message() << '\n';
+    return kReplayExitRefused;
+  }
+  for (const persist::SkippedSnapshot& skipped : recovered->skipped_snapshots) {
+    out << "skipped snapshot: " << skipped.reason << '\n';
+  }
+  if (options.no_snapshot) {
+    out << "snapshot: not used (--no-snapshot)\n";
+  } else if (recovered->snapshot.empty()) {
+    out << "snapshot: none\n";
+  } else {
+    out << fmt::format("snapshot: {} (sequence {})\n", recovered->snapshot.string(),
+                       recovered->snapshot_sequence);
+  }
+  if (recovered->records_replayed > 0) {
+    out << fmt::format("records replayed: {} (sequences {}..{})\n", recovered->records_replayed,
+                       recovered->first_replayed_sequence, recovered->last_sequence);
+  } else {
+    out << "records replayed: 0\n";
+  }
+  out << "last sequence: " << recovered->last_sequence << '\n';
+  const EngineState state = engine.capture_state();
+  print_state(state, instruments, out);
+  if (options.digest) out << fmt::format("digest: {:016x}\n", persist::state_digest(state));
+  out << fmt::format("time: {:.3f} s\n", recovered->seconds());
+  if (!recovered->stopped_at.empty()) {
+    out << "stopped at a " << recovered->stopped_at
+        << " (left as it is; the engine's start-up recovery removes it)\n";
+    return kReplayExitTornTail;
+  }
+  return kReplayExitClean;
+}
+
+}  // namespace qt
