@@ -39,6 +39,7 @@ PACKAGES=(
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
+  libsqlite3-dev             # bench/journal_bench: SQLite (the seed's storage) as the baseline
   python3                    # test scripts (JSON log validation)
   # --- real servers / peers for integration tests: added by later issues ------------------
   awscli                     # backup/restore to S3 (tests drive it against s3rver)
