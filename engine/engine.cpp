@@ -236,7 +236,8 @@ SubmitResult Engine::submit(const NewOrder& request) {
     reject(request, RejectReason::kJournalBusy);
     return {0, RejectReason::kJournalBusy};
   }
-  Order* order = admit(request, wall_now_ns() / 1'000'000);
+  const int64_t admitted_ns = wall_now_ns();
+  Order* order = admit(request, admitted_ns / 1'000'000);
   if (order == nullptr) {
     reject(request, RejectReason::kOrderPoolExhausted);
     return {0, RejectReason::kOrderPoolExhausted};
@@ -252,7 +253,8 @@ SubmitResult Engine::submit(const NewOrder& request) {
   venue_request.size = order->size;
   venue_request.created_ns = request.created_ns;
   if (journaling()) {
-    journal(persist::RecordType::kOrderReceived, persist::OrderReceivedRecord{request, order->id});
+    journal(persist::RecordType::kOrderReceived, persist::OrderReceivedRecord{request, order->id},
+            admitted_ns);
     journal(persist::RecordType::kSentToVenue, persist::SentToVenueRecord{venue_request});
   }
   send_to_venue(venue_request);  // cannot fail: capacity was checked above, one producer
@@ -513,9 +515,9 @@ void Engine::deliver_update(const OrderUpdate& update) {
 // ---- Journal ----------------------------------------------------------------------------------
 
 template <typename Payload>
-void Engine::journal(persist::RecordType type, const Payload& payload) {
-  const persist::JournalEntry entry =
-      persist::make_entry(type, next_journal_sequence_, wall_now_ns(), payload);
+void Engine::journal(persist::RecordType type, const Payload& payload, int64_t timestamp_ns) {
+  const persist::JournalEntry entry = persist::make_entry(
+      type, next_journal_sequence_, timestamp_ns != 0 ? timestamp_ns : wall_now_ns(), payload);
   if (!journal_.ring->try_push(entry)) {
     // Callers check journal_has_room() first, so this is a bug; never silently.
     EngineStats::bump(stats_->journal_overflows);

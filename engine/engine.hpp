@@ -201,8 +201,10 @@ class Engine final : public Agent {
   bool journaling() const { return journal_.ring != nullptr && !replaying_; }
   bool journal_has_room(std::size_t records) const;
   std::size_t input_budget() const;  // inputs one duty cycle may take without overflowing
+  // timestamp_ns 0 = now; submit passes the instant it stamped on the order, so that replay
+  // (which takes the record's timestamp) rebuilds the same order.
   template <typename Payload>
-  void journal(persist::RecordType type, const Payload& payload);
+  void journal(persist::RecordType type, const Payload& payload, int64_t timestamp_ns = 0);
   int release_durable_outputs();
   struct PendingOutput {
     uint64_t sequence = 0;
