@@ -734,6 +734,7 @@ int Engine::reconcile_some_recovered_orders() {
     request.created_ns = now_ns();
     request.sent_epoch_ms = order->created_epoch_ms;
     request.venue_order_id = order->venue_order_id;
+    request.cancel_requested = order->state == OrderState::kPendingCancel;
     send_to_venue(request);
     recovery_pending_.store(recovery_pending_.load(std::memory_order_relaxed) - 1,
                             std::memory_order_relaxed);
@@ -748,22 +749,25 @@ int Engine::reconcile_some_recovered_orders() {
 SubmitResult StrategyContext::submit(const OrderRequest& request) {
   if (engine_.strategies_stopped()) return {0, RejectReason::kTradingHalted};
   NewOrder order;
-  // "S<source>-<sequence>": unique per strategy for the engine's duplicate check and the journal.
+  // "S<source>-<start>-<sequence>": unique per strategy, across restarts too, for the engine's
+  // duplicate check and the journal.
   char text[ClientOrderId::kCapacity];
   int length = 0;
   text[length++] = 'S';
-  auto append_number = [&](uint64_t value) {
+  auto append_number = [&](uint64_t value, uint64_t base) {
     char digits[20];
     int n = 0;
     do {
-      digits[n++] = static_cast<char>('0' + value % 10);
-      value /= 10;
+      digits[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[value % base];
+      value /= base;
     } while (value != 0 && n < 20);
     while (n > 0 && length < static_cast<int>(sizeof text)) text[length++] = digits[--n];
   };
-  append_number(source_);
+  append_number(source_, 10);
   text[length++] = '-';
-  append_number(next_client_sequence_++);
+  append_number(start_epoch_seconds_, 36);
+  text[length++] = '-';
+  append_number(next_client_sequence_++, 10);
   order.client_order_id = ClientOrderId::from(std::string_view(text, static_cast<size_t>(length)));
   order.source = source_;
   order.instrument = request.instrument;

@@ -80,6 +80,7 @@ struct VenueRequest {
   int64_t created_ns = 0;
   int64_t sent_epoch_ms = 0;              // kReconcile: when the original request was journaled
   std::array<char, 40> venue_order_id{};  // kReconcile: the venue's id, when it gave one
+  bool cancel_requested = false;          // kReconcile: a cancel was journaled; send it again
 };
 
 // Venue stage → engine: what the venue said about an order.

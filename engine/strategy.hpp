@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "engine/clock.hpp"
 #include "engine/instrument.hpp"
 #include "engine/messages.hpp"
 #include "engine/order.hpp"
@@ -64,7 +65,10 @@ class StrategyContext {
  private:
   Engine& engine_;
   SourceId source_;
+  // Client order ids are "S<source>-<start>-<n>", <start> the context's creation time in
+  // base-36 seconds: unique across restarts, whose journaled ids the duplicate check keeps.
   uint64_t next_client_sequence_ = 1;
+  uint64_t start_epoch_seconds_ = static_cast<uint64_t>(wall_epoch_ms() / 1000);
   std::bitset<kMaxInstruments> subscriptions_;
   int64_t timer_interval_ns_ = 0;
 };

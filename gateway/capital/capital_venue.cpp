@@ -54,6 +54,7 @@ void CapitalVenue::on_close() {
 
 void CapitalVenue::start_threads() {
   if (running_.exchange(true)) return;
+  started_epoch_ms_ = wall_epoch_ms();
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Worker& worker = *workers_[i];
     worker.thread = std::thread([this, &worker, i] {
@@ -375,6 +376,7 @@ void CapitalVenue::track_recovered(const VenueRequest& request) {
   t.size = request.size;
   t.working_order = request.type == OrderType::kLimit;
   t.sent_epoch_ms = request.sent_epoch_ms;
+  t.recovered = true;
   const std::size_t id_length =
       ::strnlen(request.venue_order_id.data(), request.venue_order_id.size());
   if (t.working_order && id_length > 0) {
@@ -392,7 +394,13 @@ void CapitalVenue::track_recovered(const VenueRequest& request) {
   {
     std::lock_guard lock(mutex_);
     if (!t.deal_id.empty()) claimed_deal_ids_.insert(t.deal_id);
-    tracked_[request.order_id] = std::move(t);
+    tracked_[request.order_id] = t;
+  }
+  if (request.cancel_requested && !t.deal_id.empty()) {
+    // The cancel was journaled before the stop but may never have reached the broker.
+    VenueRequest cancel_request = request;
+    cancel_request.kind = VenueRequestKind::kCancel;
+    cancel(cancel_request);
   }
   request_snapshot();
 }
@@ -462,14 +470,18 @@ void CapitalVenue::reconcile() {
           }
         }
       } else if (t.phase == Phase::kUnknown && !shape_pending(t)) {
-        const int64_t earliest = t.sent_epoch_ms - options_.unknown_match_skew_ms;
+        // Only deals made since this venue started: what earlier runs' orders claimed is not
+        // known here. Recovered orders are never matched by shape at all (see Tracked).
+        const int64_t earliest =
+            std::max(t.sent_epoch_ms - options_.unknown_match_skew_ms, started_epoch_ms_);
         auto as_position = std::find_if(positions->begin(), positions->end(), [&](auto& p) {
-          return p.epic == epic && p.side == t.side && spec.size_from_double(p.size) == t.size &&
-                 p.created_epoch_ms >= earliest && !claimed_deal_ids_.contains(p.deal_id);
+          return !t.recovered && p.epic == epic && p.side == t.side &&
+                 spec.size_from_double(p.size) == t.size && p.created_epoch_ms >= earliest &&
+                 !claimed_deal_ids_.contains(p.deal_id);
         });
         auto as_working = std::find_if(working->begin(), working->end(), [&](auto& w) {
-          return w.epic == epic && w.side == t.side && spec.size_from_double(w.size) == t.size &&
-                 !claimed_deal_ids_.contains(w.deal_id);
+          return !t.recovered && w.epic == epic && w.side == t.side &&
+                 spec.size_from_double(w.size) == t.size && !claimed_deal_ids_.contains(w.deal_id);
         });
         if (!t.working_order && as_position != positions->end()) {
           claimed_deal_ids_.insert(as_position->deal_id);

@@ -108,6 +108,9 @@ class CapitalVenue final : public Agent {
     int64_t sent_epoch_ms = 0;
     int64_t unknown_epoch_ms = 0;  // when the outcome became Unknown
     bool ambiguity_logged = false;
+    // Recovered from the journal: the deals other orders of earlier runs claimed are not known
+    // here, so no shape matching — only the exact venue id, or absence in the history.
+    bool recovered = false;
     bool cancel_requested = false;
     int missing_polls = 0;  // working order absent from the list, no position yet
   };
@@ -144,6 +147,7 @@ class CapitalVenue final : public Agent {
   std::thread poller_;
   std::atomic<bool> running_{false};
   std::atomic<bool> snapshot_requested_{false};
+  int64_t started_epoch_ms_ = 0;  // deals older than this belong to earlier runs
   std::mutex poll_mutex_;
   std::condition_variable poll_wake_;
 
