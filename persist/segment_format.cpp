@@ -214,6 +214,13 @@ SegmentScan scan_segment(const std::byte* base, uint64_t file_size,
 
 absl::StatusOr<std::vector<JournalFile>> list_journal_files(
     const std::filesystem::path& dir, std::vector<std::filesystem::path>* unused_prepared) {
+  return list_journal_files(dir, unused_prepared, 0);
+}
+
+absl::StatusOr<std::vector<JournalFile>> list_journal_files(
+    const std::filesystem::path& dir, std::vector<std::filesystem::path>* unused_prepared,
+    int renamed_under_us) {
+  const std::size_t unused_before = unused_prepared != nullptr ? unused_prepared->size() : 0;
   std::vector<JournalFile> files;
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec);
@@ -236,6 +243,12 @@ absl::StatusOr<std::vector<JournalFile>> list_journal_files(
     // A prepared file is in use once the writer has written its header.
     std::byte head[kFileHeaderSize] = {};
     const int fd = ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && renamed_under_us < 8) {
+      // The writer's preparer gave it its segment name between readdir and open: list again
+      // for a consistent view.
+      if (unused_prepared != nullptr) unused_prepared->resize(unused_before);
+      return list_journal_files(dir, unused_prepared, renamed_under_us + 1);
+    }
     if (fd < 0) {
       return absl::UnavailableError(
           fmt::format("cannot open {}: {}", entry.path().string(), std::strerror(errno)));

@@ -133,5 +133,10 @@ struct JournalFile {
 absl::StatusOr<std::vector<JournalFile>> list_journal_files(
     const std::filesystem::path& dir,
     std::vector<std::filesystem::path>* unused_prepared = nullptr);
+// The same, after `renamed_under_us` restarts because a prepared file was renamed between
+// readdir and open (the writer's preparer names segments while others list them).
+absl::StatusOr<std::vector<JournalFile>> list_journal_files(
+    const std::filesystem::path& dir, std::vector<std::filesystem::path>* unused_prepared,
+    int renamed_under_us);
 
 }  // namespace qt::persist::format
