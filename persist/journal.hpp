@@ -1,33 +1,47 @@
-// The journal writer: appends JournalEntry records to preallocated, memory-mapped segment files
-// (format in persist/FORMAT.md) and makes them durable under the configured mode.
+// The journal writer: appends records to preallocated segment files (format in persist/FORMAT.md)
+// and makes them durable under the configured mode.
+//
+// How records reach the file depends on the mode, because of what each costs here (measured by
+// bench/journal_bench.cpp, see bench/RESULTS.md):
+//  - async: stored straight into the segment's shared mapping (memory-mapped, faulted in ahead):
+//    an append is a copy and a CRC, ~50 ns, and nothing else is needed to survive a crash of the
+//    process.
+//  - group and sync: copied into a staging buffer, and each commit pwrite()s what is staged and
+//    fdatasyncs. Not through the mapping, because after every fdatasync the kernel write-protects
+//    the pages it cleaned, and the next store to each costs a write fault into ext4
+//    (page_mkwrite): 35 µs p50 / 95 µs p99 per page on this VM, on the journal thread, in front
+//    of every commit. A pwrite() of the same bytes takes no fault and the fdatasync after it costs
+//    the same.
 //
 // Thread ownership:
 //  - JournalWriter belongs to one thread (the journal thread; in tests, the test thread): open(),
 //    append(), commit(), close() are called by it alone. durable_sequence() and stats() may be
 //    read by any thread.
-//  - Each writer runs one background preparer thread of its own that creates, zero-fills (group
-//    and sync modes), maps and faults in the NEXT segment ahead of need, renames a segment once
-//    it is in use and unmaps retired ones. It allocates and makes system calls; the writer's
-//    append path does neither.
+//  - Each writer runs one background preparer thread of its own that keeps the next two segments
+//    ready ahead of need (async: created, fallocated, mapped and faulted in; group and sync:
+//    created, zero-filled and fdatasynced), renames a segment once it is in use and unmaps
+//    retired ones. It allocates and makes system calls; the writer's append path does neither.
 //  - JournalAgent is an Agent: driven by exactly one runner thread, it drains a JournalRing
 //    (produced by the engine thread), appends, commits per mode and publishes the durable
 //    sequence.
 //
-// Guarantees of append(): no system call, no allocation, no page fault in the common case (the
-// segment's pages were faulted in by the preparer; in group and sync modes a store to a page the
-// kernel has just written back takes one minor fault to re-dirty it — inherent to mmap). Moving
-// to the next segment is a pointer exchange with the preparer; when the preparer is late the
-// writer prepares inline and counts it (JournalStats::late_preparations).
+// Guarantees of append(): no system call, no allocation, no page fault in the common case (async:
+// the segment's pages were faulted in by the preparer; durable modes: the staging buffer is
+// ordinary memory, written out by commit()). Moving to the next segment is a pop from the
+// preparer's queue (durable modes add one pwrite of the new segment's header); when the preparer
+// is late the writer prepares inline and counts it (JournalStats::late_preparations).
 //
 // Durability: a record is durable once durable_sequence() >= its sequence. kAsync: once it is in
 // the shared mapping (page cache) — it survives a process crash, not a power loss. kGroup and
-// kSync: once fdatasync of its segment has returned.
+// kSync: once fdatasync of its segment has returned. A reader beside a running writer sees async
+// records as they are appended and durable-mode records once committed.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -89,13 +103,17 @@ class JournalWriter {
   // with a release store, so a concurrent reader sees whole records only). entry.sequence must
   // be next_sequence(), entry.size <= 104. Not durable until commit() (see the modes above).
   // Errors: FailedPrecondition on a sequence that does not follow, InvalidArgument on a bad
-  // size, or the file-system error when a new segment could not be prepared (the writer is
-  // then failed() and refuses further appends).
+  // size, or the file-system error when a new segment could not be prepared or staged records
+  // could not be written (the writer is then failed() and refuses further appends).
   absl::Status append(const JournalEntry& entry) noexcept;
+  // The same for a record built elsewhere: any non-internal type, payload up to
+  // kMaxRecordPayload (4064) bytes.
+  absl::Status append(uint16_t type, uint64_t sequence, int64_t timestamp_ns,
+                      std::span<const std::byte> payload) noexcept;
 
   // Makes everything appended so far durable under the mode and publishes durable_sequence():
-  // kAsync publishes only; kGroup and kSync fdatasync the active segment (and the previous one
-  // if it still holds unsynced records) first.
+  // kAsync publishes only; kGroup and kSync pwrite() the staged records and fdatasync the active
+  // segment (and the previous one if it still holds unsynced records) first.
   absl::Status commit() noexcept;
 
   // Seals the active segment (a kShutdown seal record), makes everything durable, trims the

@@ -98,17 +98,33 @@ std::size_t JournalReader::segment_count() const noexcept {
 
 absl::StatusOr<std::unique_ptr<JournalReader>> JournalReader::open(const std::filesystem::path& dir,
                                                                    ReaderOptions options) {
-  absl::StatusOr<std::vector<format::JournalFile>> files = format::list_journal_files(dir);
-  if (!files.ok()) return files.status();
-  std::unique_ptr<JournalReader> reader(new JournalReader());
-  reader->options_ = options;
-  for (const format::JournalFile& file : *files) {
-    absl::StatusOr<ReadOnlyMapping> mapping = ReadOnlyMapping::open(file.path);
-    if (!mapping.ok()) return mapping.status();
-    auto segment = std::make_unique<Segment>();
-    segment->path = file.path;
-    segment->mapping = std::move(*mapping);
-    reader->segments_.push_back(std::move(segment));
+  std::unique_ptr<JournalReader> reader;
+  absl::StatusOr<std::vector<format::JournalFile>> files;
+  // A running writer's preparer renames an in-use prepared file to its segment name at any
+  // moment: when one vanishes between listing and mapping, list again.
+  for (int renamed_under_us = 0;; ++renamed_under_us) {
+    files = format::list_journal_files(dir);
+    if (!files.ok()) return files.status();
+    reader.reset(new JournalReader());
+    reader->options_ = options;
+    bool renamed = false;
+    for (const format::JournalFile& file : *files) {
+      absl::StatusOr<ReadOnlyMapping> mapping = ReadOnlyMapping::open(file.path);
+      if (!mapping.ok()) {
+        std::error_code ec;
+        if (file.prepared_name && renamed_under_us < 100 &&
+            !std::filesystem::exists(file.path, ec)) {
+          renamed = true;
+          break;
+        }
+        return mapping.status();
+      }
+      auto segment = std::make_unique<Segment>();
+      segment->path = file.path;
+      segment->mapping = std::move(*mapping);
+      reader->segments_.push_back(std::move(segment));
+    }
+    if (!renamed) break;
   }
   // Start at the last segment whose first sequence is <= from_sequence.
   if (options.from_sequence > 0) {
@@ -422,9 +438,13 @@ absl::StatusOr<RecoveryResult> recover_journal(const std::filesystem::path& dir)
           report->damage.offset);
     }
   }
-  if (result.truncated || !result.renamed.empty()) {
-    if (absl::Status s = fsync_path(dir, true); !s.ok()) return s;
+  if (!result.truncated && result.renamed.empty()) {
+    // Nothing was changed: the first verify stands (a second pass would double every restart's
+    // reading of the journal).
+    result.last_sequence = report->segments.empty() ? 0 : report->segments.back().last_sequence;
+    return result;
   }
+  if (absl::Status s = fsync_path(dir, true); !s.ok()) return s;
 
   absl::StatusOr<VerifyReport> after = verify_journal(dir);
   if (!after.ok()) return after.status();

@@ -28,8 +28,13 @@
 
 namespace qt::persist {
 
-inline constexpr uint32_t kJournalFormatVersion = 1;
+// Version 2 raised the longest record from 136 to 4096 bytes; readers read 1 and 2.
+inline constexpr uint32_t kJournalFormatVersion = 2;
+inline constexpr uint32_t kOldestReadableJournalFormatVersion = 1;
+// The engine's records: at most this much payload (one JournalEntry slot on the ring).
 inline constexpr std::size_t kMaxPayloadSize = 104;
+// Any record the journal holds (JournalWriter's span append; 32-byte header + this = 4096).
+inline constexpr std::size_t kMaxRecordPayload = 4064;
 
 // Values are stored on disk; never renumber. 0 is never written (a zero length word ends the
 // data, and a zero type marks an unset entry). Values from kFirstInternal up are written by the

@@ -59,7 +59,10 @@ std::string_view file_header_problem(const std::byte* base, uint64_t file_size) 
   std::memcpy(&header, base, sizeof(header));
   if (std::memcmp(header.magic, kMagic, sizeof(kMagic)) != 0) return "bad magic";
   if (header_crc(header) != header.header_crc) return "bad header CRC";
-  if (header.format_version != kJournalFormatVersion) return "unsupported format version";
+  if (header.format_version < kOldestReadableJournalFormatVersion ||
+      header.format_version > kJournalFormatVersion) {
+    return "unsupported format version";
+  }
   if (header.header_size != kFileHeaderSize) return "unexpected header size";
   if (header.first_sequence == 0) return "first sequence 0";
   return {};

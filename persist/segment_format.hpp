@@ -1,7 +1,7 @@
-// The journal's on-disk layout (persist/FORMAT.md, version 1) as code: the segment file header,
-// the record header, their CRCs, and one scanner that walks a mapped segment and says where its
-// valid data ends and what, if anything, is wrong after that. Shared by the writer (to find where
-// to continue), the reader, verify and recovery, so all of them agree on what "valid" means.
+// The journal's on-disk layout (persist/FORMAT.md, versions 1 and 2) as code: the segment file
+// header, the record header, their CRCs, and one scanner that walks a mapped segment and says where
+// its valid data ends and what, if anything, is wrong after that. Shared by the writer (to find
+// where to continue), the reader, verify and recovery, so all of them agree on what "valid" means.
 //
 // Internal to persist/. Pure functions over memory: no allocation except the scanner's problem
 // text on damage; callable from any thread.
@@ -28,7 +28,7 @@ static_assert(std::endian::native == std::endian::little,
 inline constexpr char kMagic[8] = {'Q', 'T', 'J', 'O', 'U', 'R', 'N', 'L'};
 inline constexpr uint32_t kFileHeaderSize = 64;
 inline constexpr uint32_t kRecordHeaderSize = 32;
-inline constexpr uint32_t kMaxRecordLength = kRecordHeaderSize + kMaxPayloadSize;  // 136
+inline constexpr uint32_t kMaxRecordLength = kRecordHeaderSize + kMaxRecordPayload;  // 4096
 inline constexpr uint64_t kRecordAlignment = 8;
 inline constexpr std::string_view kPreparedPrefix = "prepared-";
 inline constexpr std::string_view kPreparedSuffix = ".qtj.prep";

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "persist/journal_reader.hpp"
+#include "persist/segment_format.hpp"
 #include "tests/persist/journal_test_support.hpp"
 
 namespace qt::persist {
@@ -152,6 +153,124 @@ TEST(Journal, DurableSequenceAdvancesOnlyAtCommitInEveryMode) {
     ASSERT_TRUE((*writer)->close().ok());
     expect_sample_records(dir.path(), 1, 1000);
   }
+}
+
+TEST(Journal, EveryModeRoundTripsAcrossSegmentsAndContinuesAfterACrash) {
+  for (Durability mode : {Durability::kAsync, Durability::kGroup, Durability::kSync}) {
+    SCOPED_TRACE(std::string(to_string(mode)));
+    TempJournalDir dir(std::string("modes_") + std::string(to_string(mode)));
+    const JournalOptions options = small_options(dir.path(), mode);
+    test::write_sample_journal(options, 1, 1500, 7);
+    ASSERT_EQ(test::write_sample_journal_then_crash(options, 1501, 2500), 0);
+    absl::StatusOr<RecoveryResult> recovered = recover_journal(dir.path());
+    ASSERT_TRUE(recovered.ok()) << recovered.status();
+    EXPECT_FALSE(recovered->truncated);
+    ASSERT_EQ(recovered->last_sequence, 2500u);
+    test::write_sample_journal(options, 2501, 3000, 13);
+    expect_sample_records(dir.path(), 1, 3000);
+    absl::StatusOr<VerifyReport> report = verify_journal(dir.path());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->clean()) << report->to_text();
+  }
+}
+
+// Durable modes stage records and write them at the commit: a reader beside the writer sees a
+// record once it is durable, never a half-written one, and the renamed segment always has its
+// header.
+TEST(Journal, DurableModesShowRecordsToReadersOnceCommitted) {
+  TempJournalDir dir("staged");
+  auto writer = JournalWriter::open(small_options(dir.path(), Durability::kGroup), 1);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  auto count_records = [&] {
+    auto reader = JournalReader::open(dir.path());
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    RecordView view;
+    uint64_t n = 0;
+    while ((*reader)->next(view)) ++n;
+    EXPECT_TRUE((*reader)->status().ok()) << (*reader)->status();
+    return n;
+  };
+  for (uint64_t s = 1; s <= 10; ++s) ASSERT_TRUE((*writer)->append(sample_entry(s)).ok());
+  EXPECT_EQ(count_records(), 0u);
+  ASSERT_TRUE((*writer)->commit().ok());
+  EXPECT_EQ(count_records(), 10u);
+  // Across a segment switch: the sealed segment's tail was written at the switch, the new
+  // segment's header at once.
+  uint64_t s = 11;
+  while ((*writer)->stats().segment_switches.load() == 0) {
+    ASSERT_TRUE((*writer)->append(sample_entry(s++)).ok());
+  }
+  EXPECT_EQ(count_records(), s - 2);  // all but the record in the new segment
+  ASSERT_TRUE((*writer)->commit().ok());
+  EXPECT_EQ(count_records(), s - 1);
+  ASSERT_TRUE((*writer)->close().ok());
+  expect_sample_records(dir.path(), 1, s - 1);
+}
+
+// Records longer than an engine entry (format version 2): up to kMaxRecordPayload bytes, in every
+// mode, including more between two commits than the durable modes' staging buffer holds.
+TEST(Journal, LongRecordsUpToTheFormatMaximumInEveryMode) {
+  for (Durability mode : {Durability::kAsync, Durability::kGroup, Durability::kSync}) {
+    SCOPED_TRACE(std::string(to_string(mode)));
+    TempJournalDir dir(std::string("long_") + std::string(to_string(mode)));
+    auto writer = JournalWriter::open(small_options(dir.path(), mode, 2 << 20), 1);
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    auto payload_of = [](uint64_t sequence) {
+      std::vector<std::byte> payload(sequence * 37 % (kMaxRecordPayload + 1));
+      for (std::size_t i = 0; i < payload.size(); ++i) {
+        payload[i] = static_cast<std::byte>((sequence * 131 + i) & 0xFF);
+      }
+      return payload;
+    };
+    constexpr uint64_t kRecords = 2000;  // ~4 MB: 2 MiB segments, > 1 MiB between commits
+    for (uint64_t s = 1; s <= kRecords; ++s) {
+      const std::vector<std::byte> payload = payload_of(s);
+      ASSERT_TRUE((*writer)->append(1, s, static_cast<int64_t>(s), payload).ok()) << s;
+      if (s == 1000) {
+        ASSERT_TRUE((*writer)->commit().ok());
+      }
+    }
+    const std::vector<std::byte> too_long(kMaxRecordPayload + 1);
+    EXPECT_EQ((*writer)->append(1, kRecords + 1, 0, too_long).code(),
+              absl::StatusCode::kInvalidArgument);
+    ASSERT_TRUE((*writer)->commit().ok());
+    EXPECT_GE((*writer)->stats().segment_switches.load(), 1u);
+    ASSERT_TRUE((*writer)->close().ok());
+
+    auto reader = JournalReader::open(dir.path());
+    ASSERT_TRUE(reader.ok()) << reader.status();
+    RecordView view;
+    uint64_t expected = 1;
+    while ((*reader)->next(view)) {
+      ASSERT_EQ(view.sequence, expected);
+      const std::vector<std::byte> want = payload_of(expected);
+      ASSERT_EQ(view.payload.size(), want.size()) << expected;
+      ASSERT_TRUE(std::equal(want.begin(), want.end(), view.payload.begin())) << expected;
+      ++expected;
+    }
+    EXPECT_TRUE((*reader)->status().ok()) << (*reader)->status();
+    EXPECT_EQ(expected, kRecords + 1);
+  }
+}
+
+// Segments written by format version 1 (records of at most 136 bytes) stay readable.
+TEST(Journal, ReadsFormatVersion1Segments) {
+  TempJournalDir dir("v1");
+  test::write_sample_journal(small_options(dir.path()), 1, 1000);
+  for (const std::filesystem::path& path : test::segment_files(dir.path())) {
+    format::FileHeader header;
+    const std::string bytes = test::read_bytes(path, 0, sizeof(header));
+    ASSERT_EQ(bytes.size(), sizeof(header));
+    std::memcpy(&header, bytes.data(), sizeof(header));
+    ASSERT_EQ(header.format_version, kJournalFormatVersion);
+    header.format_version = 1;
+    header.header_crc = format::header_crc(header);
+    test::write_bytes(path, 0, std::string(reinterpret_cast<const char*>(&header), sizeof(header)));
+  }
+  absl::StatusOr<VerifyReport> report = verify_journal(dir.path());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->clean()) << report->to_text();
+  expect_sample_records(dir.path(), 1, 1000);
 }
 
 TEST(Journal, PreparerHasTheNextSegmentReadyBeforeItIsNeeded) {
