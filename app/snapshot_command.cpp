@@ -124,6 +124,11 @@ CLI::App* add_journal_replay_subcommand(CLI::App& journal, JournalReplayOptions&
   replay->add_flag("--digest", options.digest, "also print the state digest");
   replay->add_flag("--no-snapshot", options.no_snapshot,
                    "ignore snapshots: replay the whole journal from sequence 1");
+  replay
+      ->add_option("--until-sequence", options.until_sequence,
+                   "stop after this sequence: the state at that point (e.g. a backup's), from "
+                   "the newest snapshot at or before it; exit 2 if the journal ends before it")
+      ->check(CLI::PositiveNumber);
   replay->callback([&options] { options.requested = true; });
   return replay;
 }
@@ -243,6 +248,10 @@ int run_journal_replay_command(const JournalReplayOptions& options,
   persist::RecoveryOptions recovery;
   recovery.use_snapshots = !options.no_snapshot;
   recovery.stop_at_torn_tail = true;
+  if (options.until_sequence > 0) {
+    recovery.up_to_sequence = options.until_sequence;
+    recovery.pass_over_snapshots_beyond_limit = true;
+  }
   out << "data directory: " << data_dir.string() << '\n';
   out << "instruments: " << symbols_of(instruments) << " (from " << table_source << ")\n";
   absl::StatusOr<persist::RecoveredState> recovered =
@@ -269,11 +278,22 @@ int run_journal_replay_command(const JournalReplayOptions& options,
     out << "records replayed: 0\n";
   }
   out << "last sequence: " << recovered->last_sequence << '\n';
+  const bool until_reached =
+      options.until_sequence > 0 && recovered->last_sequence == options.until_sequence;
+  if (options.until_sequence > 0 && !until_reached && recovered->stopped_at.empty()) {
+    // Printing a state here would pass the journal's end off as the state at N.
+    err << fmt::format(
+        "journal replay refused: the journal ends at sequence {}, before --until-sequence {}\n",
+        recovered->last_sequence, options.until_sequence);
+    return kReplayExitRefused;
+  }
+  if (until_reached) out << "stopped at --until-sequence " << options.until_sequence << '\n';
   const EngineState state = engine.capture_state();
   print_state(state, instruments, out);
   if (options.digest) out << fmt::format("digest: {:016x}\n", persist::state_digest(state));
   out << fmt::format("time: {:.3f} s\n", recovered->seconds());
-  if (!recovered->stopped_at.empty()) {
+  // Damage past the point asked for leaves the state at that point whole.
+  if (!recovered->stopped_at.empty() && !until_reached) {
     out << "stopped at a " << recovered->stopped_at
         << " (left as it is; the engine's start-up recovery removes it)\n";
     return kReplayExitTornTail;

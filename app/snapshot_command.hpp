@@ -2,7 +2,7 @@
 // persist/snapshot.hpp and persist/engine_recovery.hpp.
 //
 //   quanttrading snapshot verify [--data-dir D] [-c config.toml] [--set k=v]...
-//   quanttrading journal replay  [--data-dir D] [--digest] [--no-snapshot]
+//   quanttrading journal replay  [--data-dir D] [--digest] [--no-snapshot] [--until-sequence N]
 //                                [-c config.toml] [--set k=v]...
 //
 // D defaults to persist.data_dir of the configuration. Both only read: they run beside a live
@@ -19,15 +19,21 @@
 // journal replay rebuilds the engine state exactly as start-up recovery would — newest valid
 // snapshot, then the journal after it (--no-snapshot: the whole journal from sequence 1) — in
 // an engine built from the configuration, and prints the snapshot used, records replayed, the
-// last sequence, the orders, the positions and (--digest) persist::state_digest(). Instruments:
-// the configuration's; with the Capital.com venue, whose dealing rules come from the broker at
-// start-up, the table recorded in the newest intact snapshot when there is one. Exit: 0 replayed
-// to the end, 1 stopped at a torn tail, 2 refused (corruption, a snapshot that does not fit the
-// journal, a record replay refuses), 3 cannot examine (configuration, missing directory).
+// last sequence, the orders, the positions and (--digest) persist::state_digest().
+// --until-sequence N stops after record N: the state the engine had at that point (a backup
+// point, say), from the newest valid snapshot at or before N (later ones are passed over) and
+// the records after it up to N. A journal that ends before N is refused (exit 2): the state at N
+// cannot be rebuilt; a torn tail before N exits 1 as usual; a torn tail after N does not matter.
+// Instruments: the configuration's; with the Capital.com venue, whose dealing rules come from
+// the broker at start-up, the table recorded in the newest intact snapshot when there is one.
+// Exit: 0 replayed to the end (or to N), 1 stopped at a torn tail, 2 refused (corruption, a
+// snapshot that does not fit the journal, a record replay refuses, a journal that ends before
+// N), 3 cannot examine (configuration, missing directory).
 //
 // Command use only: allocates, blocks on file I/O.
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -49,8 +55,9 @@ struct JournalReplayOptions {
   std::string config_file;
   std::vector<std::string> sets;
   std::string data_dir;
-  bool digest = false;       // --digest
-  bool no_snapshot = false;  // --no-snapshot
+  bool digest = false;          // --digest
+  bool no_snapshot = false;     // --no-snapshot
+  uint64_t until_sequence = 0;  // --until-sequence; 0 = to the end of the journal
 };
 
 inline constexpr int kReplayExitClean = 0;

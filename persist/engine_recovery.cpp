@@ -106,8 +106,10 @@ absl::StatusOr<RecoveredState> recover_engine_state(Engine& fresh_engine,
   RecoveredState out;
   std::string origin;  // for messages: which snapshot the journal must continue
   if (options.use_snapshots) {
-    absl::StatusOr<std::optional<LoadedSnapshot>> loaded =
-        load_newest_valid_snapshot(data_dir, instruments, &out.skipped_snapshots);
+    absl::StatusOr<std::optional<LoadedSnapshot>> loaded = load_newest_valid_snapshot(
+        data_dir, instruments, &out.skipped_snapshots,
+        options.pass_over_snapshots_beyond_limit ? options.up_to_sequence
+                                                 : std::numeric_limits<uint64_t>::max());
     if (!loaded.ok()) return loaded.status();
     if (loaded->has_value()) {
       LoadedSnapshot& snapshot = **loaded;

@@ -31,6 +31,10 @@ struct RecoveryOptions {
   bool use_snapshots = true;
   // Never apply a record beyond this sequence (the snapshotter passes the durable sequence).
   uint64_t up_to_sequence = std::numeric_limits<uint64_t>::max();
+  // What a snapshot beyond up_to_sequence means. false: an error (the snapshotter's bound is the
+  // durable sequence; a snapshot past it cannot be). true: it is passed over for the newest one
+  // at or before up_to_sequence, or none — for offline tools replaying to an earlier point.
+  bool pass_over_snapshots_beyond_limit = false;
   // Damage that ends the journal early: false → an error (start-up: recover_journal() has
   // already removed any torn tail, so what is left is real damage). true → a torn tail ends the
   // replay and is reported in RecoveredState::stopped_at; corruption is still an error. For

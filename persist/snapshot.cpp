@@ -499,12 +499,13 @@ absl::StatusOr<EngineState> read_snapshot(const std::filesystem::path& path,
 
 absl::StatusOr<std::optional<LoadedSnapshot>> load_newest_valid_snapshot(
     const std::filesystem::path& data_dir, std::span<const InstrumentSpec> instruments,
-    std::vector<SkippedSnapshot>* skipped_out) {
+    std::vector<SkippedSnapshot>* skipped_out, uint64_t at_most_sequence) {
   absl::StatusOr<std::vector<SnapshotFile>> files = list_snapshots(data_dir);
   if (!files.ok()) return files.status();
   std::vector<SkippedSnapshot> skipped;
   std::optional<LoadedSnapshot> loaded;
   for (auto it = files->rbegin(); it != files->rend(); ++it) {
+    if (it->sequence > at_most_sequence) continue;
     absl::StatusOr<EngineState> state = read_snapshot(it->path, instruments);
     std::string reason;
     if (!state.ok()) {

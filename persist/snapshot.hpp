@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -100,10 +101,13 @@ struct LoadedSnapshot {
 // The newest snapshot of <data_dir>/snapshots that reads under `instruments`, trying older ones
 // when a newer one is refused (each refusal logged at warn with file and reason). nullopt when
 // there is none or none reads; `skipped`, when given, receives every refused one either way.
+// Snapshots named for a sequence above `at_most_sequence` are passed over unread (not refused:
+// replaying to an earlier point needs an earlier snapshot, and a later one is not damaged).
 // Errors only when the directory cannot be listed.
 absl::StatusOr<std::optional<LoadedSnapshot>> load_newest_valid_snapshot(
     const std::filesystem::path& data_dir, std::span<const InstrumentSpec> instruments,
-    std::vector<SkippedSnapshot>* skipped = nullptr);
+    std::vector<SkippedSnapshot>* skipped = nullptr,
+    uint64_t at_most_sequence = std::numeric_limits<uint64_t>::max());
 
 // A stable 64-bit digest (FNV-1a) of the canonical serialisation of a state — the same
 // field-by-field encoding the file uses: journal sequence, last order id, trading state, kill

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `quanttrading snapshot verify` and `quanttrading journal replay` on the data directory of a real
 # paper run (load client on, so the journal holds orders and fills): the replayed state is the
-# same with and without snapshots (digest), a damaged newest snapshot makes verify exit 1 and
-# replay fall back to the older one, a torn tail after a SIGKILL is replayed up to and reported
-# (exit 1), and neither command changes a byte of what it reads.
+# same with and without snapshots (digest), --until-sequence rebuilds the state at an earlier
+# point (from the snapshot before it, equal to a replay from 1; a point past the end is refused),
+# a damaged newest snapshot makes verify exit 1 and replay fall back to the older one, a torn
+# tail after a SIGKILL is replayed up to and reported (exit 1), and neither command changes a
+# byte of what it reads.
 # Usage: snapshot_cli_test.sh PATH_TO_QUANTTRADING PATH_TO_SNAPSHOT_FIXTURE_WRITER
 set -uo pipefail
 bin="$1"
@@ -64,6 +66,37 @@ grep -q "^snapshot: .*snapshot-0*$last.qts (sequence $last)" "$work/snap.out" \
 grep -q '^records replayed: 0$' "$work/snap.out" && pass "nothing after it" || fail "records replayed"
 [[ $(field "$work/snap.out" "digest:") == "$digest" ]] && pass "same digest as the full replay" \
   || fail "digest differs: $(field "$work/snap.out" "digest:") vs $digest"
+
+# --- --until-sequence: the state at an earlier point ----------------------------------------------
+# Between the two snapshots: the one at $last is passed over, the one at $half plus the records up
+# to $mid rebuild the same state as the whole journal replayed from 1 up to $mid.
+mid=$(((half + last) / 2))
+"$bin" journal replay "${sets[@]}" --digest --until-sequence "$mid" >"$work/until.out" 2>&1
+expect_exit 0 $? "journal replay --until-sequence $mid" "$work/until.out"
+grep -q "^snapshot: .*(sequence $half)" "$work/until.out" && pass "the snapshot after $mid passed over" \
+  || { fail "snapshot used for --until-sequence"; cat "$work/until.out"; }
+grep -q "^records replayed: $((mid - half)) (sequences $((half + 1))\.\.$mid)" "$work/until.out" \
+  && pass "records up to $mid replayed" || fail "records replayed with --until-sequence"
+grep -q "^last sequence: $mid$" "$work/until.out" && pass "stops at $mid" || fail "last sequence with --until-sequence"
+until_digest=$(field "$work/until.out" "digest:")
+"$bin" journal replay "${sets[@]}" --digest --no-snapshot --until-sequence "$mid" >"$work/until_full.out" 2>&1
+expect_exit 0 $? "journal replay --no-snapshot --until-sequence $mid" "$work/until_full.out"
+grep -q "^records replayed: $mid (sequences 1\.\.$mid)" "$work/until_full.out" \
+  && pass "from sequence 1 up to $mid" || { fail "records replayed from 1"; cat "$work/until_full.out"; }
+[[ ${#until_digest} -eq 16 && $(field "$work/until_full.out" "digest:") == "$until_digest" ]] \
+  && pass "same digest at $mid from the snapshot and from sequence 1" \
+  || fail "digest at $mid: $until_digest vs $(field "$work/until_full.out" "digest:")"
+[[ "$until_digest" != "$digest" ]] && pass "the state at $mid differs from the end's" \
+  || fail "the digest at $mid equals the digest at $last"
+"$bin" journal replay "${sets[@]}" --digest --until-sequence "$last" >"$work/until_last.out" 2>&1
+expect_exit 0 $? "journal replay --until-sequence $last (the end)" "$work/until_last.out"
+[[ $(field "$work/until_last.out" "digest:") == "$digest" ]] && pass "up to the end: the full digest" \
+  || fail "digest up to the end differs"
+"$bin" journal replay "${sets[@]}" --digest --until-sequence "$((last + 1))" >"$work/until_beyond.out" 2>&1
+expect_exit 2 $? "journal replay --until-sequence past the journal's end" "$work/until_beyond.out"
+grep -q "journal ends at sequence $last, before --until-sequence $((last + 1))" "$work/until_beyond.out" \
+  && pass "a point past the end is refused, naming both" || { fail "refusal message"; cat "$work/until_beyond.out"; }
+grep -q '^digest:' "$work/until_beyond.out" && fail "a refused replay printed a digest" || pass "no digest when refused"
 
 # --- the newest snapshot damaged -----------------------------------------------------------------
 newest=$(ls "$data"/snapshots/snapshot-*.qts | sort | tail -1)

@@ -31,11 +31,9 @@
 // Environment: QT_CRASH_SEED (default: from the clock; printed, and in every failure message),
 // QT_CRASH_KILLS (default 20), QT_CRASH_QUANTTRADING (default: the binary built with this test),
 // QT_CRASH_KEEP=1 keeps the work directory (it is always kept after a failure).
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,18 +69,23 @@
 #include "persist/records.hpp"
 #include "persist/snapshot.hpp"
 #include "sim/capital_simulator.hpp"
+#include "tests/quanttrading_process_support.hpp"
 
 #ifndef QT_QUANTTRADING_BIN
 #error "QT_QUANTTRADING_BIN must name the quanttrading binary (tests/crash/CMakeLists.txt)"
 #endif
-
-extern char** environ;
 
 namespace qt {
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using test::ChildProgram;
+using test::describe_wait_status;
+using test::hex64;
+using test::parse_start;
+using test::StartReport;
+using test::tail_of;
 
 constexpr double kLoadOrdersPerSecond = 2.0;
 constexpr double kKillAfterMinSeconds = 0.5;
@@ -90,108 +93,15 @@ constexpr double kKillAfterMaxSeconds = 4.0;
 constexpr double kFinalRunSeconds = 3.0;
 constexpr auto kStartTimeout = std::chrono::seconds(30);
 constexpr auto kStopTimeout = std::chrono::seconds(30);
-// The broker allows one POST /session per second per API key; consecutive engines must not
-// earn a 429 at login from the one before.
-constexpr auto kMinSpacingBetweenStarts = std::chrono::milliseconds(1200);
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? value : fallback;
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string tail_of(const std::string& text, std::size_t lines) {
-  std::size_t pos = text.size();
-  for (std::size_t n = 0; n <= lines && pos != std::string::npos && pos > 0; ++n) {
-    pos = text.rfind('\n', pos - 1);
-  }
-  return pos == std::string::npos ? text : text.substr(pos + 1);
-}
-
 // A size in the instrument's units, as the broker writes it ("0.98", "1000").
 std::string size_text(const InstrumentSpec& spec, SizeUnits size) {
   return fmt::format("{:g}", spec.size_to_double(size));
-}
-
-std::string hex64(uint64_t value) {
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
-  return text;
-}
-
-// ---- the child program --------------------------------------------------------------------------
-
-// One `quanttrading run`, output to a log file. Killed (SIGKILL) if still running when destroyed,
-// so a failing assertion never leaves an engine behind.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-        const fs::path& log)
-      : log_(log) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    std::vector<char*> envp;
-    for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    spawn_error_ = posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, args.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (spawn_error_ != 0) pid_ = -1;
-  }
-  ~Child() {
-    if (running()) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  int spawn_error() const { return spawn_error_; }
-  pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0 && !status_.has_value(); }
-  std::string log() const { return read_file(log_); }
-
-  // Reaps the child if it has exited; true while it runs.
-  bool poll() {
-    if (!running()) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
-    return running();
-  }
-  // Sends `signal` and waits up to `timeout` for the exit; the wait status, or nullopt.
-  std::optional<int> stop(int signal, std::chrono::milliseconds timeout) {
-    if (running()) ::kill(pid_, signal);
-    const auto deadline = Clock::now() + timeout;
-    while (poll() && Clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return status_;
-  }
-  std::optional<int> exit_status() const { return status_; }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
-  int spawn_error_ = 0;
-  std::optional<int> status_;
-};
-
-std::string describe_wait_status(int status) {
-  if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
-  return "wait status " + std::to_string(status);
 }
 
 // ---- what the client saw ------------------------------------------------------------------------
@@ -439,31 +349,6 @@ absl::StatusOr<Replay> replay_data_dir(const fs::path& data_dir, const EngineOpt
 
 // ---- the scenario -------------------------------------------------------------------------------
 
-struct StartReport {
-  uint64_t continuing_at = 0;  // "continuing at sequence N"
-  std::optional<uint64_t> digest;
-  std::optional<uint64_t> digest_sequence;
-  bool torn_tail = false;
-  bool from_snapshot = false;  // recovered from a snapshot + the journal after it
-};
-
-std::optional<StartReport> parse_start(const std::string& log) {
-  static const std::regex recovered(R"(journal: .*continuing at sequence (\d+))");
-  static const std::regex digest(
-      R"(journal: recovered state digest=([0-9a-fA-F]+) at sequence (\d+))");
-  std::smatch m;
-  if (!std::regex_search(log, m, recovered)) return std::nullopt;
-  StartReport report;
-  report.continuing_at = std::stoull(m[1]);
-  if (std::regex_search(log, m, digest)) {
-    report.digest = std::stoull(m[1], nullptr, 16);
-    report.digest_sequence = std::stoull(m[2]);
-  }
-  report.torn_tail = log.find("journal: torn tail removed") != std::string::npos;
-  report.from_snapshot = log.find("(snapshot snapshot-") != std::string::npos;
-  return report;
-}
-
 class CrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -511,84 +396,28 @@ class CrashTest : public ::testing::Test {
             "load.ack_log=" + ack_log_.string(), "run.status_interval_seconds=0.5"};
   }
 
-  std::vector<std::string> child_environment() const {
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) {
-      const std::string entry(*e);
-      // Only what this test sets reaches the child's configuration and broker connection.
-      if (entry.rfind("QT_", 0) == 0 || entry.rfind("CAPITAL_", 0) == 0 ||
-          entry.rfind("API_TIMEOUT=", 0) == 0) {
-        continue;
-      }
-      env.push_back(entry);
-    }
-    const sim::SimCredentials& credentials = sim_->options().credentials;
-    env.push_back("CAPITAL_API_KEY=" + credentials.api_key);
-    env.push_back("CAPITAL_IDENTIFIER=" + credentials.identifier);
-    env.push_back("CAPITAL_PASSWORD=" + credentials.password);
-    env.push_back("CAPITAL_DEMO_URL=" + sim_->rest_url());
-    env.push_back("CAPITAL_STREAM_URL=" + sim_->stream_url());
-    env.push_back("CAPITAL_CA_FILE=" + ca_file_.string());
-    return env;
-  }
-
-  std::unique_ptr<Child> spawn() {
-    const auto since = Clock::now() - last_start_;
-    if (since < kMinSpacingBetweenStarts)
-      std::this_thread::sleep_for(kMinSpacingBetweenStarts - since);
-    last_start_ = Clock::now();
+  std::unique_ptr<ChildProgram> spawn() {
+    logins_.wait_turn();
     std::vector<std::string> argv = {binary_, "run"};
     for (const std::string& o : overrides()) {
       argv.push_back("--set");
       argv.push_back(o);
     }
     const fs::path log = work_ / ("run-" + std::to_string(iteration_) + ".log");
-    auto child = std::make_unique<Child>(argv, child_environment(), log);
+    auto child =
+        std::make_unique<ChildProgram>(argv, test::simulator_environment(*sim_, ca_file_), log);
     EXPECT_EQ(child->spawn_error(), 0)
         << where() << " cannot start " << binary_ << ": " << std::strerror(child->spawn_error());
     return child;
   }
 
-  // Whether the ack log holds an update other than Rejected past `offset`: the engine trades.
-  bool acknowledged_since(std::size_t offset) const {
-    const std::string text = read_file(ack_log_);
-    if (text.size() <= offset) return false;
-    std::istringstream lines(text.substr(offset));
-    for (std::string line; std::getline(lines, line);) {
-      std::istringstream fields(line);
-      std::string client_id;
-      std::string state;
-      fields >> client_id >> state;
-      if (fields && state != "Rejected") return true;
-    }
-    return false;
-  }
-
-  // Waits for the recovery line and for the load client's first update of this run. False (with
-  // a failure recorded) if the child exits or does not get there in time.
-  bool wait_until_trading(Child& child, std::size_t ack_bytes_before) {
-    const auto deadline = Clock::now() + kStartTimeout;
-    bool recovered = false;
-    while (Clock::now() < deadline) {
-      if (!child.poll()) {
-        ADD_FAILURE() << where() << " quanttrading run did not come up: "
-                      << describe_wait_status(*child.exit_status()) << "\n"
-                      << tail_of(child.log(), 40);
-        return false;
-      }
-      recovered = recovered || parse_start(child.log()).has_value();
-      if (recovered && acknowledged_since(ack_bytes_before)) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ADD_FAILURE() << where() << " no "
-                  << (recovered ? "acknowledged order" : "journal recovery line") << " within "
-                  << kStartTimeout.count() << " s\n"
-                  << tail_of(child.log(), 40);
-    return false;
+  // Waits for the recovery line and for the load client's first update of this run.
+  ::testing::AssertionResult wait_until_trading(ChildProgram& child, std::size_t ack_bytes_before) {
+    return test::wait_until_trading(child, ack_log_, ack_bytes_before, kStartTimeout, where());
   }
 
   // (3): the engine that just came up rebuilt the state the previous copy replays to.
-  void check_restart(const Child& child, const Replay& previous) {
+  void check_restart(const ChildProgram& child, const Replay& previous) {
     const std::optional<StartReport> start = parse_start(child.log());
     ASSERT_TRUE(start.has_value()) << where() << " no recovery line";
     EXPECT_EQ(start->continuing_at, previous.last_sequence + 1)
@@ -790,7 +619,7 @@ class CrashTest : public ::testing::Test {
   std::unique_ptr<sim::CapitalSimulator> sim_;
   std::vector<InstrumentSpec> specs_;
   EngineOptions options_;
-  Clock::time_point last_start_{};
+  test::LoginPacer logins_;
   std::size_t acknowledged_ = 0;
   std::size_t ack_lines_ = 0;
   int64_t post_positions_ = 0;
@@ -846,7 +675,7 @@ TEST_F(CrashTest, SigkillUnderLoadLosesNoAcknowledgedOrderAndDuplicatesNothingAt
     ASSERT_TRUE(client.ok()) << client.status();
     auto session = (*client)->login();
     ASSERT_TRUE(session.ok()) << "login at the simulator: " << session.status();
-    last_start_ = Clock::now();  // that login counts against the broker's login limit
+    logins_.logged_in_now();  // that login counts against the broker's login limit
     for (std::size_t i = 0; i < config->instruments.size(); ++i) {
       auto spec =
           (*client)->instrument_spec(config->instruments[i].symbol, static_cast<InstrumentId>(i));
@@ -862,7 +691,7 @@ TEST_F(CrashTest, SigkillUnderLoadLosesNoAcknowledgedOrderAndDuplicatesNothingAt
     SCOPED_TRACE(where());
     std::error_code ec;
     const std::size_t ack_bytes = fs::exists(ack_log_) ? fs::file_size(ack_log_, ec) : 0;
-    std::unique_ptr<Child> child = spawn();
+    std::unique_ptr<ChildProgram> child = spawn();
     ASSERT_EQ(child->spawn_error(), 0);
     ASSERT_TRUE(wait_until_trading(*child, ack_bytes));
     if (previous) {
@@ -892,7 +721,7 @@ TEST_F(CrashTest, SigkillUnderLoadLosesNoAcknowledgedOrderAndDuplicatesNothingAt
     SCOPED_TRACE(where() + " (final run, SIGTERM)");
     std::error_code ec;
     const std::size_t ack_bytes = fs::exists(ack_log_) ? fs::file_size(ack_log_, ec) : 0;
-    std::unique_ptr<Child> child = spawn();
+    std::unique_ptr<ChildProgram> child = spawn();
     ASSERT_EQ(child->spawn_error(), 0);
     ASSERT_TRUE(wait_until_trading(*child, ack_bytes));
     check_restart(*child, *previous);
