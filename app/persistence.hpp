@@ -1,7 +1,9 @@
 // EnginePersistence: the engine's data directory at run time — the lock that keeps a second
 // engine out, the journal (recovered at start, then appended by its own agent), the recovery of
 // the engine's state (newest valid snapshot + replay of the journal after it), and the hand-over
-// of recovered live orders to the venue for reconciliation.
+// of recovered live orders to the venue for reconciliation — which leaves the engine not ready
+// (new orders refused, strategies waiting) until the venue reports its start-up reconciliation
+// complete (engine/engine.hpp, Readiness).
 //
 // Lifetime and threads: open() and recover_into() run on the main thread before any runner
 // starts; agent() is then driven by a runner (placed after the engine and the venue so that its
@@ -50,7 +52,9 @@ class EnginePersistence {
 
   // Rebuilds `engine` (fresh, strategies added, not started) from the data directory — newest
   // valid snapshot, then the journal after it — attaches the journal, queues the recovered live
-  // orders for reconciliation and prepares the snapshotter (a shadow engine built from
+  // orders for reconciliation (the engine is then not ready until the venue has reconciled,
+  // even with nothing recovered: the venue's positions and working orders are read first) and
+  // prepares the snapshotter (a shadow engine built from
   // `engine_options`, which must be the options `engine` was built with). A journal with
   // corruption (not a torn tail) refuses with the verify report in the message.
   absl::StatusOr<RecoveryReport> recover_into(Engine& engine, const EngineOptions& engine_options,

@@ -262,7 +262,8 @@ absl::Status TradingApp::open_persistence() {
   }
   spdlog::info(
       "journal: {} in {} ({}); recovered {} in {:.3f}s ({} + {} records replayed), continuing "
-      "at sequence {}; {} live orders handed to the venue for reconciliation",
+      "at sequence {}; {} live orders handed to the venue for reconciliation (new orders are "
+      "refused until the venue has reconciled)",
       config_.durability, persistence_->data_dir().string(),
       capital_mode() && capital_->simulated() ? "temporary, for the built-in simulator"
                                               : "persistent",
@@ -302,8 +303,17 @@ std::string TradingApp::status_line(double elapsed_seconds, double interval_seco
   last_quote_latency_ = quote_now;
   last_order_latency_ = order_now;
 
+  // Readiness first: while RECONCILING every new order is refused (not_ready).
+  std::string readiness;
+  if (stats.readiness.load(std::memory_order_acquire) == EngineReadiness::kReady) {
+    readiness = "engine READY";
+  } else {
+    readiness = fmt::format("engine RECONCILING ({} recovered orders, {} not yet handed to venue)",
+                            stats.recovered_orders.load(std::memory_order_relaxed),
+                            engine_->recovered_orders_pending());
+  }
   std::string line =
-      fmt::format("t={:.0f}s quotes/s={} orders={} fills={} live={}", elapsed_seconds,
+      fmt::format("t={:.0f}s {} quotes/s={} orders={} fills={} live={}", elapsed_seconds, readiness,
                   quotes_per_second, stats.orders_sent.load(std::memory_order_relaxed),
                   stats.fills.load(std::memory_order_relaxed),
                   stats.live_orders.load(std::memory_order_relaxed));
@@ -319,9 +329,13 @@ std::string TradingApp::status_line(double elapsed_seconds, double interval_seco
   if (capital_mode()) {
     const capital::StreamStats stream = stream_->stats();
     const capital::CapitalVenueStats& venue = capital_venue_->stats();
-    line += fmt::format(" | stream {} reconnects={} | venue deals={} unknown={}",
-                        stream.ready ? "ready" : "NOT READY", stream.reconnects,
-                        venue.deals_submitted.load(), capital_venue_->unknown_orders());
+    line += fmt::format(
+        " | stream {} reconnects={} | venue deals={} unknown={} start-up {}",
+        stream.ready ? "ready" : "NOT READY", stream.reconnects, venue.deals_submitted.load(),
+        capital_venue_->unknown_orders(),
+        venue.startup_reconciled.load(std::memory_order_relaxed)
+            ? fmt::format("reconciled ({} left Unknown)", venue.startup_left_unknown.load())
+            : std::string("reconciling"));
   }
   line += " | " + persistence_->status();
   for (const InstrumentSpec& spec : instruments_) {

@@ -21,6 +21,7 @@ OrderEvent to_order_event(VenueEventKind kind) {
     case VenueEventKind::kCanceled: return OrderEvent::kCanceled;
     case VenueEventKind::kCancelRejected: return OrderEvent::kCancelRejected;
     case VenueEventKind::kOutcomeUnknown: return OrderEvent::kOutcomeUnknown;
+    case VenueEventKind::kStartupReconciled: break;  // not about an order; handled before
   }
   return OrderEvent::kOutcomeUnknown;
 }
@@ -44,6 +45,14 @@ absl::Status replay_error(uint64_t sequence, const std::string& what) {
 }
 
 }  // namespace
+
+std::string_view to_string(EngineReadiness readiness) {
+  switch (readiness) {
+    case EngineReadiness::kReady: return "READY";
+    case EngineReadiness::kReconciling: return "RECONCILING";
+  }
+  return "?";
+}
 
 Engine::Engine(EngineOptions options, QuoteRing& quotes, VenueRequestRing& venue_requests,
                VenueEventRing& venue_events)
@@ -105,6 +114,20 @@ void Engine::on_start() {
     started.recovered_through_sequence = journal_sequence_;
     journal(persist::RecordType::kEngineStarted, started);
   }
+  started_ns_ = now_ns();
+  if (ready()) {
+    start_strategies();
+    return;
+  }
+  spdlog::info(
+      "engine not ready: reconciling {} recovered live orders with the venue; new orders are "
+      "refused ({}) and strategies wait until it reports",
+      recovery_pending_.load(std::memory_order_relaxed), to_string(RejectReason::kNotReady));
+}
+
+void Engine::start_strategies() {
+  if (strategies_started_ || strategies_stopped_) return;
+  strategies_started_ = true;
   const int64_t now = now_ns();
   for (StrategySlot& slot : strategies_) {
     slot.strategy->on_start(*slot.context);
@@ -121,7 +144,9 @@ void Engine::on_close() {
 int Engine::do_work() {
   int work = 0;
   if (pending_count_ > 0) work += release_durable_outputs();
-  if (recovery_cursor_ != 0) work += reconcile_some_recovered_orders();
+  if (recovery_cursor_ != 0 || startup_reconcile_unsent_) {
+    work += reconcile_some_recovered_orders();
+  }
   // With a journal, inputs that cause records wait while it is nearly full (never dropped).
   std::size_t budget = input_budget();
   work += static_cast<int>(
@@ -146,7 +171,7 @@ int Engine::do_work() {
 }
 
 void Engine::run_timers(int64_t now) {
-  if (strategies_stopped_) return;
+  if (!strategies_started_ || strategies_stopped_) return;
   for (StrategySlot& slot : strategies_) {
     StrategyContext& context = *slot.context;
     if (context.timer_interval_ns() <= 0 || now < context.next_timer_ns) continue;
@@ -156,8 +181,12 @@ void Engine::run_timers(int64_t now) {
 }
 
 void Engine::begin_shutdown() {
-  for (StrategySlot& slot : strategies_) slot.strategy->on_stop(*slot.context);
-  // After on_stop a strategy gets no more callbacks and cannot submit.
+  // A strategy that never started (the engine never got ready) has nothing to stop.
+  if (strategies_started_) {
+    for (StrategySlot& slot : strategies_) slot.strategy->on_stop(*slot.context);
+  }
+  // After on_stop a strategy gets no more callbacks and cannot submit; one that never started
+  // never will.
   strategies_stopped_ = true;
   if (cancel_on_shutdown_) cancel_all(kEngineSource, /*all_sources=*/true);
   shutdown_done_.store(true, std::memory_order_release);
@@ -169,7 +198,7 @@ void Engine::on_quote(const Quote& quote) {
   has_quote_[quote.instrument] = true;
   positions_[quote.instrument].mark(quote.bid, quote.ask);
   for (StrategySlot& slot : strategies_) {
-    if (!strategies_stopped_ && slot.context->subscribed(quote.instrument)) {
+    if (strategies_started_ && !strategies_stopped_ && slot.context->subscribed(quote.instrument)) {
       slot.strategy->on_quote(*slot.context, quote);
     }
   }
@@ -208,6 +237,11 @@ void Engine::on_command(SourceId source, const ClientCommand& command) {
 
 SubmitResult Engine::submit(const NewOrder& request) {
   EngineStats::bump(stats_->orders_received);
+  // Before risk, so that a refusal here spends none of the source's rate budget.
+  if (!ready()) {
+    reject(request, RejectReason::kNotReady);
+    return {0, RejectReason::kNotReady};
+  }
   const bool known = request.instrument < instruments_.size();
   const int64_t now = now_ns();
   RiskContext context;
@@ -407,6 +441,10 @@ void Engine::release_exposure(const Order& order, SizeUnits size) {
 }
 
 void Engine::on_venue_event(const VenueEvent& event) {
+  if (event.kind == VenueEventKind::kStartupReconciled) {
+    if (!replaying_) on_startup_reconciled(event);  // never journaled: nothing to replay
+    return;
+  }
   if (journaling()) journal(persist::RecordType::kVenueEvent, persist::VenueEventRecord{event});
   Order* order = orders_.find(event.order_id);
   if (order == nullptr) {
@@ -497,7 +535,7 @@ void Engine::publish_update(const Order& order, RejectReason reason, PriceUnits 
 
 void Engine::deliver_update(const OrderUpdate& update) {
   if (update.source < strategy_of_source_.size() && strategy_of_source_[update.source] >= 0) {
-    if (strategies_stopped_) return;
+    if (!strategies_started_ || strategies_stopped_) return;
     StrategySlot& slot = strategies_[strategy_of_source_[update.source]];
     slot.strategy->on_order_update(*slot.context, update);
     if (update.last_fill_size > 0) slot.strategy->on_fill(*slot.context, update);
@@ -705,14 +743,25 @@ void Engine::reconcile_recovered_orders() {
     live += order != nullptr && order->is_live() ? 1 : 0;
   }
   recovery_cursor_ = live > 0 ? first : 0;
+  recovery_first_ = first;
   recovery_end_ = last;
   recovery_pending_.store(live, std::memory_order_relaxed);
+  // Even with nothing recovered the venue is asked: its positions and working orders are read
+  // before the first new order goes out.
+  startup_reconcile_unsent_ = true;
+  readiness_ = EngineReadiness::kReconciling;
+  stats_->readiness.store(readiness_, std::memory_order_relaxed);
+  stats_->recovered_orders.store(live, std::memory_order_relaxed);
+  stats_->ready_after_ns.store(0, std::memory_order_relaxed);
 }
 
 int Engine::reconcile_some_recovered_orders() {
   int handed = 0;
   while (recovery_cursor_ != 0 && recovery_cursor_ <= recovery_end_) {
     if (journal_.ring != nullptr && !journal_has_room(2)) break;  // next duty cycle
+    if (journal_.ring == nullptr && venue_requests_.size_approx() >= VenueRequestRing::kCapacity) {
+      break;  // the venue ring is full: next duty cycle, nothing lost
+    }
     Order* order = orders_.find(recovery_cursor_++);
     if (order == nullptr || !order->is_live()) continue;
     // Sent, never answered: Unknown until the venue's records say what happened.
@@ -741,7 +790,54 @@ int Engine::reconcile_some_recovered_orders() {
     ++handed;
   }
   if (recovery_cursor_ > recovery_end_) recovery_cursor_ = 0;
+  if (recovery_cursor_ == 0 && startup_reconcile_unsent_) {
+    // Behind every kReconcile (the durability queue and the ring are FIFO), so the venue has
+    // all of them when it starts its reconciliation.
+    VenueRequest request;
+    request.kind = VenueRequestKind::kStartupReconcile;
+    request.created_ns = now_ns();
+    const bool room = journal_.ring != nullptr
+                          ? journal_has_room(1)
+                          : venue_requests_.size_approx() < VenueRequestRing::kCapacity;
+    if (room && send_to_venue(request)) {
+      startup_reconcile_unsent_ = false;
+      ++handed;
+    }
+  }
   return handed;
+}
+
+void Engine::on_startup_reconciled(const VenueEvent& report) {
+  if (ready() || startup_reconcile_unsent_) {
+    // Not asked for (yet): a venue that reports on its own is not trusted to have reconciled.
+    spdlog::warn("venue reported its start-up reconciliation unasked; ignored");
+    return;
+  }
+  std::size_t unknown = 0;
+  for (OrderId id = recovery_first_; id != 0 && id <= recovery_end_; ++id) {
+    const Order* order = orders_.find(id);
+    unknown += order != nullptr && order->state == OrderState::kUnknown ? 1 : 0;
+  }
+  if (report.fill_size > 0 && static_cast<std::size_t>(report.fill_size) > unknown) {
+    unknown = static_cast<std::size_t>(report.fill_size);
+  }
+  const int64_t elapsed = now_ns() - started_ns_;
+  readiness_ = EngineReadiness::kReady;
+  stats_->unknown_at_ready.store(unknown, std::memory_order_relaxed);
+  stats_->ready_after_ns.store(elapsed > 0 ? elapsed : 1, std::memory_order_relaxed);
+  stats_->readiness.store(readiness_, std::memory_order_release);
+  const uint64_t recovered = stats_->recovered_orders.load(std::memory_order_relaxed);
+  if (unknown > 0) {
+    spdlog::warn(
+        "engine ready: reconciled {} recovered orders in {:.1f} ms, {} left Unknown (still live: "
+        "they count against risk limits until the venue resolves them; the venue logged them for "
+        "the operator)",
+        recovered, static_cast<double>(elapsed) / 1e6, unknown);
+  } else {
+    spdlog::info("engine ready: reconciled {} recovered orders in {:.1f} ms, 0 left Unknown",
+                 recovered, static_cast<double>(elapsed) / 1e6);
+  }
+  start_strategies();
 }
 
 // ---- StrategyContext -------------------------------------------------------------------------

@@ -17,6 +17,31 @@
 // cancels are refused with kJournalBusy and inputs wait; nothing is ever dropped.
 // Recovery: replay() applies journaled records through the same code that produced them, with
 // every output suppressed; capture_state()/restore_state() carry the state snapshots hold.
+//
+// Readiness (distinct from TradingState, which is the operator's and risk's choice and is
+// journaled): an engine that recovered from a journal is not ready until the venue has
+// reconciled with its own records — the recovered live orders, its positions and working
+// orders, the orders whose outcome is Unknown. reconcile_recovered_orders() starts that: the
+// engine hands every recovered live order to the venue (kReconcile), then asks for the
+// start-up reconciliation (kStartupReconcile), and becomes ready when the venue answers
+// kStartupReconciled on its event ring — the normal input path, no lock (a one-off: its log
+// line and the strategies' on_start are all it costs). An engine that never calls it (no
+// persistence: tests, benchmarks, the snapshotter's shadow engine) is ready from the start.
+// While not ready:
+//  - new orders from any source are refused with kNotReady (journaled like every refusal);
+//  - strategies are not started: on_start, and with it quotes, timers and order updates, waits
+//    for readiness. A strategy driven while its orders are all refused would act on a market it
+//    cannot trade — re-quoting into refusals, counting them as failures, moving its signal
+//    state past entries it never got — and flood the journal with refusals; started once the
+//    venue's picture is known, it begins from a true position. Its submits would be refused
+//    anyway (belt and braces). Updates of recovered orders before that are not delivered to it:
+//    its fresh instance never knew them; the positions and the order store show their outcome;
+//  - cancels (of recovered orders too), the kill switch, trading-state changes and the venue's
+//    events for recovered orders flow as usual.
+// The transition is not journaled: replay needs nothing from it (refusals carry kNotReady in
+// their own records, and no state depends on readiness), and it must not survive a restart —
+// every start re-establishes it against the venue, so a journaled "ready" restored by replay
+// would be false. It is logged ("engine ready: ...") and published in EngineStats.
 #pragma once
 
 #include <array>
@@ -38,6 +63,12 @@
 #include "persist/journal_entry.hpp"
 
 namespace qt {
+
+enum class EngineReadiness : uint8_t {
+  kReady = 0,
+  kReconciling,  // recovered; waiting for the venue's start-up reconciliation
+};
+std::string_view to_string(EngineReadiness readiness);
 
 // Counters the engine publishes for status lines and metrics. Single writer (engine thread),
 // relaxed stores; readers on any thread.
@@ -66,6 +97,13 @@ struct EngineStats {
   std::atomic<uint64_t> journal_overflows{0};    // records that found the ring full (a bug)
   std::atomic<uint64_t> awaiting_durability{0};  // outputs waiting for their record (gauge)
   std::atomic<uint64_t> replayed_records{0};
+  std::atomic<EngineReadiness> readiness{EngineReadiness::kReady};
+  std::atomic<uint64_t> recovered_orders{0};  // live orders handed to the venue at start
+  // Of those, left unresolved when the engine got ready: what the venue reported flagged, or
+  // more if more are Unknown in the engine (an Unknown order is unresolved whatever the venue
+  // says; the venue may also flag a recovered New one).
+  std::atomic<uint64_t> unknown_at_ready{0};
+  std::atomic<int64_t> ready_after_ns{0};  // engine start → ready; 0 until then
   std::array<std::atomic<uint64_t>, kRejectReasonCount> rejects{};
   std::array<InstrumentFigures, kMaxInstruments> instruments{};
   LatencyHistogram quote_latency;  // feed stamp → quote fully handled (strategies included)
@@ -140,7 +178,8 @@ class Engine final : public Agent {
   uint64_t journal_sequence() const { return journal_sequence_; }  // last written or replayed
   // After recovery: every live order is handed to the venue with a kReconcile request (sent
   // but never answered → Unknown first), a few per duty cycle as the journal has room, from
-  // the engine thread once it runs. recovered_orders_pending() counts those not yet handed.
+  // the engine thread once it runs, then kStartupReconcile; the engine is not ready until the
+  // venue answers (see Readiness above). recovered_orders_pending() counts those not yet handed.
   void reconcile_recovered_orders();
   std::size_t recovered_orders_pending() const {
     return recovery_pending_.load(std::memory_order_relaxed);
@@ -157,6 +196,9 @@ class Engine final : public Agent {
   bool shutdown_done() const { return shutdown_done_.load(std::memory_order_acquire); }
   const EngineStats& stats() const { return *stats_; }
   const std::vector<InstrumentSpec>& instruments() const { return instruments_; }
+  // Engine thread (others read stats().readiness).
+  EngineReadiness readiness() const { return readiness_; }
+  bool ready() const { return readiness_ == EngineReadiness::kReady; }
 
   // Engine thread only (strategies reach these through StrategyContext).
   SubmitResult submit(const NewOrder& order);
@@ -173,6 +215,7 @@ class Engine final : public Agent {
   const RiskCheck& risk() const { return risk_; }
   StrategyContext& context_of(SourceId source);
   bool strategies_stopped() const { return strategies_stopped_; }
+  bool strategies_started() const { return strategies_started_; }
 
  private:
   struct StrategySlot {
@@ -193,6 +236,8 @@ class Engine final : public Agent {
   bool send_to_venue(const VenueRequest& request);
   Order* admit(const NewOrder& request, int64_t epoch_ms);  // submit and replay share it
   int reconcile_some_recovered_orders();
+  void on_startup_reconciled(const VenueEvent& report);
+  void start_strategies();
   void apply_cancel_request(Order& order);
   void apply_control(const ControlCommand& command);
   void deliver_update(const OrderUpdate& update);
@@ -241,16 +286,21 @@ class Engine final : public Agent {
   uint64_t journal_sequence_ = 0;
   bool replaying_ = false;
   OrderId recovery_cursor_ = 0;  // next order id to hand to the venue; 0 = nothing to do
+  OrderId recovery_first_ = 0;   // the recovered ids: [recovery_first_, recovery_end_]
   OrderId recovery_end_ = 0;
   std::atomic<std::size_t> recovery_pending_{0};
-  std::vector<PendingOutput> pending_;  // ring buffer, capacity fixed at set_journal()
+  EngineReadiness readiness_ = EngineReadiness::kReady;
+  bool startup_reconcile_unsent_ = false;  // kStartupReconcile still to go after the hand-over
+  int64_t started_ns_ = 0;                 // on_start, for the time to readiness
+  std::vector<PendingOutput> pending_;     // ring buffer, capacity fixed at set_journal()
   std::size_t pending_head_ = 0;
   std::size_t pending_count_ = 0;
 
   std::unique_ptr<EngineStats> stats_;
   std::atomic<bool> shutdown_requested_{false};
   std::atomic<bool> shutdown_done_{false};
-  bool strategies_stopped_ = false;  // set once every strategy's on_stop has run
+  bool strategies_started_ = false;  // on_start has run (at readiness)
+  bool strategies_stopped_ = false;  // set once every started strategy's on_stop has run
 };
 
 }  // namespace qt

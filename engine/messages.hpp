@@ -67,8 +67,12 @@ struct ClientCommand {
 
 // Engine → venue stage. kReconcile (after recovery): an order the journal shows live whose
 // fate only the venue knows — working there (venue_order_id set) or sent without an answer —
-// to be tracked and resolved from the venue's records, never sent again.
-enum class VenueRequestKind : uint8_t { kPlace, kCancel, kReconcile };
+// to be tracked and resolved from the venue's records, never sent again. kStartupReconcile:
+// sent once, after the last kReconcile (alone when nothing was recovered): every recovered
+// order has been handed over; the venue reconciles with its own records (positions, working
+// orders, Unknown orders) and answers kStartupReconciled when done. Only the order of
+// requests on the ring carries meaning for it; its fields are unused. Never journaled.
+enum class VenueRequestKind : uint8_t { kPlace, kCancel, kReconcile, kStartupReconcile };
 struct VenueRequest {
   VenueRequestKind kind = VenueRequestKind::kPlace;
   Side side = Side::kBuy;
@@ -91,6 +95,13 @@ enum class VenueEventKind : uint8_t {
   kCanceled,        // cancel confirmed, or the venue expired the order
   kCancelRejected,  // cancel refused, order still live
   kOutcomeUnknown,  // request sent but no answer (timeout, reset, 5xx): order becomes Unknown
+  // The answer to kStartupReconcile: the venue's start-up reconciliation is complete and every
+  // event it produced for recovered orders precedes this one on the ring. order_id is 0;
+  // fill_size carries the number of recovered orders the venue left unresolved (flagged for the
+  // operator) — it may count orders the engine holds as New, e.g. a market order acknowledged
+  // but not yet filled when the engine stopped. The engine becomes ready on it and never
+  // journals it (see engine/engine.hpp, Readiness).
+  kStartupReconciled,
 };
 struct VenueEvent {
   static constexpr std::size_t kVenueIdCapacity = 40;  // Capital.com dealId is a 36-char UUID

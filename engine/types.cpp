@@ -46,6 +46,7 @@ std::string_view to_string(RejectReason r) {
     case RejectReason::kVenueBusy: return "venue_busy";
     case RejectReason::kVenueNotExecuted: return "venue_not_executed";
     case RejectReason::kJournalBusy: return "journal_busy";
+    case RejectReason::kNotReady: return "not_ready";
     case RejectReason::kCount: break;
   }
   return "?";

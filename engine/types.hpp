@@ -80,6 +80,7 @@ enum class RejectReason : uint8_t {
   kVenueBusy,         // the venue stage's ring is full: refused rather than queued blind
   kVenueNotExecuted,  // outcome was Unknown; the venue's records show it never executed
   kJournalBusy,       // the journal cannot take more records right now: refused, not queued
+  kNotReady,          // the engine has not finished its start-up reconciliation with the venue yet
   kCount
 };
 inline constexpr std::size_t kRejectReasonCount = static_cast<std::size_t>(RejectReason::kCount);

@@ -75,7 +75,7 @@ void CapitalVenue::stop_threads() {
     worker->doorbell.ring();
     if (worker->thread.joinable()) worker->thread.join();
   }
-  poll_wake_.notify_all();
+  wake_poller();
   if (poller_.joinable()) poller_.join();
 }
 
@@ -92,6 +92,15 @@ int CapitalVenue::do_work() {
   int work = 0;
   // Requests: backlog first, so one order's requests keep their order.
   auto hand_over = [this](const VenueRequest& request) {
+    if (request.kind == VenueRequestKind::kReconcile) ++reconcile_requests_seen_;
+    if (request.kind == VenueRequestKind::kStartupReconcile) {
+      // Every kReconcile came before it on the ring. Its worker wakes the poller (this thread
+      // takes no lock); the workers tracking the recovered orders wake it too.
+      if (startup_expected_.load(std::memory_order_relaxed) >= 0) return;  // asked once only
+      startup_requested_ms_.store(wall_epoch_ms(), std::memory_order_relaxed);
+      startup_expected_.store(static_cast<int64_t>(reconcile_requests_seen_),
+                              std::memory_order_release);
+    }
     Worker& worker = worker_for(request.order_id);
     if (!request_backlog_.empty() || !worker.requests.try_push(request)) {
       request_backlog_.push_back(request);
@@ -112,6 +121,13 @@ int CapitalVenue::do_work() {
   }
   work += static_cast<int>(requests_.drain(hand_over, 256));
 
+  // Decided before the outbox is drained: every finding counted here is in the outbox by now, so
+  // it reaches the ring ahead of kStartupReconciled.
+  const bool report_startup = !startup_reported_ &&
+                              startup_decided_.load(std::memory_order_acquire) &&
+                              findings_emitted_.load(std::memory_order_acquire) >=
+                                  startup_after_findings_.load(std::memory_order_relaxed);
+
   // Events: backlog first, then the outbox.
   std::size_t pushed = 0;
   while (pushed < event_backlog_.size() && events_.try_push(event_backlog_[pushed])) ++pushed;
@@ -128,6 +144,20 @@ int CapitalVenue::do_work() {
       }
     }
   }
+  if (report_startup) {
+    startup_reported_ = true;
+    VenueEvent reconciled;
+    reconciled.kind = VenueEventKind::kStartupReconciled;
+    reconciled.fill_size =
+        static_cast<SizeUnits>(stats_.startup_left_unknown.load(std::memory_order_relaxed));
+    reconciled.created_ns = now_ns();
+    if (!event_backlog_.empty() || !events_.try_push(reconciled)) {
+      event_backlog_.push_back(reconciled);
+    } else {
+      ++pushed;
+    }
+    stats_.startup_reconciled.store(true, std::memory_order_relaxed);
+  }
   if (pushed != 0 && engine_doorbell_ != nullptr) engine_doorbell_->ring();
   return work + static_cast<int>(pushed);
 }
@@ -142,6 +172,7 @@ void CapitalVenue::worker_loop(Worker& worker) {
            std::string_view(e.venue_order_id.data(),
                             ::strnlen(e.venue_order_id.data(), e.venue_order_id.size())),
            e.reason);
+      findings_emitted_.fetch_add(1, std::memory_order_release);
     }));
     VenueRequest request;
     while (worker.requests.try_pop(request)) {
@@ -150,6 +181,7 @@ void CapitalVenue::worker_loop(Worker& worker) {
         case VenueRequestKind::kPlace: place(request); break;
         case VenueRequestKind::kCancel: cancel(request); break;
         case VenueRequestKind::kReconcile: track_recovered(request); break;
+        case VenueRequestKind::kStartupReconcile: wake_poller(); break;
       }
     }
     if (work == 0) {
@@ -235,7 +267,7 @@ void CapitalVenue::place(const VenueRequest& request) {
     bump(stats_.outcomes_unknown);
     finish(Phase::kUnknown);
     emit(VenueEventKind::kOutcomeUnknown, request.order_id, 0, 0, "");
-    poll_wake_.notify_all();
+    wake_poller();
     return;
   }
   if (submission.outcome == SendOutcome::kNotSent || !submission.error.ok()) {
@@ -255,7 +287,7 @@ void CapitalVenue::place(const VenueRequest& request) {
     bump(stats_.outcomes_unknown);
     finish(Phase::kUnknown);
     emit(VenueEventKind::kOutcomeUnknown, request.order_id, 0, 0, "");
-    poll_wake_.notify_all();
+    wake_poller();
     return;
   }
   if (!confirmation->accepted) {
@@ -275,7 +307,7 @@ void CapitalVenue::place(const VenueRequest& request) {
   emit(VenueEventKind::kAccepted, request.order_id, 0, 0, confirmation->deal_id);
   if (tracked.working_order) {
     finish(Phase::kWorking, confirmation->deal_id);
-    poll_wake_.notify_all();
+    wake_poller();
     return;
   }
   finish(Phase::kDone);
@@ -317,14 +349,14 @@ void CapitalVenue::cancel(const VenueRequest& request) {
   if (submission.outcome == SendOutcome::kAnswered && absl::IsNotFound(submission.error)) {
     // Already gone (filled or removed): the poller reports which.
     emit(VenueEventKind::kCancelRejected, request.order_id, 0, 0, deal_id);
-    poll_wake_.notify_all();
+    wake_poller();
     return;
   }
   // Refused or unknown: the order may still be working; the poller resolves it either way.
   if (submission.outcome == SendOutcome::kAnswered) {
     emit(VenueEventKind::kCancelRejected, request.order_id, 0, 0, deal_id);
   }
-  poll_wake_.notify_all();
+  wake_poller();
 }
 
 // ---- poller ------------------------------------------------------------------------------------
@@ -332,7 +364,16 @@ void CapitalVenue::cancel(const VenueRequest& request) {
 void CapitalVenue::post_finding(const VenueEvent& event) {
   Worker& worker = worker_for(event.order_id);
   while (!worker.findings.try_push(event)) sleep_ns(1'000'000);
+  findings_posted_.fetch_add(1, std::memory_order_relaxed);
   worker.doorbell.ring();
+}
+
+void CapitalVenue::wake_poller() {
+  {
+    std::lock_guard lock(poll_mutex_);
+    poll_due_ = true;
+  }
+  poll_wake_.notify_all();
 }
 
 bool CapitalVenue::shape_pending(const Tracked& unknown) const {
@@ -349,9 +390,18 @@ void CapitalVenue::poller_loop() {
   while (running_.load(std::memory_order_acquire)) {
     {
       std::unique_lock lock(poll_mutex_);
-      poll_wake_.wait_for(lock, std::chrono::nanoseconds(options_.poll_interval_ns));
+      poll_wake_.wait_for(lock, std::chrono::nanoseconds(options_.poll_interval_ns), [this] {
+        return poll_due_ || !running_.load(std::memory_order_acquire);
+      });
+      poll_due_ = false;
     }
     if (!running_.load(std::memory_order_acquire)) break;
+    // Start-up: once every recovered order the engine handed over is tracked, each pass is a
+    // snapshot until the reconciliation is complete. Read before the pass, so the pass's
+    // snapshot is taken with all of them tracked.
+    const int64_t expected = startup_expected_.load(std::memory_order_acquire);
+    const bool startup = expected >= 0 && !startup_decided_.load(std::memory_order_relaxed) &&
+                         recovered_tracked_.load(std::memory_order_acquire) >= expected;
     bool anything_open = false;
     {
       std::lock_guard lock(mutex_);
@@ -359,8 +409,10 @@ void CapitalVenue::poller_loop() {
         anything_open |= t.phase == Phase::kWorking || t.phase == Phase::kUnknown;
       }
     }
-    if (snapshot_requested_.exchange(false, std::memory_order_acq_rel) || anything_open) {
-      reconcile();
+    if (snapshot_requested_.exchange(false, std::memory_order_acq_rel) || anything_open ||
+        startup) {
+      const bool snapshot_taken = reconcile();
+      if (startup && snapshot_taken) finish_startup_if_settled();
     }
   }
 }
@@ -368,6 +420,8 @@ void CapitalVenue::poller_loop() {
 void CapitalVenue::track_recovered(const VenueRequest& request) {
   if (request.instrument >= instruments_.size()) {
     emit(VenueEventKind::kRejected, request.order_id, 0, 0, "", RejectReason::kUnknownInstrument);
+    recovered_tracked_.fetch_add(1, std::memory_order_release);
+    wake_poller();
     return;
   }
   Tracked t;
@@ -402,30 +456,82 @@ void CapitalVenue::track_recovered(const VenueRequest& request) {
     cancel_request.kind = VenueRequestKind::kCancel;
     cancel(cancel_request);
   }
+  // After its events (the cancel's) are in the outbox: the start-up decision counts on it.
+  recovered_tracked_.fetch_add(1, std::memory_order_release);
   request_snapshot();
 }
 
 void CapitalVenue::request_snapshot() {
   bump(stats_.snapshots_requested);
   snapshot_requested_.store(true, std::memory_order_release);
-  poll_wake_.notify_all();
+  wake_poller();
 }
 
-void CapitalVenue::reconcile() {
+void CapitalVenue::finish_startup_if_settled() {
+  const int64_t now_ms = wall_epoch_ms();
+  const int64_t flag_after_ms =
+      options_.unknown_absence_after_ms + options_.startup_unknown_grace_ms;
+  std::size_t recovered_open = 0;
+  std::vector<OrderId> flagged;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [order_id, t] : tracked_) {
+      if (!t.recovered) continue;
+      ++recovered_open;
+      if (t.phase == Phase::kWorking && t.missing_polls > 0) {
+        return;  // absent from the last list, no position yet: the next pass tells which
+      }
+      if (t.phase != Phase::kUnknown) continue;
+      if (!t.ambiguity_logged && now_ms - t.unknown_epoch_ms < flag_after_ms) {
+        return;  // its history check has not run (or not answered) yet
+      }
+      flagged.push_back(order_id);
+    }
+  }
+  std::sort(flagged.begin(), flagged.end());
+  std::string ids;
+  for (const OrderId id : flagged) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+  const int64_t requested_ms = startup_requested_ms_.load(std::memory_order_relaxed);
+  const int64_t took_ms = now_ms > requested_ms ? now_ms - requested_ms : 0;
+  if (!flagged.empty()) {
+    spdlog::warn(
+        "venue: start-up reconciliation leaves {} recovered orders Unknown (order ids {}): no "
+        "open position or working order is theirs and the activity history cannot rule them "
+        "out; check the account and resolve them by hand",
+        flagged.size(), ids);
+  }
+  spdlog::info(
+      "venue: start-up reconciliation complete in {} ms: {} recovered orders handed over, {} "
+      "still open at the broker or Unknown, {} left Unknown; the broker shows {} positions and "
+      "{} working orders",
+      took_ms, startup_expected_.load(std::memory_order_relaxed), recovered_open, flagged.size(),
+      snapshot_positions_, snapshot_working_orders_);
+  stats_.startup_left_unknown.store(flagged.size(), std::memory_order_relaxed);
+  stats_.startup_reconcile_ms.store(static_cast<uint64_t>(took_ms), std::memory_order_relaxed);
+  // Every finding of this and earlier passes is posted; the venue thread waits until the
+  // workers have emitted them all, then reports.
+  startup_after_findings_.store(findings_posted_.load(std::memory_order_relaxed),
+                                std::memory_order_relaxed);
+  startup_decided_.store(true, std::memory_order_release);
+}
+
+bool CapitalVenue::reconcile() {
   // Working orders first, then positions: a working order that fills between the two calls is
   // then seen as a position, never as vanished.
   absl::StatusOr<std::vector<BrokerWorkingOrder>> working = api_.working_orders();
   if (!working.ok()) {
     bump(stats_.poll_errors);
     spdlog::warn("reconcile: working orders: {}", std::string(working.status().message()));
-    return;
+    return false;
   }
   absl::StatusOr<std::vector<BrokerPosition>> positions = api_.positions();
   if (!positions.ok()) {
     bump(stats_.poll_errors);
     spdlog::warn("reconcile: positions: {}", std::string(positions.status().message()));
-    return;
+    return false;
   }
+  snapshot_positions_ = positions->size();
+  snapshot_working_orders_ = working->size();
   auto make = [](VenueEventKind kind, OrderId id, PriceUnits price, SizeUnits size,
                  const std::string& venue_id) {
     VenueEvent e;
@@ -508,6 +614,7 @@ void CapitalVenue::reconcile() {
   }
   for (const VenueEvent& event : findings) post_finding(event);
   if (!absent.empty()) resolve_absent(absent);
+  return true;
 }
 
 void CapitalVenue::resolve_absent(const std::vector<OrderId>& candidates) {

@@ -25,6 +25,27 @@
 // unknown_absence_after_ms after it became Unknown, the broker's activity history shows no
 // deal by the user on that epic in that direction since it was sent; if anything there could
 // be it, it stays Unknown for the operator — the venue never guesses.
+//
+// Start-up reconciliation (the engine is not ready until it completes, engine/engine.hpp): the
+// engine hands over its recovered live orders (kReconcile) and then sends kStartupReconcile.
+// From then on every poll is a snapshot, and the venue answers kStartupReconciled after the
+// first snapshot (working orders and positions both read) taken once every recovered order was
+// tracked, at which
+//  - every recovered working order was seen working, or has been resolved (filled, removed);
+//  - every recovered Unknown order has been resolved, or is flagged: left Unknown and logged by
+//    id for the operator, because the activity history showed a deal that could be it, or
+//    because unknown_absence_after_ms + startup_unknown_grace_ms passed without an answer
+//    (the history could not be read). A recovered order is never matched by shape, so after
+//    its history check nothing more is learned by waiting; it stays tracked (and Unknown in
+//    the engine, counted against risk limits) and is still resolved if the broker's records
+//    later prove it either way.
+// Bounded: with nothing recovered, ready after one snapshot (one REST round trip each for
+// working orders and positions); with recovered Unknown orders, after at most
+// unknown_absence_after_ms + startup_unknown_grace_ms + a poll. What is never waived is the
+// snapshot itself: while the broker cannot list positions and working orders, no order could
+// reach it either, and the failures are logged at every poll.
+// Every event the reconciliation produced reaches the ring before kStartupReconciled (the venue
+// thread emits it only once the workers have emitted every finding posted before the decision).
 #pragma once
 
 #include <concurrentqueue/concurrentqueue.h>
@@ -54,6 +75,9 @@ struct CapitalVenueOptions {
   int64_t poll_interval_ns = 500'000'000;     // working orders / positions reconciliation
   int64_t unknown_match_skew_ms = 5'000;      // clock skew allowed when matching Unknown orders
   int64_t unknown_absence_after_ms = 10'000;  // wait before reading absence as "not executed"
+  // Start-up: a recovered Unknown order whose history check has not answered this long after
+  // unknown_absence_after_ms is flagged for the operator, and the venue reports ready.
+  int64_t startup_unknown_grace_ms = 5'000;
 };
 
 struct VenueInstrument {
@@ -72,6 +96,9 @@ struct CapitalVenueStats {
   std::atomic<uint64_t> poll_errors{0};
   std::atomic<uint64_t> unknown_not_executed{0};  // resolved as never executed (activity history)
   std::atomic<uint64_t> snapshots_requested{0};
+  std::atomic<bool> startup_reconciled{false};    // kStartupReconciled is on its way
+  std::atomic<uint64_t> startup_left_unknown{0};  // recovered orders flagged at start-up
+  std::atomic<uint64_t> startup_reconcile_ms{0};  // kStartupReconcile → the decision
 };
 
 class CapitalVenue final : public Agent {
@@ -129,7 +156,12 @@ class CapitalVenue final : public Agent {
   void cancel(const VenueRequest& request);
   void track_recovered(const VenueRequest& request);
   absl::StatusOr<ConfirmedDeal> await_confirm(const std::string& deal_reference);
-  void reconcile();
+  // Any thread but the venue thread (takes poll_mutex_): the poller runs a pass now.
+  void wake_poller();
+  // Whether the broker's working orders and positions were both read (a snapshot).
+  bool reconcile();
+  // Poller: after a snapshot that began with every recovered order tracked.
+  void finish_startup_if_settled();
   // Unknown orders nothing matched: ask the activity history whether they executed at all.
   void resolve_absent(const std::vector<OrderId>& candidates);
   void emit(VenueEventKind kind, OrderId order_id, PriceUnits price, SizeUnits size,
@@ -150,6 +182,20 @@ class CapitalVenue final : public Agent {
   int64_t started_epoch_ms_ = 0;  // deals older than this belong to earlier runs
   std::mutex poll_mutex_;
   std::condition_variable poll_wake_;
+  bool poll_due_ = false;  // poll_mutex_ held: a pass was asked for (no wake-up is lost)
+
+  // Start-up reconciliation (see the header comment).
+  uint64_t reconcile_requests_seen_ = 0;             // venue thread: kReconcile drained so far
+  std::atomic<int64_t> startup_requested_ms_{0};     // venue thread: kStartupReconcile drained
+  std::atomic<int64_t> startup_expected_{-1};        // recovered orders handed over; -1: not yet
+  std::atomic<int64_t> recovered_tracked_{0};        // workers: kReconcile requests tracked
+  std::atomic<bool> startup_decided_{false};         // poller: the reconciliation is complete
+  std::atomic<uint64_t> startup_after_findings_{0};  // findings posted before the decision
+  std::atomic<uint64_t> findings_posted_{0};         // poller: post_finding() calls
+  std::atomic<uint64_t> findings_emitted_{0};        // workers: findings emitted to the outbox
+  bool startup_reported_ = false;                    // venue thread
+  std::size_t snapshot_positions_ = 0;               // poller: the last snapshot's sizes
+  std::size_t snapshot_working_orders_ = 0;
 
   // Shared between workers and the poller.
   mutable std::mutex mutex_;

@@ -42,6 +42,11 @@ void PaperVenue::on_request(const VenueRequest& request) {
     emit(VenueEventKind::kCanceled, request.order_id, 0, 0);
     return;
   }
+  if (request.kind == VenueRequestKind::kStartupReconcile) {
+    // Nothing to read back: every recovered order was answered above, ahead of this on the ring.
+    emit(VenueEventKind::kStartupReconciled, 0, 0, 0);
+    return;
+  }
   if (request.kind == VenueRequestKind::kCancel) {
     for (std::size_t i = 0; i < resting_.size(); ++i) {
       if (resting_[i].order_id == request.order_id) {

@@ -1,7 +1,9 @@
 // PaperVenue: an in-process venue that fills against the live quote stream — market orders at
 // the touch (ask for a buy, bid for a sell), limit orders at their limit once the market
 // crosses them (at the touch if marketable on arrival). Used by unit tests and benchmarks;
-// speaks the same VenueRequest/VenueEvent messages as the Capital.com adapter.
+// speaks the same VenueRequest/VenueEvent messages as the Capital.com adapter. Its book does
+// not outlive the process, so at start-up every recovered order is reported canceled and the
+// start-up reconciliation is complete at once (kStartupReconciled right behind them).
 //
 // Runs as the venue agent on one thread; holds resting orders in a fixed-capacity table
 // (allocated in the constructor); a full table rejects the order.

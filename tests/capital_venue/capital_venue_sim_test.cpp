@@ -1,11 +1,14 @@
 // The engine and the Capital.com venue agent end to end against the simulator over TLS, through
 // the real REST client: an order whose HTTP response the broker drops goes Unknown and is
-// resolved from the broker's positions — and the broker saw exactly one order.
+// resolved from the broker's positions — and the broker saw exactly one order; and a restarted
+// engine refuses new orders until the venue has reconciled its recovered orders with the broker.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
+#include "engine/clock.hpp"
 #include "engine/engine.hpp"
 #include "gateway/capital/capital_venue.hpp"
 #include "gateway/capital/rest_client.hpp"
@@ -130,6 +133,113 @@ TEST(CapitalVenueOnSimulator, OrderAnswered500WithoutExecutingGoesUnknownThenNot
   EXPECT_EQ(stack.simulator.stats().requests("POST /api/v1/positions"), 1);  // never re-sent
   EXPECT_EQ(stack.simulator.stats().orders("GOLD"), 0);
   EXPECT_EQ(stack.simulator.stats().deals("GOLD"), 0);
+}
+
+// A restart: the engine recovered with a limit buy working at the broker (order 1) and a market
+// sell sent just before the stop without an answer (order 2, which never reached the broker).
+// Until the new venue has read the broker's working orders and positions and resolved both, a
+// new order is refused (not_ready); then the engine is ready, order 1 is still working, order 2
+// is known not executed, and a new order trades.
+TEST(CapitalVenueOnSimulator, ARestartedEngineTradesOnlyOnceTheVenueHasReconciledWithTheBroker) {
+  sim::SimOptions options = sim::SimOptions::embedded();
+  Stack stack(options, /*unknown_absence_after_ms=*/300);
+  ClientCommand limit;
+  limit.kind = CommandKind::kNewOrder;
+  limit.new_order.client_order_id = ClientOrderId::from("w1");
+  limit.new_order.side = Side::kBuy;
+  limit.new_order.type = OrderType::kLimit;
+  limit.new_order.limit_price = stack.gold.price_from_double(1.0);  // far below the market
+  limit.new_order.size = stack.gold.min_size;
+  stack.commands->try_push(limit);
+  ASSERT_TRUE(stack.pump_until([&] {
+    const Order* order = stack.engine->find_order(1);
+    return order != nullptr && order->state == OrderState::kNew;
+  }));
+  stack.venue->stop_threads();  // the first life ends
+
+  EngineState state = stack.engine->capture_state();
+  Order lost;
+  lost.id = 2;
+  lost.client_order_id = ClientOrderId::from("s1");
+  lost.source = 1;
+  lost.side = Side::kSell;
+  lost.type = OrderType::kMarket;
+  lost.size = stack.gold.min_size;
+  lost.state = OrderState::kPendingNew;
+  lost.created_ns = now_ns();
+  lost.created_epoch_ms = wall_epoch_ms();
+  state.orders.push_back(lost);
+  state.last_order_id = 2;
+  state.open_sell_size[0] += lost.size;
+
+  auto requests = std::make_unique<VenueRequestRing>();
+  auto events = std::make_unique<VenueEventRing>();
+  auto quotes = std::make_unique<QuoteRing>();
+  auto commands = std::make_unique<CommandRing>();
+  auto updates = std::make_unique<OrderUpdateRing>();
+  EngineOptions engine_options;
+  engine_options.instruments = {stack.gold};
+  Engine engine(std::move(engine_options), *quotes, *requests, *events);
+  ASSERT_TRUE(engine.restore_state(state).ok());
+  engine.reconcile_recovered_orders();
+  engine.add_client_port({commands.get(), updates.get(), nullptr, 0});
+  engine.on_start();
+  ASSERT_FALSE(engine.ready());
+
+  auto buy = [&](const char* client_id) {
+    ClientCommand command;
+    command.kind = CommandKind::kNewOrder;
+    command.new_order.client_order_id = ClientOrderId::from(client_id);
+    command.new_order.side = Side::kBuy;
+    command.new_order.type = OrderType::kMarket;
+    command.new_order.size = stack.gold.min_size;
+    commands->try_push(command);
+  };
+  buy("early");  // before the new venue has even started
+  engine.do_work();
+  // Order 2 went Unknown at the hand-over (its update comes first); "early" was refused.
+  std::vector<OrderUpdate> seen;
+  updates->drain([&](const OrderUpdate& u) { seen.push_back(u); });
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].order_id, 2u);
+  EXPECT_EQ(seen[0].state, OrderState::kUnknown);
+  EXPECT_EQ(seen[1].client_order_id.view(), "early");
+  EXPECT_EQ(seen[1].state, OrderState::kRejected);
+  EXPECT_EQ(seen[1].reason, RejectReason::kNotReady);
+
+  const int64_t position_reads = stack.simulator.stats().requests("GET /api/v1/positions");
+  CapitalVenueOptions venue_options;
+  venue_options.workers = 2;
+  venue_options.poll_interval_ns = 50'000'000;
+  venue_options.unknown_absence_after_ms = 300;
+  CapitalVenue venue(*stack.api, std::vector<VenueInstrument>{{"GOLD", stack.gold}}, *requests,
+                     *events, venue_options);
+  venue.start_threads();
+  auto pump_until = [&](auto done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      engine.do_work();
+      venue.do_work();
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+  };
+  EXPECT_TRUE(pump_until([&] { return engine.ready(); }));
+  EXPECT_GT(stack.simulator.stats().requests("GET /api/v1/positions"), position_reads);
+  EXPECT_GT(stack.simulator.stats().requests("GET /api/v1/workingorders"), 0);
+  EXPECT_EQ(engine.find_order(1)->state, OrderState::kNew);  // still working at the broker
+  EXPECT_EQ(engine.find_order(2)->state, OrderState::kRejected);
+  EXPECT_EQ(engine.stats().unknown_at_ready.load(), 0u);
+  EXPECT_EQ(engine.stats().recovered_orders.load(), 2u);
+  EXPECT_EQ(stack.simulator.working_orders().size(), 1u);
+  EXPECT_EQ(stack.simulator.stats().orders("GOLD"), 1);  // the limit order only: nothing re-sent
+
+  buy("late");
+  EXPECT_TRUE(pump_until([&] { return engine.stats().fills.load() == 1; }));
+  EXPECT_EQ(engine.position(0).net_size(), stack.gold.min_size);
+  EXPECT_EQ(stack.simulator.stats().deals("GOLD"), 1);
+  venue.stop_threads();
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
 // The Capital.com venue agent against a scripted broker: deals, confirms, working-order fills
-// found by polling, cancels, and the no-duplicate rule for orders whose outcome is unknown.
+// found by polling, cancels, the no-duplicate rule for orders whose outcome is unknown, and the
+// start-up reconciliation of orders recovered from the journal (kStartupReconciled only after a
+// snapshot, with every recovered order resolved or flagged, and behind all their events).
 #include "gateway/capital/capital_venue.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -74,6 +77,7 @@ class FakeBroker final : public TradingApi {
   absl::StatusOr<std::vector<BrokerPosition>> positions() override {
     std::lock_guard lock(mutex);
     ++position_queries;
+    if (positions_unavailable) return absl::UnavailableError("503 Service Unavailable");
     return positions_;
   }
   absl::StatusOr<std::vector<BrokerWorkingOrder>> working_orders() override {
@@ -84,6 +88,7 @@ class FakeBroker final : public TradingApi {
                                                        int64_t last_period_seconds) override {
     std::lock_guard lock(mutex);
     ++activity_queries;
+    if (activity_unavailable) return absl::UnavailableError("503 Service Unavailable");
     std::vector<BrokerActivity> out;
     const int64_t since = wall_epoch_ms() - last_period_seconds * 1000;
     for (const BrokerActivity& a : activities) {
@@ -116,6 +121,8 @@ class FakeBroker final : public TradingApi {
   std::vector<BrokerActivity> activities;
   int activity_queries = 0;
   int position_queries = 0;
+  bool positions_unavailable = false;  // GET /positions answers 503
+  bool activity_unavailable = false;   // GET /history/activity answers 503
 };
 
 struct VenueRig {
@@ -124,9 +131,11 @@ struct VenueRig {
   std::unique_ptr<VenueEventRing> events = std::make_unique<VenueEventRing>();
   std::unique_ptr<CapitalVenue> venue;
 
-  explicit VenueRig(int64_t unknown_absence_after_ms = 10'000) {
+  explicit VenueRig(int64_t unknown_absence_after_ms = 10'000,
+                    int64_t startup_unknown_grace_ms = 5'000) {
     CapitalVenueOptions options;
     options.unknown_absence_after_ms = unknown_absence_after_ms;
+    options.startup_unknown_grace_ms = startup_unknown_grace_ms;
     options.workers = 2;
     options.poll_interval_ns = 5'000'000;
     options.confirm_retry_ns = 1'000'000;
@@ -151,6 +160,30 @@ struct VenueRig {
     ASSERT_TRUE(requests->try_push(r));
   }
 
+  // An order the engine recovered from its journal, handed over for reconciliation.
+  void recovered(OrderId id, OrderType type, const std::string& venue_order_id = "",
+                 Side side = Side::kBuy) {
+    VenueRequest r;
+    r.kind = VenueRequestKind::kReconcile;
+    r.order_id = id;
+    r.type = type;
+    r.side = side;
+    r.size = 100;
+    r.limit_price = type == OrderType::kLimit ? 229900 : 0;
+    r.sent_epoch_ms = wall_epoch_ms() - 1'000;
+    std::memcpy(r.venue_order_id.data(), venue_order_id.data(), venue_order_id.size());
+    ASSERT_TRUE(requests->try_push(r));
+  }
+  void startup_reconcile() {
+    VenueRequest r;
+    r.kind = VenueRequestKind::kStartupReconcile;
+    ASSERT_TRUE(requests->try_push(r));
+  }
+  int position_queries() {
+    std::lock_guard lock(broker.mutex);
+    return broker.position_queries;
+  }
+
   // Pumps the venue agent until `count` events arrived (or the timeout passes).
   std::vector<VenueEvent> collect(std::size_t count, int timeout_ms = 5000) {
     std::vector<VenueEvent> out;
@@ -166,6 +199,30 @@ struct VenueRig {
 
 std::string venue_id(const VenueEvent& e) {
   return std::string(e.venue_order_id.data());
+}
+
+// Events up to and including kStartupReconciled (or all within the timeout), and how many
+// times the broker's positions had been read when it arrived.
+struct StartupOutcome {
+  std::vector<VenueEvent> events;
+  bool reconciled = false;
+  int position_queries_at_report = 0;
+};
+StartupOutcome until_startup_reconciled(VenueRig& rig, int timeout_ms = 5000) {
+  StartupOutcome outcome;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!outcome.reconciled && std::chrono::steady_clock::now() < deadline) {
+    rig.venue->do_work();
+    rig.events->drain([&](const VenueEvent& e) {
+      outcome.events.push_back(e);
+      if (e.kind == VenueEventKind::kStartupReconciled && !outcome.reconciled) {
+        outcome.reconciled = true;
+        outcome.position_queries_at_report = rig.position_queries();
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return outcome;
 }
 
 TEST(CapitalVenue, MarketOrderIsAcceptedThenFilledAtTheConfirmLevel) {
@@ -348,6 +405,128 @@ TEST(CapitalVenue, EventsOfOneOrderKeepTheirOrderUnderLoad) {
     EXPECT_EQ(e.kind, n == 0 ? VenueEventKind::kAccepted : VenueEventKind::kFill);
   }
   EXPECT_EQ(rig.broker.submissions, 200);
+}
+
+// ---- start-up reconciliation -------------------------------------------------------------------
+
+TEST(CapitalVenueStartup, WithNothingRecoveredItReportsAfterOneSnapshot) {
+  VenueRig rig;
+  rig.startup_reconcile();
+  const StartupOutcome outcome = until_startup_reconciled(rig);
+  ASSERT_TRUE(outcome.reconciled);
+  ASSERT_EQ(outcome.events.size(), 1u);
+  EXPECT_EQ(outcome.events[0].order_id, 0u);
+  EXPECT_EQ(outcome.events[0].fill_size, 0);         // nothing left unresolved
+  EXPECT_GE(outcome.position_queries_at_report, 1);  // the snapshot came first
+  EXPECT_TRUE(rig.venue->stats().startup_reconciled.load());
+  EXPECT_EQ(rig.venue->stats().startup_left_unknown.load(), 0u);
+}
+
+TEST(CapitalVenueStartup, ItDoesNotReportWhileTheBrokersPositionsCannotBeRead) {
+  VenueRig rig;
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    rig.broker.positions_unavailable = true;
+  }
+  rig.startup_reconcile();
+  StartupOutcome outcome = until_startup_reconciled(rig, 300);  // ~60 polls
+  EXPECT_FALSE(outcome.reconciled);
+  EXPECT_TRUE(outcome.events.empty());
+  EXPECT_GE(rig.position_queries(), 2);  // it keeps trying
+  EXPECT_FALSE(rig.venue->stats().startup_reconciled.load());
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    rig.broker.positions_unavailable = false;
+  }
+  outcome = until_startup_reconciled(rig);
+  EXPECT_TRUE(outcome.reconciled);
+}
+
+TEST(CapitalVenueStartup, RecoveredWorkingAndUnknownOrdersAreResolvedBeforeTheReport) {
+  VenueRig rig(/*unknown_absence_after_ms=*/50);
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    // Order 1's working order is still working; order 2's was filled while the engine was down
+    // (a position opened from it); order 3 (sent, no answer) never reached the market.
+    rig.broker.working.push_back({"deal-w", "GOLD", Side::kBuy, 1.0, 2299.0});
+    rig.broker.positions_.push_back(
+        {"pos-f", "deal-f", "GOLD", Side::kBuy, 1.0, 2298.0, wall_epoch_ms()});
+  }
+  rig.recovered(1, OrderType::kLimit, "deal-w");
+  rig.recovered(2, OrderType::kLimit, "deal-f");
+  rig.recovered(3, OrderType::kMarket);
+  rig.startup_reconcile();
+  const StartupOutcome outcome = until_startup_reconciled(rig);
+  ASSERT_TRUE(outcome.reconciled);
+  ASSERT_EQ(outcome.events.size(), 3u);
+  std::map<OrderId, VenueEvent> by_order;
+  for (std::size_t i = 0; i + 1 < outcome.events.size(); ++i) {
+    by_order[outcome.events[i].order_id] = outcome.events[i];
+  }
+  ASSERT_EQ(by_order.count(2), 1u);
+  EXPECT_EQ(by_order[2].kind, VenueEventKind::kFill);
+  EXPECT_EQ(by_order[2].fill_price, 229800);
+  EXPECT_EQ(by_order[2].fill_size, 100);
+  ASSERT_EQ(by_order.count(3), 1u);
+  EXPECT_EQ(by_order[3].kind, VenueEventKind::kRejected);
+  EXPECT_EQ(by_order[3].reason, RejectReason::kVenueNotExecuted);
+  EXPECT_EQ(by_order.count(1), 0u);  // still working: nothing to say
+  EXPECT_EQ(outcome.events.back().kind, VenueEventKind::kStartupReconciled);
+  EXPECT_GE(outcome.position_queries_at_report, 1);
+  EXPECT_EQ(rig.venue->unknown_orders(), 0u);
+  EXPECT_EQ(rig.venue->stats().startup_left_unknown.load(), 0u);
+  std::lock_guard lock(rig.broker.mutex);
+  EXPECT_EQ(rig.broker.submissions, 0);  // nothing was sent again
+  EXPECT_GE(rig.broker.activity_queries, 1);
+}
+
+TEST(CapitalVenueStartup, ARecoveredWorkingOrderGoneFromTheBrokerEndsCanceledBeforeTheReport) {
+  VenueRig rig;
+  rig.recovered(1, OrderType::kLimit, "deal-gone");  // neither working nor a position
+  rig.startup_reconcile();
+  const StartupOutcome outcome = until_startup_reconciled(rig);
+  ASSERT_TRUE(outcome.reconciled);
+  ASSERT_EQ(outcome.events.size(), 2u);
+  EXPECT_EQ(outcome.events[0].kind, VenueEventKind::kCanceled);
+  EXPECT_EQ(outcome.events[0].order_id, 1u);
+  EXPECT_GE(outcome.position_queries_at_report, 2);  // absent twice before it counts as removed
+}
+
+TEST(CapitalVenueStartup, ARecoveredUnknownTheHistoryCannotRuleOutIsFlaggedAndTheReportFollows) {
+  VenueRig rig(/*unknown_absence_after_ms=*/50);
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    // A buy on GOLD by the user since order 5 was sent: it could be order 5.
+    rig.broker.activities.push_back(
+        {"deal-x", "GOLD", "USER", "POSITION", "ACCEPTED", true, Side::kBuy, 1.0, wall_epoch_ms()});
+  }
+  rig.recovered(5, OrderType::kMarket);
+  rig.startup_reconcile();
+  const StartupOutcome outcome = until_startup_reconciled(rig);
+  ASSERT_TRUE(outcome.reconciled);
+  ASSERT_EQ(outcome.events.size(), 1u);       // no guess about order 5
+  EXPECT_EQ(outcome.events[0].fill_size, 1);  // the report counts it
+  EXPECT_EQ(rig.venue->unknown_orders(), 1u);
+  EXPECT_EQ(rig.venue->stats().startup_left_unknown.load(), 1u);
+  std::lock_guard lock(rig.broker.mutex);
+  EXPECT_GE(rig.broker.activity_queries, 1);  // the report waited for the history check
+}
+
+TEST(CapitalVenueStartup, ARecoveredUnknownWhoseHistoryCannotBeReadIsFlaggedAfterTheGrace) {
+  VenueRig rig(/*unknown_absence_after_ms=*/20, /*startup_unknown_grace_ms=*/100);
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    rig.broker.activity_unavailable = true;
+  }
+  rig.recovered(6, OrderType::kMarket);
+  rig.startup_reconcile();
+  const StartupOutcome outcome = until_startup_reconciled(rig);
+  ASSERT_TRUE(outcome.reconciled);
+  ASSERT_EQ(outcome.events.size(), 1u);
+  EXPECT_EQ(rig.venue->unknown_orders(), 1u);
+  EXPECT_EQ(rig.venue->stats().startup_left_unknown.load(), 1u);
+  std::lock_guard lock(rig.broker.mutex);
+  EXPECT_GE(rig.broker.activity_queries, 1);
 }
 
 }  // namespace
