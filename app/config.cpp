@@ -790,7 +790,9 @@ AppConfig read_config(const toml::table& doc, Errors& errors) {
   c.max_orders_per_second = risk.int_in("max_orders_per_second", 1, max_int);
   c.trading_state = risk.choice("trading_state", {"active", "reducing", "halted"});
 
-  c.venue_kind = root.sub("venue").choice("kind", {"capital", "paper"});
+  const Section venue = root.sub("venue");
+  c.venue_kind = venue.choice("kind", {"capital", "paper"});
+  c.unknown_resolution_ms = venue.int_in("unknown_resolution_ms", 100, 3'600'000);
 
   const Section feed = root.sub("feed");
   const int64_t seed = feed.integer("seed");

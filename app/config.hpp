@@ -68,6 +68,7 @@ struct AppConfig {
 
   // [venue]
   std::string venue_kind = "capital";  // capital (built-in simulator without credentials) | paper
+  int64_t unknown_resolution_ms = 10'000;  // capital: see [venue] in default_config.toml
 
   // [feed]
   uint64_t feed_seed = 42;

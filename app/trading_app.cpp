@@ -139,8 +139,11 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
       venue_instruments.push_back({std::string(instrument.name()), instrument});
     }
     trading_api_ = std::make_unique<capital::RestTradingApi>(capital_->rest());
-    capital_venue_ = std::make_unique<capital::CapitalVenue>(
-        *trading_api_, std::move(venue_instruments), *venue_requests_, *venue_events_);
+    capital::CapitalVenueOptions venue_options;
+    venue_options.unknown_absence_after_ms = config_.unknown_resolution_ms;
+    capital_venue_ =
+        std::make_unique<capital::CapitalVenue>(*trading_api_, std::move(venue_instruments),
+                                                *venue_requests_, *venue_events_, venue_options);
     runners_ = build_runners(threading_mode_,
                              {{engine_.get(), spec("qt-engine", config_.engine_thread)},
                               {capital_venue_.get(), spec("qt-venue", config_.venue_thread)}});
@@ -246,6 +249,13 @@ absl::Status TradingApp::open_persistence() {
   options.journal.group_commit_max_records = static_cast<uint32_t>(config_.group_commit_records);
   options.snapshots.interval =
       std::chrono::nanoseconds(static_cast<int64_t>(config_.snapshot_interval_seconds * 1e9));
+  options.snapshots.keep = static_cast<std::size_t>(config_.snapshot_keep);
+  options.snapshots.segment_retention =
+      config_.segment_retention_hours > 0
+          ? std::optional<std::chrono::nanoseconds>(std::chrono::nanoseconds(
+                static_cast<int64_t>(config_.segment_retention_hours * 3600e9)))
+          : std::nullopt;
+  options.snapshots.archive_segments = config_.archive_segments;
   absl::StatusOr<std::unique_ptr<EnginePersistence>> persistence =
       EnginePersistence::open(std::move(options));
   if (!persistence.ok()) return persistence.status();

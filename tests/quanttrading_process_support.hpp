@@ -241,14 +241,17 @@ inline bool acknowledged_since(const std::filesystem::path& ack_log, std::size_t
     std::string client_id;
     std::string state;
     fields >> client_id >> state;
-    if (fields && state != "Rejected") return true;
+    // Recovered orders' updates (Unknown, or refusals while the engine reconciles) are not
+    // trading.
+    if (fields && state != "Rejected" && state != "Unknown") return true;
   }
   return false;
 }
 
-// Waits for the recovery line and for the load client's first acknowledged order past
-// `ack_bytes_before` in `ack_log`. Fails (naming `where`, with the log's tail) if the child exits
-// or does not get there within `timeout`.
+// Waits for the recovery line, the engine's "engine ready" line (the venue has reconciled what
+// was recovered) and then for the load client's first acknowledged order written to `ack_log`
+// after both (and past `ack_bytes_before`). Fails (naming `where`, with the log's tail) if the
+// child exits or does not get there within `timeout`.
 inline ::testing::AssertionResult wait_until_trading(ChildProgram& child,
                                                      const std::filesystem::path& ack_log,
                                                      std::size_t ack_bytes_before,
@@ -256,6 +259,8 @@ inline ::testing::AssertionResult wait_until_trading(ChildProgram& child,
                                                      const std::string& where) {
   const auto deadline = ProgramClock::now() + timeout;
   bool recovered = false;
+  bool ready = false;
+  std::size_t ack_bytes_at_ready = ack_bytes_before;
   while (ProgramClock::now() < deadline) {
     if (!child.poll()) {
       return ::testing::AssertionFailure() << where << " quanttrading run did not come up: "
@@ -263,15 +268,21 @@ inline ::testing::AssertionResult wait_until_trading(ChildProgram& child,
                                            << tail_of(child.log(), 40);
     }
     recovered = recovered || parse_start(child.log()).has_value();
-    if (recovered && acknowledged_since(ack_log, ack_bytes_before)) {
+    if (recovered && !ready && child.log().find("engine ready") != std::string::npos) {
+      ready = true;
+      ack_bytes_at_ready = std::max(ack_bytes_before, read_text_file(ack_log).size());
+    }
+    if (ready && acknowledged_since(ack_log, ack_bytes_at_ready)) {
       return ::testing::AssertionSuccess();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return ::testing::AssertionFailure()
-         << where << " no " << (recovered ? "acknowledged order" : "journal recovery line")
-         << " within " << timeout.count() << " s\n"
-         << tail_of(child.log(), 40);
+  return ::testing::AssertionFailure() << where << " no "
+                                       << (ready       ? "acknowledged order after ready"
+                                           : recovered ? "\"engine ready\" line"
+                                                       : "journal recovery line")
+                                       << " within " << timeout.count() << " s\n"
+                                       << tail_of(child.log(), 40);
 }
 
 }  // namespace qt::test

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
 
 #include "engine/clock.hpp"
 
@@ -441,7 +442,13 @@ void CapitalVenue::track_recovered(const VenueRequest& request) {
     // Sent but never answered (or a market order between its ack and its fill): resolved only
     // from what the broker shows, exactly like an Unknown outcome.
     t.phase = Phase::kUnknown;
-    t.unknown_epoch_ms = wall_epoch_ms();
+    // Its request has been with the broker (or lost) since it was sent, in an earlier run: the
+    // absence window counts from then, as a live order's counts from its failed answer. An
+    // order the broker has had for longer than the window is checked at the first pass, so a
+    // restart does not wait the window again for orders that went Unknown long ago.
+    const int64_t now_ms = wall_epoch_ms();
+    t.unknown_epoch_ms =
+        request.sent_epoch_ms > 0 ? std::min(now_ms, request.sent_epoch_ms) : now_ms;
   }
   spdlog::info("order {}: recovered from the journal, reconciling ({})", request.order_id,
                t.phase == Phase::kWorking ? "working order " + t.deal_id : "outcome unknown");
@@ -618,6 +625,26 @@ bool CapitalVenue::reconcile() {
 }
 
 void CapitalVenue::resolve_absent(const std::vector<OrderId>& candidates) {
+  // One history read per epic serves every candidate on it (after a few restarts there can be
+  // dozens, and the broker allows ~10 requests a second): it looks back to a little before the
+  // oldest candidate's send (the broker keeps at most one day).
+  std::map<std::string, int64_t> earliest_by_epic;
+  {
+    std::lock_guard lock(mutex_);
+    for (const OrderId order_id : candidates) {
+      auto it = tracked_.find(order_id);
+      if (it == tracked_.end() || it->second.phase != Phase::kUnknown) continue;
+      const std::string& epic = instruments_[it->second.instrument].epic;
+      const int64_t earliest = it->second.sent_epoch_ms - options_.unknown_match_skew_ms;
+      auto [slot, inserted] = earliest_by_epic.emplace(epic, earliest);
+      if (!inserted) slot->second = std::min(slot->second, earliest);
+    }
+  }
+  std::map<std::string, absl::StatusOr<std::vector<BrokerActivity>>> history;
+  for (const auto& [epic, earliest] : earliest_by_epic) {
+    const int64_t period_s = (wall_epoch_ms() - earliest) / 1000 + 60;
+    history.emplace(epic, api_.activity(epic, period_s));
+  }
   for (const OrderId order_id : candidates) {
     Tracked t;
     {
@@ -628,13 +655,14 @@ void CapitalVenue::resolve_absent(const std::vector<OrderId>& candidates) {
     }
     const std::string& epic = instruments_[t.instrument].epic;
     const int64_t earliest = t.sent_epoch_ms - options_.unknown_match_skew_ms;
-    // Look back to a little before the send; the broker keeps at most one day.
-    const int64_t period_s = (wall_epoch_ms() - earliest) / 1000 + 60;
-    absl::StatusOr<std::vector<BrokerActivity>> activity = api_.activity(epic, period_s);
+    auto found = history.find(epic);
+    if (found == history.end()) continue;
+    const absl::StatusOr<std::vector<BrokerActivity>>& activity = found->second;
     if (!activity.ok()) {
       bump(stats_.poll_errors);
       spdlog::warn("reconcile: activity history of {}: {}", epic,
                    std::string(activity.status().message()));
+      history.erase(found);  // warned once per epic and pass
       continue;
     }
     // Anything the user did on this epic in this direction since the send could be this order

@@ -162,7 +162,7 @@ struct VenueRig {
 
   // An order the engine recovered from its journal, handed over for reconciliation.
   void recovered(OrderId id, OrderType type, const std::string& venue_order_id = "",
-                 Side side = Side::kBuy) {
+                 Side side = Side::kBuy, int64_t sent_ago_ms = 1'000) {
     VenueRequest r;
     r.kind = VenueRequestKind::kReconcile;
     r.order_id = id;
@@ -170,7 +170,7 @@ struct VenueRig {
     r.side = side;
     r.size = 100;
     r.limit_price = type == OrderType::kLimit ? 229900 : 0;
-    r.sent_epoch_ms = wall_epoch_ms() - 1'000;
+    r.sent_epoch_ms = wall_epoch_ms() - sent_ago_ms;
     std::memcpy(r.venue_order_id.data(), venue_order_id.data(), venue_order_id.size());
     ASSERT_TRUE(requests->try_push(r));
   }
@@ -478,6 +478,21 @@ TEST(CapitalVenueStartup, RecoveredWorkingAndUnknownOrdersAreResolvedBeforeTheRe
   std::lock_guard lock(rig.broker.mutex);
   EXPECT_EQ(rig.broker.submissions, 0);  // nothing was sent again
   EXPECT_GE(rig.broker.activity_queries, 1);
+}
+
+// The absence window counts from the send, in the run before the restart: an order the broker
+// has had for longer than the window is checked at the first pass, not a window after restart.
+TEST(CapitalVenueStartup, ARecoveredUnknownSentLongerAgoThanTheWindowIsResolvedAtOnce) {
+  VenueRig rig(/*unknown_absence_after_ms=*/600'000);
+  rig.recovered(7, OrderType::kMarket, "", Side::kBuy, /*sent_ago_ms=*/3'600'000);
+  rig.startup_reconcile();
+  const StartupOutcome outcome = until_startup_reconciled(rig);
+  ASSERT_TRUE(outcome.reconciled);
+  ASSERT_EQ(outcome.events.size(), 2u);
+  EXPECT_EQ(outcome.events[0].order_id, 7u);
+  EXPECT_EQ(outcome.events[0].kind, VenueEventKind::kRejected);
+  EXPECT_EQ(outcome.events[0].reason, RejectReason::kVenueNotExecuted);
+  EXPECT_EQ(rig.venue->unknown_orders(), 0u);
 }
 
 TEST(CapitalVenueStartup, ARecoveredWorkingOrderGoneFromTheBrokerEndsCanceledBeforeTheReport) {

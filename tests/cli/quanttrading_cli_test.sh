@@ -54,6 +54,18 @@ rc=$?
   || { fail "second engine on a held data directory: exit $rc"; cat "$work/second.out"; }
 wait $holder
 
+# 1d. The [persist] snapshot policy from the config is applied: snapshots every 0.2 s keep the
+#     newest persist.snapshot_keep of them (2, then 5; the default would be 3).
+for keep in 2 5; do
+  rm -rf "$work/keep$keep"
+  QT_PERSIST_DATA_DIR="$work/keep$keep" "$bin" run --duration 3 --set venue.kind=paper \
+    --set persist.snapshot_interval_seconds=0.2 --set persist.snapshot_keep=$keep \
+    >"$work/keep$keep.out" 2>&1
+  kept=$(find "$work/keep$keep/snapshots" -name 'snapshot-*.qts' 2>/dev/null | wc -l)
+  [[ $kept -eq $keep ]] && pass "persist.snapshot_keep=$keep keeps $kept snapshots" \
+    || { fail "persist.snapshot_keep=$keep kept $kept snapshots"; tail -5 "$work/keep$keep.out"; }
+done
+
 # 2. SIGTERM stops a run cleanly with exit 0 and a summary.
 "$bin" run >"$work/sig.out" 2>&1 &
 pid=$!
