@@ -68,6 +68,7 @@
 #include "bench/bench_support.hpp"
 #include "engine/clock.hpp"
 #include "engine/engine.hpp"
+#include "engine/idle_strategy.hpp"
 #include "engine/instrument.hpp"
 #include "gateway/paper/paper_venue.hpp"
 #include "persist/data_dir.hpp"
@@ -478,14 +479,16 @@ WriterCounters counters_of(const JournalWriter& writer) {
   return {s.commits.load(), s.segment_switches.load(), s.late_preparations.load()};
 }
 
-// Waits until the writer's preparer has the next segment ready (durable modes zero-fill 64 MiB
-// and fdatasync it right after open(); that I/O must not land inside a measurement). Falls back
-// to a fixed pause on a tree whose JournalStats has no segments_prepared counter.
+// Waits until the writer's preparer has the segments it keeps ahead ready (two): preparing
+// them right after open() (async: faulting in 64 MiB; durable modes: fallocate + fdatasync +
+// directory fsync, a file-system journal commit that stalls a concurrent fdatasync for 10-30 ms)
+// must not land inside a measurement; the cost of a switch is measured on its own ("switch").
+// Falls back to a fixed pause on a tree whose JournalStats has no segments_prepared counter.
 template <typename Stats>
 void wait_for_next_segment(const Stats& stats) {
   if constexpr (requires { stats.segments_prepared.load(); }) {
     const int64_t deadline = now_ns() + 10'000'000'000;
-    while (stats.segments_prepared.load() == 0 && now_ns() < deadline) {
+    while (stats.segments_prepared.load() < 2 && now_ns() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   } else {
@@ -495,6 +498,29 @@ void wait_for_next_segment(const Stats& stats) {
 
 // --group-commit-us (JournalOptions' default unless given).
 int64_t g_group_commit_interval_ns = JournalOptions{}.group_commit_interval_ns;
+// --idle: how the durable-ack producer and the journal agent wait when they have nothing to do.
+//  spin   both spin (pinned, one per CPU): the lowest hand-off latency, and both vCPUs busy.
+//  yield  both sched_yield() between polls: still both vCPUs busy.
+//  park   as the engine runs them (app/trading_app.cpp): the agent on IdleStrategy(kPark) with a
+//         Doorbell the producer rings after each push, the producer sleeping until its next send
+//         or until the agent's durable doorbell rings. On this 2-vCPU VM an fdatasync completes
+//         through the hypervisor's I/O thread, which shares the host CPUs with the two vCPUs:
+//         with both vCPUs kept busy, one commit in ~100 ms takes 5-10 ms (measured with the writer
+//         alone beside any busy thread, even one sleeping 20 us at a time); parked, almost none.
+enum class IdleMode { kSpin, kYield, kPark };
+IdleMode g_idle = IdleMode::kSpin;
+int g_spins_before_park = IdleStrategy::kSpinsBeforePark;  // --spins-before-park
+inline void idle_wait() {
+  if (g_idle == IdleMode::kYield) std::this_thread::yield();
+}
+const char* to_string(IdleMode mode) {
+  switch (mode) {
+    case IdleMode::kSpin: return "spin";
+    case IdleMode::kYield: return "yield";
+    case IdleMode::kPark: return "park";
+  }
+  return "?";
+}
 
 std::unique_ptr<JournalWriter> open_writer(const fs::path& dir, Durability mode,
                                            uint64_t segment_size) {
@@ -595,6 +621,8 @@ struct PipelineResult {
   uint64_t late_pushes = 0;       // paced pushes more than 10 us behind schedule
   double first_commit_ns = 0;
   uint64_t over_1ms = 0;  // records whose durable-ack took longer than 1 ms
+  // One commit (pwrite + fdatasync) as the writer timed it (histogram bucket bounds, ns).
+  int64_t commit_p50 = 0, commit_p99 = 0, commit_max = 0;
   WriterCounters counters;
   LoadWindow::Figures load;
 };
@@ -610,7 +638,21 @@ PipelineResult run_pipeline(const fs::path& base, Durability mode, EntryPool& po
   result.first_commit_ns = first_commit(*writer, pool);  // measured records start at 2
   const uint64_t last = records + 1;
   auto ring = std::make_unique<JournalRing>();
-  JournalAgent agent(*writer, *ring);
+  Doorbell journal_bell, durable_bell;
+  const bool park = g_idle == IdleMode::kPark;
+  JournalAgent agent(*writer, *ring, park ? &durable_bell : nullptr);
+  // Sleeps until `until_ticks` or until the agent publishes a durable sequence, whichever is
+  // first (park mode; the others spin or yield around their polls).
+  auto park_until = [&](uint64_t until_ticks, auto&& poll) {
+    const uint32_t epoch = durable_bell.prepare_wait();
+    poll();
+    const uint64_t t = TickClock::now();
+    if (until_ticks > t) {
+      durable_bell.wait(epoch,
+                        static_cast<int64_t>(clock.to_ns(static_cast<double>(until_ticks - t))));
+    }
+    durable_bell.cancel_wait();
+  };
   const std::atomic<uint64_t>& durable = writer->durable_sequence();
   std::vector<uint64_t> pushed(last + 1), acked(last + 1);
   std::atomic<bool> stop{false};
@@ -640,22 +682,43 @@ PipelineResult run_pipeline(const fs::path& base, Durability mode, EntryPool& po
             const uint64_t due = start + (sequence - 2) * interval;
             while (t < due) {
               poll();
+              if (park && due - t > clock.from_ns(30'000)) {
+                park_until(due - clock.from_ns(20'000), poll);
+              } else {
+                idle_wait();
+              }
               t = TickClock::now();
             }
             if (t - due > late_ticks) ++result.late_pushes;
           }
           pushed[sequence] = t;
           while (!ring->try_push(entry)) poll();
+          if (park) journal_bell.ring();
           poll();
         }
-        while (seen < last) poll();
+        while (seen < last) {
+          poll();
+          if (park) {
+            park_until(TickClock::now() + clock.from_ns(1'000'000), poll);
+          } else {
+            idle_wait();
+          }
+        }
         first_push = pushed[2];
         last_ack = acked[last];
         stop.store(true, std::memory_order_release);
       },
       [&] {
         agent.on_start();
-        while (!stop.load(std::memory_order_acquire)) agent.do_work();
+        IdleStrategy idle(WaitMode::kPark, &journal_bell, g_spins_before_park);
+        while (!stop.load(std::memory_order_acquire)) {
+          const int work = agent.do_work();
+          if (park) {
+            idle.idle(work, [&] { return agent.do_work(); });
+          } else if (work == 0) {
+            idle_wait();
+          }
+        }
         agent.on_close();  // drains what is left, commits, seals, closes the writer
       });
   if (agent.failed()) die("journal agent failed");
@@ -669,6 +732,10 @@ PipelineResult run_pipeline(const fs::path& base, Durability mode, EntryPool& po
   result.records_per_second =
       static_cast<double>(records) * 1e9 / clock.to_ns(static_cast<double>(last_ack - first_push));
   result.counters = counters_of(*writer);
+  const LatencyHistogram::Snapshot commits = writer->stats().commit_ns.snapshot();
+  result.commit_p50 = commits.percentile(0.5);
+  result.commit_p99 = commits.percentile(0.99);
+  result.commit_max = commits.max();
   writer.reset();
   remove_dir(dir);
   return result;
@@ -805,8 +872,11 @@ void print_pipeline(const char* mode, const PipelineResult& r) {
   std::printf("    durable    %-17s %-40s %10s   commits %" PRIu64, label, fmt_pct(r.ack).c_str(),
               fmt_rate(r.records_per_second).c_str(), r.counters.commits);
   if (r.counters.commits > 0) {
-    std::printf(" (%.1f rec/commit)",
-                static_cast<double>(r.ack.count) / static_cast<double>(r.counters.commits));
+    std::printf(" (%.1f rec/commit; commit p50/p99/max %s / %s / %s)",
+                static_cast<double>(r.ack.count) / static_cast<double>(r.counters.commits),
+                fmt_ns(static_cast<double>(r.commit_p50)).c_str(),
+                fmt_ns(static_cast<double>(r.commit_p99)).c_str(),
+                fmt_ns(static_cast<double>(r.commit_max)).c_str());
   }
   std::printf("  switches %" PRIu64 " late-prep %" PRIu64, r.counters.segment_switches,
               r.counters.late_preparations);
@@ -1393,13 +1463,27 @@ int main_impl(int argc, char** argv) {
         if (payload == 0 || payload > persist::kMaxRecordPayload) die("bad --payloads: " + item);
         o.payloads.push_back(payload);
       }
+    } else if (const char* v = value("--idle")) {
+      const std::string mode = v;
+      if (mode == "spin") {
+        g_idle = IdleMode::kSpin;
+      } else if (mode == "yield") {
+        g_idle = IdleMode::kYield;
+      } else if (mode == "park") {
+        g_idle = IdleMode::kPark;
+      } else {
+        die("--idle must be spin, yield or park");
+      }
+    } else if (const char* v = value("--spins-before-park")) {
+      g_spins_before_park = std::atoi(v);
     } else if (const char* v = value("--group-commit-us")) {
       o.group_commit_interval_ns = std::strtoll(v, nullptr, 10) * 1000;
     } else {
       std::printf(
           "usage: %s [--dir=DIR] [--rounds=N] [--scale=F] [--segment-mb=N] [--replay-records=N]\n"
           "          [--restart-orders=N] [--paced-seconds=S] [--payloads=64,104,256]\n"
-          "          [--group-commit-us=N]\n"
+          "          [--group-commit-us=N] [--idle=spin|yield|park]\n"
+          "          [--spins-before-park=N]\n"
           "          [--only=fdatasync,append,sqlite,pipeline,switch,replay,restart]\n"
           "  DIR (default build/journal_bench.tmp) must be on the disk under test, not tmpfs;\n"
           "  it is created and everything the program writes there is removed at the end.\n"
@@ -1429,9 +1513,10 @@ int main_impl(int argc, char** argv) {
   std::printf("dir: %s on %s\n", o.dir.c_str(), filesystem_of(o.dir).c_str());
   std::printf("clock: %s at %.3f GHz; empty timed region p50 %s (included in append() figures)\n",
               TickClock::source(), clock.ghz(), fmt_ns(timer.p50).c_str());
-  std::printf("cpus: producer %d, journal agent %d (spinning); segment size %" PRIu64
+  std::printf("cpus: producer %d, journal agent %d (idle: %s); segment size %" PRIu64
               " MiB; rounds %d, scale %.2f\n",
-              cpus.producer, cpus.consumer, o.segment_size >> 20, o.rounds, o.scale);
+              cpus.producer, cpus.consumer, to_string(g_idle), o.segment_size >> 20, o.rounds,
+              o.scale);
   std::printf(
       "latency columns: p50 / p99 / p99.9 / max.  append() = one JournalWriter::append() call on "
       "the writer's thread;\n  durable = producer push -> durable_sequence() covers the record "

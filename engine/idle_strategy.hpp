@@ -48,7 +48,11 @@ class IdleStrategy {
   static constexpr int kSpinsBeforePark = 20'000;
   static constexpr int64_t kParkTimeoutNs = 1'000'000;  // timers still fire while parked
 
-  IdleStrategy(WaitMode mode, Doorbell* doorbell) : mode_(mode), doorbell_(doorbell) {}
+  // `spins_before_park`: idle duty cycles spent spinning before a park. Fewer leave the CPU to
+  // others sooner (on a small VM, to the hypervisor's I/O thread: see bench/RESULTS.md, journal)
+  // at the price of a wake-up (~20 µs here) for work that arrives later.
+  IdleStrategy(WaitMode mode, Doorbell* doorbell, int spins_before_park = kSpinsBeforePark)
+      : mode_(mode), doorbell_(doorbell), spins_before_park_(spins_before_park) {}
 
   // Called after each duty cycle with the work it did. `repoll` runs the duty cycle once more
   // after announcing the park, closing the race with a producer that pushed just before.
@@ -62,7 +66,7 @@ class IdleStrategy {
       case WaitMode::kSpin: cpu_relax(); return;
       case WaitMode::kYield: yield(); return;
       case WaitMode::kPark:
-        if (++idle_spins_ < kSpinsBeforePark || doorbell_ == nullptr) {
+        if (++idle_spins_ < spins_before_park_ || doorbell_ == nullptr) {
           cpu_relax();
           return;
         }
@@ -87,6 +91,7 @@ class IdleStrategy {
  private:
   WaitMode mode_;
   Doorbell* doorbell_;
+  int spins_before_park_;
   int idle_spins_ = 0;
 };
 

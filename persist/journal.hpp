@@ -18,8 +18,8 @@
 //    append(), commit(), close() are called by it alone. durable_sequence() and stats() may be
 //    read by any thread.
 //  - Each writer runs one background preparer thread of its own that keeps the next two segments
-//    ready ahead of need (async: created, fallocated, mapped and faulted in; group and sync:
-//    created, zero-filled and fdatasynced), renames a segment once it is in use and unmaps
+//    ready ahead of need (created and fallocated; async: also mapped and faulted in; group and
+//    sync: the allocation fdatasynced), renames a segment once it is in use and unmaps
 //    retired ones. It allocates and makes system calls; the writer's append path does neither.
 //  - JournalAgent is an Agent: driven by exactly one runner thread, it drains a JournalRing
 //    (produced by the engine thread), appends, commits per mode and publishes the durable
