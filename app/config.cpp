@@ -810,7 +810,7 @@ AppConfig read_config(const toml::table& doc, Errors& errors) {
   if (c.data_dir.empty()) errors.push_back(persist.key_path("data_dir") + ": must not be empty");
   c.segment_size_mib = persist.int_in("segment_size_mib", 1, 4096);
   c.durability = persist.choice("durability", {"async", "group", "sync"});
-  c.group_commit_us = persist.int_in("group_commit_us", 1, 1'000'000);
+  c.group_commit_us = persist.int_in("group_commit_us", 0, 1'000'000);
   c.group_commit_records = persist.int_in("group_commit_records", 1, 16384);
   c.snapshot_interval_seconds = persist.positive("snapshot_interval_seconds");
   c.snapshot_keep = persist.int_in("snapshot_keep", 1, 1000);

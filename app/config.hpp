@@ -82,7 +82,7 @@ struct AppConfig {
   std::string data_dir = "data";     // journal, snapshots, LOCK
   int segment_size_mib = 64;         // journal segment files, preallocated
   std::string durability = "group";  // async | group | sync
-  int group_commit_us = 200;         // group: at most one fdatasync per interval ...
+  int group_commit_us = 0;           // group: at most one fdatasync per interval (0: greedy) ...
   int group_commit_records = 256;    // ... unless this many records are pending
   double snapshot_interval_seconds = 60;
   int snapshot_keep = 3;                // newest snapshots kept

@@ -56,6 +56,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -620,7 +621,8 @@ struct PipelineResult {
   double offered_rate = 0;        // 0 = unpaced
   uint64_t late_pushes = 0;       // paced pushes more than 10 us behind schedule
   double first_commit_ns = 0;
-  uint64_t over_1ms = 0;  // records whose durable-ack took longer than 1 ms
+  uint64_t over_1ms = 0;   // records whose durable-ack took longer than 1 ms
+  double worst_at_ms = 0;  // when the slowest record was pushed, from the first push
   // One commit (pwrite + fdatasync) as the writer timed it (histogram bucket bounds, ns).
   int64_t commit_p50 = 0, commit_p99 = 0, commit_max = 0;
   WriterCounters counters;
@@ -728,6 +730,8 @@ PipelineResult run_pipeline(const fs::path& base, Durability mode, EntryPool& po
     latency[s - 2] = static_cast<int64_t>(acked[s] - pushed[s]);
     if (clock.to_ns(static_cast<double>(latency[s - 2])) > 1e6) ++result.over_1ms;
   }
+  const auto worst = std::max_element(latency.begin(), latency.end()) - latency.begin();
+  result.worst_at_ms = clock.to_ns(static_cast<double>(pushed[worst + 2] - first_push)) / 1e6;
   result.ack = percentiles(latency, clock.to_ns(1.0));
   result.records_per_second =
       static_cast<double>(records) * 1e9 / clock.to_ns(static_cast<double>(last_ack - first_push));
@@ -739,6 +743,121 @@ PipelineResult run_pipeline(const fs::path& base, Durability mode, EntryPool& po
   writer.reset();
   remove_dir(dir);
   return result;
+}
+
+// ---- the VM's ceiling for async records/s ----------------------------------------------------
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+// How fast this machine hands out fresh file pages: a new file of one segment's size, mapped,
+// MADV_POPULATE_WRITE and one store per page (what the journal's preparer does), no journal.
+// Async appends cannot be sustained faster than segments can be prepared, so
+// bytes/s / on-disk record size is the ceiling for async records/s over more than the two
+// prepared segments. Median of `files` fresh files, GB/s.
+double fresh_page_rate(const fs::path& base, uint64_t segment_size, int files) {
+  const fs::path dir = fresh_dir(base, "fresh_pages");
+  std::vector<double> rates;
+  for (int i = 0; i < files; ++i) {
+    const fs::path path = dir / ("f" + std::to_string(i));
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(segment_size)) != 0) die("fresh file");
+    void* map = ::mmap(nullptr, segment_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) die("mmap");
+    const int64_t t0 = now_ns();
+    (void)::madvise(map, segment_size, MADV_POPULATE_WRITE);
+    for (uint64_t offset = 0; offset < segment_size; offset += 4096) {
+      static_cast<volatile char*>(map)[offset] = 0;
+    }
+    rates.push_back(static_cast<double>(segment_size) / static_cast<double>(now_ns() - t0));
+    ::munmap(map, segment_size);
+    ::close(fd);
+  }
+  remove_dir(dir);
+  std::sort(rates.begin(), rates.end());
+  return rates[rates.size() / 2];
+}
+
+// ---- the disk's floor for a durable acknowledgement ------------------------------------------
+
+// What any journal could do on this disk at `rate`: arrivals on a fixed schedule, and one thread
+// that pwrite()s whatever has arrived into a fallocated file (as a durable segment is) and
+// fdatasyncs, greedily, sleeping while nothing has arrived. No ring, agent, record format or
+// second thread. A record's latency runs from its scheduled arrival to the end of the fdatasync
+// that covered it. Run beside the group pipeline rows, it tells a miss of the journal's own
+// making from one the disk imposes.
+struct FloorResult {
+  Percentiles ack;
+  uint64_t syncs = 0;
+  uint64_t over_1ms = 0;
+  double worst_at_ms = 0;  // scheduled arrival of the slowest record
+  LoadWindow::Figures load;
+};
+
+FloorResult run_fdatasync_floor(const fs::path& base, std::size_t records, double rate,
+                                uint64_t record_bytes, uint64_t segment_size) {
+  settle_disk(base);
+  const fs::path dir = fresh_dir(base, "floor");
+  const fs::path path = dir / "floor.bin";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) die("open " + path.string());
+  if (::posix_fallocate(fd, 0, static_cast<off_t>(segment_size)) != 0) die("posix_fallocate");
+  ::fdatasync(fd);
+  const std::vector<char> bytes(record_bytes * 4096, '\x5A');
+  std::vector<int64_t> latency;
+  latency.reserve(records);
+  FloorResult result;
+  const LoadWindow load;
+  const double interval_ns = 1e9 / rate;
+  const int64_t start = now_ns();
+  auto due = [&](std::size_t i) { return start + static_cast<int64_t>(i * interval_ns); };
+  std::size_t synced = 0;
+  uint64_t offset = 0;
+  while (synced < records) {
+    const int64_t now = now_ns();
+    std::size_t arrived = std::min(
+        records, static_cast<std::size_t>(static_cast<double>(now - start) / interval_ns) + 1);
+    if (arrived == synced) {
+      const int64_t wake = due(synced);
+      const timespec until{static_cast<time_t>(wake / 1'000'000'000),
+                           static_cast<long>(wake % 1'000'000'000)};
+      ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr);
+      continue;
+    }
+    arrived = std::min(arrived, synced + 4096);
+    const uint64_t length = (arrived - synced) * record_bytes;
+    if (offset + length > segment_size) offset = 0;  // rewrite the start: the extent is written
+    if (::pwrite(fd, bytes.data(), length, static_cast<off_t>(offset)) < 0) die("pwrite");
+    offset += length;
+    if (::fdatasync(fd) != 0) die("fdatasync");
+    ++result.syncs;
+    const int64_t done = now_ns();
+    for (; synced < arrived; ++synced) {
+      latency.push_back(done - due(synced));
+      if (latency.back() > 1'000'000) ++result.over_1ms;
+    }
+  }
+  result.load = load.end();
+  ::close(fd);
+  remove_dir(dir);
+  result.worst_at_ms =
+      static_cast<double>(std::max_element(latency.begin(), latency.end()) - latency.begin()) *
+      interval_ns / 1e6;
+  result.ack = percentiles(latency);
+  return result;
+}
+
+void print_floor(const FloorResult& r, double rate) {
+  char label[48];
+  std::snprintf(label, sizeof label, "floor @ %s", fmt_rate(rate).c_str());
+  std::printf(
+      "    bare fdsync %-16s %-40s %10s   syncs %" PRIu64
+      " (%.1f rec/sync; one thread, pwrite + fdatasync only)",
+      label, fmt_pct(r.ack).c_str(), "", r.syncs,
+      static_cast<double>(r.ack.count) / static_cast<double>(std::max<uint64_t>(1, r.syncs)));
+  if (r.over_1ms > 0) std::printf("  over 1 ms: %" PRIu64, r.over_1ms);
+  std::printf("  slowest at %.0f ms  [%s]\n", r.worst_at_ms, fmt_load(r.load).c_str());
 }
 
 // ---- SQLite -----------------------------------------------------------------------------------
@@ -842,10 +961,12 @@ SqliteResult run_sqlite(const fs::path& base, EntryPool& pool, std::size_t recor
 // ---- one round --------------------------------------------------------------------------------
 
 struct SizeRound {
+  double fresh_page_gbps = 0;  // measured just before append_async
   AppendResult append_async, append_group, append_sync;
   std::vector<PipelineResult> pipe_async_paced;
   PipelineResult pipe_async_max;
   std::vector<PipelineResult> pipe_group_paced;
+  std::vector<FloorResult> floor_paced;  // beside each pipe_group_paced row
   PipelineResult pipe_group_max, pipe_sync_paced, pipe_sync_max;
   SqliteResult sqlite_single_full, sqlite_batch_normal, sqlite_batch_full;
 };
@@ -882,6 +1003,7 @@ void print_pipeline(const char* mode, const PipelineResult& r) {
               r.counters.late_preparations);
   if (r.offered_rate > 0) std::printf("  late pushes %" PRIu64, r.late_pushes);
   if (r.over_1ms > 0) std::printf("  over 1 ms: %" PRIu64, r.over_1ms);
+  std::printf("  slowest at %.0f ms", r.worst_at_ms);
   std::printf("  first commit %s  [%s]\n", fmt_ns(r.first_commit_ns).c_str(),
               fmt_load(r.load).c_str());
 }
@@ -900,6 +1022,12 @@ SizeRound run_size_round(const Options& o, const fs::path& base, std::size_t pay
               on_disk_size(payload));
   std::printf("    %-28s %-40s %10s\n", "", "p50 / p99 / p99.9 / max", "records/s");
   if (o.run("append")) {
+    r.fresh_page_gbps = fresh_page_rate(base, o.segment_size, 3);
+    std::printf(
+        "    fresh pages %-16s %.2f GB/s: async can sustain at most %s at %" PRIu64 " B on disk\n",
+        "(no journal)", r.fresh_page_gbps,
+        fmt_rate(r.fresh_page_gbps * 1e9 / static_cast<double>(on_disk_size(payload))).c_str(),
+        on_disk_size(payload));
     r.append_async = run_append(base, Durability::kAsync, pool, o.scaled(o.append_samples),
                                 o.scaled(o.append_records), o.segment_size, clock);
     print_append("async", r.append_async);
@@ -936,6 +1064,9 @@ SizeRound run_size_round(const Options& o, const fs::path& base, std::size_t pay
                      o.segment_size, cpus, clock);
     print_pipeline("async", r.pipe_async_max);
     for (double rate : o.group_rates) {
+      r.floor_paced.push_back(run_fdatasync_floor(base, paced_count(rate), rate,
+                                                  on_disk_size(payload), o.segment_size));
+      print_floor(r.floor_paced.back(), rate);
       r.pipe_group_paced.push_back(run_pipeline(base, Durability::kGroup, pool, paced_count(rate),
                                                 rate, o.segment_size, cpus, clock));
       print_pipeline("group", r.pipe_group_paced.back());
@@ -1350,6 +1481,10 @@ void summarize(const Options& o, std::size_t payload, const std::vector<SizeRoun
                 verdict(p99 <= 1000));
     std::printf("    async append() records/s %s (target >= 10 M/s: %s)\n", fmt_rate(rate).c_str(),
                 verdict(rate >= 10e6));
+    const double fresh = median_over(rounds, [](const SizeRound& r) { return r.fresh_page_gbps; });
+    std::printf(
+        "      the machine's ceiling in the same rounds (fresh file pages at %.2f GB/s): %s\n",
+        fresh, fmt_rate(fresh * 1e9 / static_cast<double>(on_disk_size(payload))).c_str());
     std::printf(
         "    group append() p50/p99 %s / %s, %s; sync append() p50/p99 %s / %s, %s\n",
         fmt_ns(median_over(rounds, [](const SizeRound& r) { return r.append_group.latency.p50; }))
@@ -1426,6 +1561,19 @@ void summarize(const Options& o, std::size_t payload, const std::vector<SizeRoun
           "    group durable-ack @ %s: p50 %s, p99 %s (worst round %s) (target p99 <= 1 ms: %s)\n",
           fmt_rate(o.group_rates[i]).c_str(), fmt_ns(p50).c_str(), fmt_ns(p99).c_str(),
           fmt_ns(worst).c_str(), verdict(worst <= 1e6));
+      const double floor_p50 =
+          median_over(rounds, [i](const SizeRound& r) { return r.floor_paced[i].ack.p50; });
+      const double floor_p99 =
+          median_over(rounds, [i](const SizeRound& r) { return r.floor_paced[i].ack.p99; });
+      const double floor_worst = [&] {
+        double w = 0;
+        for (const SizeRound& r : rounds) w = std::max(w, r.floor_paced[i].ack.p99);
+        return w;
+      }();
+      std::printf(
+          "      the disk's floor in the same rounds (bare pwrite + greedy fdatasync): p50 %s, "
+          "p99 %s (worst round %s)\n",
+          fmt_ns(floor_p50).c_str(), fmt_ns(floor_p99).c_str(), fmt_ns(floor_worst).c_str());
     }
   }
 }

@@ -68,8 +68,8 @@ struct JournalOptions {
   std::filesystem::path dir;            // the journal directory (created if missing)
   uint64_t segment_size = 64ull << 20;  // bytes; a multiple of 4096, >= kMinSegmentSize
   Durability durability = Durability::kGroup;
-  int64_t group_commit_interval_ns = 200'000;  // kGroup: at most one commit per interval ...
-  uint32_t group_commit_max_records = 256;     // ... unless this many records are pending
+  int64_t group_commit_interval_ns = 0;  // kGroup: at most one commit per interval (0: greedy) ...
+  uint32_t group_commit_max_records = 256;  // ... unless this many records are pending
 };
 
 // Counters of one writer. Written by the journal thread (segments_prepared: by the preparer)
@@ -150,11 +150,11 @@ class JournalWriter {
 //  - kAsync: durable as soon as the drained batch is in the mapping; no system call.
 //  - kSync: one fdatasync per record, and that record's durability is published right after it:
 //    no record ever waits for or benefits from a later one. The honest per-record baseline.
-//  - kGroup: one fdatasync covers everything pending. A commit starts as soon as the journal
-//    has been idle for group_commit_interval_ns since the previous commit finished (so a record
-//    arriving at a quiet journal is synced at once), or group_commit_max_records are pending;
-//    otherwise records keep collecting. Under load each fdatasync covers what arrived during the
-//    previous one and the interval; at most one commit per interval unless the count fills.
+//  - kGroup: one fdatasync covers everything pending. A commit starts as soon as
+//    group_commit_interval_ns has passed since the previous commit finished, or
+//    group_commit_max_records are pending. The default interval is 0 (greedy): each fdatasync
+//    covers what arrived during the previous one, so a record waits for at most the commit in
+//    flight plus its own. A non-zero interval trades latency for fewer fdatasyncs at low rates.
 //    While a commit is due soon, do_work() reports work so the runner does not park.
 // A batch drains at most group_commit_max_records entries (kGroup) or 256 (others).
 // On failure (disk full, I/O error) the agent logs once, stops draining and failed() turns true:

@@ -352,6 +352,25 @@ TEST(JournalAgent, GroupModeCommitsALoneRecordWithoutWaiting) {
   EXPECT_EQ(agent.durable_sequence().load(), 2u);
 }
 
+TEST(JournalAgent, GroupModeByDefaultCommitsWhateverArrivedAsSoonAsTheLastCommitReturns) {
+  TempJournalDir dir("agent_group_greedy");
+  JournalOptions options = small_options(dir.path(), Durability::kGroup);
+  ASSERT_EQ(options.group_commit_interval_ns, JournalOptions{}.group_commit_interval_ns);
+  auto writer = JournalWriter::open(options, 1);
+  ASSERT_TRUE(writer.ok());
+  auto ring = std::make_unique<JournalRing>();
+  JournalAgent agent(**writer, *ring);
+  // Each record arrives right after the previous commit returned: greedy group commit syncs it
+  // in the same pass instead of holding it for an interval.
+  for (uint64_t s = 1; s <= 3; ++s) {
+    ASSERT_TRUE(ring->try_push(sample_entry(s)));
+    EXPECT_GE(agent.do_work(), 1);
+    EXPECT_EQ(agent.durable_sequence().load(), s);
+  }
+  EXPECT_EQ((*writer)->stats().commits.load(), 3u);
+  agent.on_close();
+}
+
 TEST(JournalAgent, SyncModeCommitsEveryRecord) {
   TempJournalDir dir("agent_sync");
   auto writer = JournalWriter::open(small_options(dir.path(), Durability::kSync), 1);
