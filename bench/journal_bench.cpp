@@ -757,15 +757,17 @@ PipelineResult run_pipeline(const fs::path& base, Durability mode, EntryPool& po
 #define MADV_POPULATE_WRITE 23
 #endif
 
-// How fast this machine hands out fresh file pages: a new file of one segment's size, mapped,
-// MADV_POPULATE_WRITE and one store per page (what the journal's preparer does), no journal.
-// Async appends cannot be sustained faster than segments can be prepared, so
-// bytes/s / on-disk record size is the ceiling for async records/s over more than the two
-// prepared segments. Median of `files` fresh files, GB/s.
-double fresh_page_rate(const fs::path& base, uint64_t segment_size, int files) {
+// How fast this machine hands out fresh file pages: as many new files of one segment's size as
+// the async append pass will fill, each mapped, MADV_POPULATE_WRITE'd and stored to once per
+// page (what the journal's preparer does), no journal. Files stay until the end, as sealed
+// segments stay in the page cache. Async appends cannot be sustained faster than segments can
+// be prepared, so this rate / on-disk record size is the ceiling for async records/s over more
+// than the two segments prepared ahead. Total bytes / total time, GB/s.
+double fresh_page_rate(const fs::path& base, uint64_t segment_size, uint64_t bytes) {
   const fs::path dir = fresh_dir(base, "fresh_pages");
-  std::vector<double> rates;
-  for (int i = 0; i < files; ++i) {
+  const uint64_t files = std::max<uint64_t>(3, (bytes + segment_size - 1) / segment_size);
+  int64_t total_ns = 0;
+  for (uint64_t i = 0; i < files; ++i) {
     const fs::path path = dir / ("f" + std::to_string(i));
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(segment_size)) != 0) die("fresh file");
@@ -776,13 +778,12 @@ double fresh_page_rate(const fs::path& base, uint64_t segment_size, int files) {
     for (uint64_t offset = 0; offset < segment_size; offset += 4096) {
       static_cast<volatile char*>(map)[offset] = 0;
     }
-    rates.push_back(static_cast<double>(segment_size) / static_cast<double>(now_ns() - t0));
+    total_ns += now_ns() - t0;
     ::munmap(map, segment_size);
     ::close(fd);
   }
   remove_dir(dir);
-  std::sort(rates.begin(), rates.end());
-  return rates[rates.size() / 2];
+  return static_cast<double>(files * segment_size) / static_cast<double>(total_ns);
 }
 
 // ---- the disk's floor for a durable acknowledgement ------------------------------------------
@@ -1028,7 +1029,8 @@ SizeRound run_size_round(const Options& o, const fs::path& base, std::size_t pay
               on_disk_size(payload));
   std::printf("    %-28s %-40s %10s\n", "", "p50 / p99 / p99.9 / max", "records/s");
   if (o.run("append")) {
-    r.fresh_page_gbps = fresh_page_rate(base, o.segment_size, 3);
+    r.fresh_page_gbps =
+        fresh_page_rate(base, o.segment_size, o.scaled(o.append_records) * on_disk_size(payload));
     std::printf(
         "    fresh pages %-16s %.2f GB/s: async can sustain at most %s at %" PRIu64 " B on disk\n",
         "(no journal)", r.fresh_page_gbps,
