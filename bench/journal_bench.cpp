@@ -751,41 +751,6 @@ PipelineResult run_pipeline(const fs::path& base, Durability mode, EntryPool& po
   return result;
 }
 
-// ---- the VM's ceiling for async records/s ----------------------------------------------------
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
-// How fast this machine hands out fresh file pages: as many new files of one segment's size as
-// the async append pass will fill, each mapped, MADV_POPULATE_WRITE'd and stored to once per
-// page (what the journal's preparer does), no journal. Files stay until the end, as sealed
-// segments stay in the page cache. Async appends cannot be sustained faster than segments can
-// be prepared, so this rate / on-disk record size is the ceiling for async records/s over more
-// than the two segments prepared ahead. Total bytes / total time, GB/s.
-double fresh_page_rate(const fs::path& base, uint64_t segment_size, uint64_t bytes) {
-  const fs::path dir = fresh_dir(base, "fresh_pages");
-  const uint64_t files = std::max<uint64_t>(3, (bytes + segment_size - 1) / segment_size);
-  int64_t total_ns = 0;
-  for (uint64_t i = 0; i < files; ++i) {
-    const fs::path path = dir / ("f" + std::to_string(i));
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(segment_size)) != 0) die("fresh file");
-    void* map = ::mmap(nullptr, segment_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED) die("mmap");
-    const int64_t t0 = now_ns();
-    (void)::madvise(map, segment_size, MADV_POPULATE_WRITE);
-    for (uint64_t offset = 0; offset < segment_size; offset += 4096) {
-      static_cast<volatile char*>(map)[offset] = 0;
-    }
-    total_ns += now_ns() - t0;
-    ::munmap(map, segment_size);
-    ::close(fd);
-  }
-  remove_dir(dir);
-  return static_cast<double>(files * segment_size) / static_cast<double>(total_ns);
-}
-
 // ---- the disk's floor for a durable acknowledgement ------------------------------------------
 
 // What any journal could do on this disk at `rate`: arrivals on a fixed schedule, and one thread
@@ -968,7 +933,6 @@ SqliteResult run_sqlite(const fs::path& base, EntryPool& pool, std::size_t recor
 // ---- one round --------------------------------------------------------------------------------
 
 struct SizeRound {
-  double fresh_page_gbps = 0;  // measured just before append_async
   AppendResult append_async, append_group, append_sync;
   std::vector<PipelineResult> pipe_async_paced;
   PipelineResult pipe_async_max;
@@ -1029,13 +993,6 @@ SizeRound run_size_round(const Options& o, const fs::path& base, std::size_t pay
               on_disk_size(payload));
   std::printf("    %-28s %-40s %10s\n", "", "p50 / p99 / p99.9 / max", "records/s");
   if (o.run("append")) {
-    r.fresh_page_gbps =
-        fresh_page_rate(base, o.segment_size, o.scaled(o.append_records) * on_disk_size(payload));
-    std::printf(
-        "    fresh pages %-16s %.2f GB/s: async can sustain at most %s at %" PRIu64 " B on disk\n",
-        "(no journal)", r.fresh_page_gbps,
-        fmt_rate(r.fresh_page_gbps * 1e9 / static_cast<double>(on_disk_size(payload))).c_str(),
-        on_disk_size(payload));
     r.append_async = run_append(base, Durability::kAsync, pool, o.scaled(o.append_samples),
                                 o.scaled(o.append_records), o.segment_size, clock);
     print_append("async", r.append_async);
@@ -1489,10 +1446,6 @@ void summarize(const Options& o, std::size_t payload, const std::vector<SizeRoun
                 verdict(p99 <= 1000));
     std::printf("    async append() records/s %s (target >= 10 M/s: %s)\n", fmt_rate(rate).c_str(),
                 verdict(rate >= 10e6));
-    const double fresh = median_over(rounds, [](const SizeRound& r) { return r.fresh_page_gbps; });
-    std::printf(
-        "      the machine's ceiling in the same rounds (fresh file pages at %.2f GB/s): %s\n",
-        fresh, fmt_rate(fresh * 1e9 / static_cast<double>(on_disk_size(payload))).c_str());
     std::printf(
         "    group append() p50/p99 %s / %s, %s; sync append() p50/p99 %s / %s, %s\n",
         fmt_ns(median_over(rounds, [](const SizeRound& r) { return r.append_group.latency.p50; }))

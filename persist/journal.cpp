@@ -46,8 +46,6 @@ constexpr std::size_t kStagingSize = 1 << 20;
 constexpr std::size_t kPreparedAhead = 2;
 constexpr auto kPreparerPollInterval = std::chrono::milliseconds(1);
 constexpr int64_t kPreparerRetryNs = 100'000'000;
-// A 64 MiB preparation takes 40-100 ms here; a preparer slower than this is not going to help.
-constexpr int64_t kLatePreparationWaitNs = 1'000'000'000;
 
 int64_t realtime_ns() {
   timespec ts;
@@ -316,9 +314,6 @@ struct JournalWriter::Impl {
     MappedFile* next = take_ready();
     if (next == nullptr) {
       increment(stats.late_preparations);
-      next = wait_for_preparer();
-    }
-    if (next == nullptr) {
       absl::StatusOr<std::unique_ptr<MappedFile>> made =
           prepare_segment_file(options.dir, options.segment_size, durable, prepared_names);
       if (!made.ok()) return made.status();
@@ -401,9 +396,7 @@ struct JournalWriter::Impl {
         if (made.ok()) {
           (void)ready_segments.try_push(made->release());
           increment(stats.segments_prepared);
-          preparer_failing.store(false, std::memory_order_release);
         } else {
-          preparer_failing.store(true, std::memory_order_release);
           spdlog::warn("journal: preparing the next segment failed (will retry): {}",
                        std::string(made.status().message()));
           retry_at = now_ns() + kPreparerRetryNs;
@@ -415,22 +408,6 @@ struct JournalWriter::Impl {
     PreparerTask task;
     while (tasks.try_pop(task)) handle(task);
     while (MappedFile* unused = take_ready()) discard(unused);
-  }
-
-  // The preparer is late: wait for the segment it is working on, which is partly faulted in
-  // already. Preparing another one here instead would start from nothing and, on this VM, halve
-  // the speed of both (measured: 256-byte async records at 3.2 M/s with preparations here, vs
-  // the machine's fresh-page ceiling of 5.5 M/s). nullptr when there is no preparer, it is
-  // retrying after a failure, or it has not delivered within kLatePreparationWaitNs: the caller
-  // then prepares one itself.
-  MappedFile* wait_for_preparer() noexcept {
-    if (!preparer.joinable()) return nullptr;
-    const int64_t deadline = now_ns() + kLatePreparationWaitNs;
-    while (!preparer_failing.load(std::memory_order_acquire) && now_ns() < deadline) {
-      if (MappedFile* file = take_ready()) return file;
-      std::this_thread::yield();
-    }
-    return take_ready();
   }
 
   MappedFile* take_ready() noexcept {
@@ -490,7 +467,6 @@ struct JournalWriter::Impl {
   SpscRing<PreparerTask, 64> tasks;
   std::atomic<uint64_t> prepared_names{0};
   std::atomic<bool> stop{false};
-  std::atomic<bool> preparer_failing{false};  // its last preparation failed; it will retry
   std::thread preparer;
 };
 

@@ -29,8 +29,7 @@
 // the segment's pages were faulted in by the preparer; durable modes: the staging buffer is
 // ordinary memory, written out by commit()). Moving to the next segment is a pop from the
 // preparer's queue (durable modes add one pwrite of the new segment's header); when the preparer
-// is late the writer waits for the segment it is preparing (up to a second; it prepares one
-// itself if the preparer is failing or gone) and counts it (JournalStats::late_preparations).
+// is late the writer prepares inline and counts it (JournalStats::late_preparations).
 //
 // Durability: a record is durable once durable_sequence() >= its sequence. kAsync: once it is in
 // the shared mapping (page cache) — it survives a process crash, not a power loss. kGroup and
@@ -80,7 +79,7 @@ struct JournalStats {
   std::atomic<uint64_t> bytes{0};    // bytes appended (record headers, payload, padding)
   std::atomic<uint64_t> commits{0};  // fdatasync rounds (kGroup, kSync)
   std::atomic<uint64_t> segment_switches{0};
-  std::atomic<uint64_t> late_preparations{0};  // the next segment was not ready: waited for
+  std::atomic<uint64_t> late_preparations{0};  // the next segment was not ready: made inline
   std::atomic<uint64_t> segments_prepared{0};  // by the preparer thread (its only counter)
   LatencyHistogram commit_ns;                  // duration of each fdatasync round
 };
