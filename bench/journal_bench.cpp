@@ -767,8 +767,12 @@ struct FloorResult {
   LoadWindow::Figures load;
 };
 
+// With `cpus` pinned (the second variant), the syncing thread runs on the journal agent's CPU and
+// a second thread on the producer's CPU only wakes at every arrival and goes back to sleep: the
+// same CPU activity as the pipeline's producer, none of its work.
 FloorResult run_fdatasync_floor(const fs::path& base, std::size_t records, double rate,
-                                uint64_t record_bytes, uint64_t segment_size) {
+                                uint64_t record_bytes, uint64_t segment_size,
+                                const CpuPair* cpus = nullptr) {
   settle_disk(base);
   const fs::path dir = fresh_dir(base, "floor");
   const fs::path path = dir / "floor.bin";
@@ -786,6 +790,19 @@ FloorResult run_fdatasync_floor(const fs::path& base, std::size_t records, doubl
   auto due = [&](std::size_t i) { return start + static_cast<int64_t>(i * interval_ns); };
   std::size_t synced = 0;
   uint64_t offset = 0;
+  std::thread waker;
+  if (cpus != nullptr) {
+    pin_current_thread(cpus->consumer);
+    waker = std::thread([&, cpu = cpus->producer] {
+      pin_current_thread(cpu);
+      for (std::size_t i = 0; i < records; ++i) {
+        const int64_t wake = due(i);
+        const timespec until{static_cast<time_t>(wake / 1'000'000'000),
+                             static_cast<long>(wake % 1'000'000'000)};
+        ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr);
+      }
+    });
+  }
   while (synced < records) {
     const int64_t now = now_ns();
     std::size_t arrived = std::min(
@@ -810,6 +827,8 @@ FloorResult run_fdatasync_floor(const fs::path& base, std::size_t records, doubl
       if (latency.back() > 1'000'000) ++result.over_1ms;
     }
   }
+  if (waker.joinable()) waker.join();
+  if (cpus != nullptr) pin_current_thread(-1);
   result.load = load.end();
   ::close(fd);
   remove_dir(dir);
@@ -820,9 +839,9 @@ FloorResult run_fdatasync_floor(const fs::path& base, std::size_t records, doubl
   return result;
 }
 
-void print_floor(const FloorResult& r, double rate) {
+void print_floor(const FloorResult& r, double rate, const char* variant) {
   char label[48];
-  std::snprintf(label, sizeof label, "floor @ %s", fmt_rate(rate).c_str());
+  std::snprintf(label, sizeof label, "floor%s @ %s", variant, fmt_rate(rate).c_str());
   std::printf(
       "    bare fdsync %-16s %-40s %10s   syncs %" PRIu64
       " (%.1f rec/sync; one thread, pwrite + fdatasync only)",
@@ -937,7 +956,8 @@ struct SizeRound {
   std::vector<PipelineResult> pipe_async_paced;
   PipelineResult pipe_async_max;
   std::vector<PipelineResult> pipe_group_paced;
-  std::vector<FloorResult> floor_paced;  // beside each pipe_group_paced row
+  std::vector<FloorResult> floor_paced;        // beside each pipe_group_paced row
+  std::vector<FloorResult> floor_paced_waker;  // the same with a thread waking on the other CPU
   PipelineResult pipe_group_max, pipe_sync_paced, pipe_sync_max;
   SqliteResult sqlite_single_full, sqlite_batch_normal, sqlite_batch_full;
 };
@@ -1031,7 +1051,10 @@ SizeRound run_size_round(const Options& o, const fs::path& base, std::size_t pay
     for (double rate : o.group_rates) {
       r.floor_paced.push_back(run_fdatasync_floor(base, paced_count(rate), rate,
                                                   on_disk_size(payload), o.segment_size));
-      print_floor(r.floor_paced.back(), rate);
+      print_floor(r.floor_paced.back(), rate, "");
+      r.floor_paced_waker.push_back(run_fdatasync_floor(
+          base, paced_count(rate), rate, on_disk_size(payload), o.segment_size, &cpus));
+      print_floor(r.floor_paced_waker.back(), rate, " + waker");
       r.pipe_group_paced.push_back(run_pipeline(base, Durability::kGroup, pool, paced_count(rate),
                                                 rate, o.segment_size, cpus, clock));
       print_pipeline("group", r.pipe_group_paced.back());
@@ -1535,6 +1558,14 @@ void summarize(const Options& o, std::size_t payload, const std::vector<SizeRoun
           "      the disk's floor in the same rounds (bare pwrite + greedy fdatasync): p50 %s, "
           "p99 %s (worst round %s)\n",
           fmt_ns(floor_p50).c_str(), fmt_ns(floor_p99).c_str(), fmt_ns(floor_worst).c_str());
+      const double waker_p99 =
+          median_over(rounds, [i](const SizeRound& r) { return r.floor_paced_waker[i].ack.p99; });
+      const double waker_max =
+          median_over(rounds, [i](const SizeRound& r) { return r.floor_paced_waker[i].ack.max; });
+      std::printf(
+          "      the same floor with a thread waking at each arrival on the other CPU: p99 %s, "
+          "max %s\n",
+          fmt_ns(waker_p99).c_str(), fmt_ns(waker_max).c_str());
     }
   }
 }
