@@ -844,7 +844,7 @@ void print_floor(const FloorResult& r, double rate, const char* variant) {
   std::snprintf(label, sizeof label, "floor%s @ %s", variant, fmt_rate(rate).c_str());
   std::printf(
       "    bare fdsync %-16s %-40s %10s   syncs %" PRIu64
-      " (%.1f rec/sync; one thread, pwrite + fdatasync only)",
+      " (%.1f rec/sync; the syncing thread does pwrite + fdatasync only)",
       label, fmt_pct(r.ack).c_str(), "", r.syncs,
       static_cast<double>(r.ack.count) / static_cast<double>(std::max<uint64_t>(1, r.syncs)));
   if (r.over_1ms > 0) std::printf("  over 1 ms: %" PRIu64, r.over_1ms);
