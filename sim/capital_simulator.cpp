@@ -634,6 +634,11 @@ void CapitalSimulator::start() {
   if (o.faults.ws_drop_every_seconds > 0) s.schedule_ws_drop();
   if (o.faults.expire_sessions_every_seconds > 0) s.schedule_expiry();
 
+  // Logged before the io thread exists: the first spdlog call creates spdlog's registry, and
+  // creating it here while the io thread logs its first request raced (TSan sees no order
+  // through the guard inside the uninstrumented libspdlog).
+  spdlog::info("capital simulator listening on {} (stream {}), seed {}", rest_url(), stream_url(),
+               o.seed);
   s.running = true;
   s.thread = std::thread([&s] {
     try {
@@ -642,8 +647,6 @@ void CapitalSimulator::start() {
       spdlog::error("sim: io thread stopped: {}", e.what());
     }
   });
-  spdlog::info("capital simulator listening on {} (stream {}), seed {}", rest_url(), stream_url(),
-               o.seed);
 }
 
 void CapitalSimulator::stop() {

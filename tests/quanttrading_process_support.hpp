@@ -67,12 +67,16 @@ inline std::string describe_wait_status(int status) {
   return "wait status " + std::to_string(status);
 }
 
-// One program, stdout and stderr to a log file. Killed (SIGKILL) if still running when destroyed.
+// One program, stdout and stderr to a log file. Killed (SIGKILL) if still running when destroyed,
+// and when the test process dies without destroying it (a sanitizer abort, a crash): it runs
+// under `setpriv --pdeathsig KILL`, which execs it in place, so its pid is the program's own.
 class ChildProgram {
  public:
-  ChildProgram(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+  ChildProgram(const std::vector<std::string>& program_argv, const std::vector<std::string>& env,
                const std::filesystem::path& log)
       : log_(log) {
+    std::vector<std::string> argv = {"/usr/bin/setpriv", "--pdeathsig", "KILL", "--"};
+    argv.insert(argv.end(), program_argv.begin(), program_argv.end());
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);

@@ -8,6 +8,16 @@ trap 'rm -rf "$work"' EXIT
 failures=0
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# wait_for FILE PATTERN: until FILE has a line matching PATTERN (up to 60 s: sanitizer builds
+# start slowly, more so beside other tests); a fixed sleep made the checks below race start-up.
+wait_for() {
+  for _ in $(seq 600); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "timed out waiting for '$2' in $1"
+  return 1
+}
 # Runs journal into the test's own data directory, never the caller's ./data.
 export QT_PERSIST_DATA_DIR="$work/data"
 
@@ -46,7 +56,7 @@ recovered=$(sed -n 's/.* + \([0-9]*\) records replayed.*/\1/p' "$work/paper2.out
   || { fail "second paper run: exit $rc, recovered '${recovered}'"; cat "$work/paper2.out"; }
 "$bin" run --duration 6 --set venue.kind=paper >"$work/holder.out" 2>&1 &
 holder=$!
-sleep 2
+wait_for "$work/holder.out" 'journal: .* recovered'  # logged once the data directory is held
 "$bin" run --duration 1 --set venue.kind=paper >"$work/second.out" 2>&1
 rc=$?
 [[ $rc -ne 0 ]] && grep -q "held by a running engine (pid $holder)" "$work/second.out" \
@@ -69,7 +79,7 @@ done
 # 2. SIGTERM stops a run cleanly with exit 0 and a summary.
 "$bin" run >"$work/sig.out" 2>&1 &
 pid=$!
-sleep 2
+wait_for "$work/sig.out" 'engine ready'
 kill -TERM $pid
 wait $pid
 rc=$?

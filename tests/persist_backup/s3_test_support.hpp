@@ -70,6 +70,7 @@ inline void use_hermetic_aws_environment(const std::filesystem::path& scratch) {
 
 class S3rverProcess {
  public:
+  static constexpr const char* kSetpriv = "/usr/bin/setpriv";
   // Starts s3rver storing under storage_dir; fails (with its log) if it does not report a port.
   static absl::StatusOr<std::unique_ptr<S3rverProcess>> start(
       const std::filesystem::path& storage_dir) {
@@ -86,13 +87,17 @@ class S3rverProcess {
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     const std::string directory = storage_dir.string();
-    std::vector<std::string> args = {program,     "--directory", directory, "--address",
+    // Through setpriv (util-linux) so that s3rver is killed with the test process even when
+    // that dies without running destructors (a sanitizer abort): a leftover s3rver kept the
+    // caller's inherited file descriptors, such as a build lock, open.
+    std::vector<std::string> args = {kSetpriv,    "--pdeathsig", "KILL",    "--",
+                                     program,     "--directory", directory, "--address",
                                      "127.0.0.1", "--port",      "0"};
     std::vector<char*> argv;
     for (std::string& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
     const int error =
-        ::posix_spawn(&server->pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
+        ::posix_spawn(&server->pid_, kSetpriv, &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (error != 0) {
       server->pid_ = -1;
