@@ -1,16 +1,15 @@
 #include "app/check_capital.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <fmt/format.h>
-
 #include <CLI/CLI.hpp>
-#include <thread>
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "app/capital_connection.hpp"
 #include "engine/clock.hpp"

@@ -57,9 +57,9 @@
 #endif
 
 #include <benchmark/benchmark.h>
+#include <readerwriterqueue/readerwriterqueue.h>
 
 #include <boost/lockfree/spsc_queue.hpp>
-#include <readerwriterqueue/readerwriterqueue.h>
 
 #include "engine/spsc_ring.hpp"
 #include "engine/types.hpp"
@@ -142,8 +142,7 @@ class TickClock {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const auto wall_end = Steady::now();
     const uint64_t ticks_end = now();
-    const double ns =
-        std::chrono::duration<double, std::nano>(wall_end - wall_start).count();
+    const double ns = std::chrono::duration<double, std::nano>(wall_end - wall_start).count();
     ns_per_tick_ = ns / static_cast<double>(ticks_end - ticks_start);
 #else
     ns_per_tick_ = 1.0;
@@ -159,10 +158,18 @@ class TickClock {
     resolution_ns_ = to_ns(static_cast<double>(step));
   }
 
-  double to_ns(double ticks) const noexcept { return ticks * ns_per_tick_; }
-  uint64_t from_ns(double ns) const noexcept { return static_cast<uint64_t>(ns / ns_per_tick_); }
-  double ghz() const noexcept { return 1.0 / ns_per_tick_; }
-  double resolution_ns() const noexcept { return resolution_ns_; }
+  double to_ns(double ticks) const noexcept {
+    return ticks * ns_per_tick_;
+  }
+  uint64_t from_ns(double ns) const noexcept {
+    return static_cast<uint64_t>(ns / ns_per_tick_);
+  }
+  double ghz() const noexcept {
+    return 1.0 / ns_per_tick_;
+  }
+  double resolution_ns() const noexcept {
+    return resolution_ns_;
+  }
   static constexpr const char* source() noexcept {
     return QT_BENCH_HAVE_TSC ? "rdtsc (lfence-ordered)" : "steady_clock";
   }
@@ -241,8 +248,7 @@ struct alignas(qt::kCacheLine) PingPongLine {
   std::atomic<uint64_t> value{0};
 };
 
-double probe_hop_ns(const CpuPair& cpus, const TickClock& clock, uint64_t round_trips,
-                    int trials) {
+double probe_hop_ns(const CpuPair& cpus, const TickClock& clock, uint64_t round_trips, int trials) {
   std::vector<double> hops;
   for (int trial = 0; trial < trials; ++trial) {
     auto line = std::make_unique<PingPongLine>();
@@ -519,9 +525,8 @@ class OtherLoadMeter {
       return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
     };
     out.self_s = seconds(usage.ru_utime) + seconds(usage.ru_stime);
-    out.wall_s = std::chrono::duration<double>(
-                     std::chrono::steady_clock::now().time_since_epoch())
-                     .count();
+    out.wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
     out.valid = true;
     return out;
   }
@@ -534,9 +539,9 @@ class OtherLoadMeter {
 
 struct Options {
   int rounds = 5;
-  uint64_t messages = 10'000'000;      // per queue per round, across all slices
+  uint64_t messages = 10'000'000;         // per queue per round, across all slices
   std::size_t latency_samples = 100'000;  // per queue per round and per test, across all slices
-  uint64_t slices = 10;                // A,B,C repetitions inside a round
+  uint64_t slices = 10;                   // A,B,C repetitions inside a round
   double pace_ns = 2000;
   double close_ns = 100;
   uint64_t probe_round_trips = 2000;
@@ -580,13 +585,14 @@ Row reduce(Tally& tally, const Options& options, const TickClock& clock) {
   row.probe_median_ns = median(tally.probes_ns);
   row.probe_min_ns = *std::min_element(tally.probes_ns.begin(), tally.probes_ns.end());
   row.probe_max_ns = *std::max_element(tally.probes_ns.begin(), tally.probes_ns.end());
-  row.msgs_per_sec = static_cast<double>(tally.messages) /
-                     (clock.to_ns(static_cast<double>(tally.ticks)) * 1e-9);
+  row.msgs_per_sec =
+      static_cast<double>(tally.messages) / (clock.to_ns(static_cast<double>(tally.ticks)) * 1e-9);
   row.slice_msgs_per_sec = tally.slice_msgs_per_sec;
   if (tally.has_latency) {
     const uint64_t pace_ticks = clock.from_ns(options.pace_ns);
-    const auto over = std::count_if(tally.one_way_ticks.begin(), tally.one_way_ticks.end(),
-                                     [&](int64_t t) { return t > static_cast<int64_t>(pace_ticks); });
+    const auto over =
+        std::count_if(tally.one_way_ticks.begin(), tally.one_way_ticks.end(),
+                      [&](int64_t t) { return t > static_cast<int64_t>(pace_ticks); });
     row.one_way_over_pace =
         static_cast<double>(over) / static_cast<double>(tally.one_way_ticks.size());
     row.one_way = percentiles_ns(tally.one_way_ticks, clock);
@@ -598,10 +604,10 @@ Row reduce(Tally& tally, const Options& options, const TickClock& clock) {
 struct Round {
   std::vector<Row> like_for_like;  // ours, moodycamel, boost, in that order
   Row batch;
-  double probe_median_ns = 0;      // over every probe taken in the round
+  double probe_median_ns = 0;  // over every probe taken in the round
   double probe_min_ns = 0;
   double probe_max_ns = 0;
-  double other_cpus = -1;          // CPUs' worth of other work while the round ran
+  double other_cpus = -1;  // CPUs' worth of other work while the round ran
 };
 
 // Two instances of each queue: `forward` for throughput and one-way, `backward` for the echo.
@@ -715,18 +721,18 @@ void print_row(const Row& row) {
   char one_way[48] = "-";
   char rtt[48] = "-";
   if (row.has_latency) {
-    std::snprintf(one_way, sizeof(one_way), "%.0f / %.0f / %.0f", row.one_way.p50,
-                  row.one_way.p99, row.one_way.p999);
-    std::snprintf(rtt, sizeof(rtt), "%.0f / %.0f / %.0f", row.round_trip.p50,
-                  row.round_trip.p99, row.round_trip.p999);
+    std::snprintf(one_way, sizeof(one_way), "%.0f / %.0f / %.0f", row.one_way.p50, row.one_way.p99,
+                  row.one_way.p999);
+    std::snprintf(rtt, sizeof(rtt), "%.0f / %.0f / %.0f", row.round_trip.p50, row.round_trip.p99,
+                  row.round_trip.p999);
   }
   std::printf("  %-30s %18s %8.2f %26s %26s\n", row.name, probe_text, row.msgs_per_sec / 1e6,
               one_way, rtt);
 }
 
 struct Verdict {
-  double throughput_pct = 0;   // + means ours has more throughput than the best peer
-  double one_way_pct = 0;      // + means ours has a lower one-way p50 than the best peer
+  double throughput_pct = 0;  // + means ours has more throughput than the best peer
+  double one_way_pct = 0;     // + means ours has a lower one-way p50 than the best peer
   const Row* best_throughput = nullptr;
   const Row* best_one_way = nullptr;
   bool throughput_ok = false;  // ours >= best peer (aggregate over the round)
@@ -779,31 +785,36 @@ Verdict judge(const Round& round, double clock_resolution_ns) {
 
 void print_round(int index, const Options& options, const Round& round,
                  double clock_resolution_ns) {
-  std::printf("\nRound %d/%d  probe over the round: median %.0f ns (range %.0f-%.0f) -> cores %s;"
-              " other load %.2f CPU%s\n",
-              index + 1, options.rounds, round.probe_median_ns, round.probe_min_ns,
-              round.probe_max_ns, is_close(round, options) ? "CLOSE" : "far", round.other_cpus,
-              round.other_cpus > 0.1 ? " (CONTENDED: another process ran)" : "");
+  std::printf(
+      "\nRound %d/%d  probe over the round: median %.0f ns (range %.0f-%.0f) -> cores %s;"
+      " other load %.2f CPU%s\n",
+      index + 1, options.rounds, round.probe_median_ns, round.probe_min_ns, round.probe_max_ns,
+      is_close(round, options) ? "CLOSE" : "far", round.other_cpus,
+      round.other_cpus > 0.1 ? " (CONTENDED: another process ran)" : "");
   print_header_line();
   for (const Row& row : round.like_for_like) print_row(row);
   std::printf("  -- not like-for-like: batched calls on our side only --\n");
   print_row(round.batch);
   for (const Row& row : round.like_for_like) {
     if (row.one_way_over_pace > 0.001) {
-      std::printf("  note: %.2f%% of %s one-way samples exceeded the %.0f ns send interval "
-                  "(stalls)\n",
-                  row.one_way_over_pace * 100.0, row.name, options.pace_ns);
+      std::printf(
+          "  note: %.2f%% of %s one-way samples exceeded the %.0f ns send interval "
+          "(stalls)\n",
+          row.one_way_over_pace * 100.0, row.name, options.pace_ns);
     }
   }
   const Verdict v = judge(round, clock_resolution_ns);
-  const char* throughput_label = v.throughput_ok              ? "MATCHED"
+  const char* throughput_label = v.throughput_ok            ? "MATCHED"
                                  : v.throughput_significant ? "BEHIND (significant)"
                                                             : "BEHIND (within noise)";
-  std::printf("  verdict: ours vs best peer: throughput %+.1f%% (vs %s) %s, ahead in %d/%d "
-              "slices; one-way p50 %+.1f%% (vs %s) %s\n",
-              v.throughput_pct, v.best_throughput->name, throughput_label, v.slices_won, v.slices,
-              v.one_way_pct, v.best_one_way->name,
-              v.one_way_ok ? "MATCHED" : v.one_way_tie ? "TIE (within one clock step)" : "BEHIND");
+  std::printf(
+      "  verdict: ours vs best peer: throughput %+.1f%% (vs %s) %s, ahead in %d/%d "
+      "slices; one-way p50 %+.1f%% (vs %s) %s\n",
+      v.throughput_pct, v.best_throughput->name, throughput_label, v.slices_won, v.slices,
+      v.one_way_pct, v.best_one_way->name,
+      v.one_way_ok    ? "MATCHED"
+      : v.one_way_tie ? "TIE (within one clock step)"
+                      : "BEHIND");
   std::fflush(stdout);
 }
 
@@ -839,9 +850,10 @@ Row median_row(const std::vector<Round>& rounds, std::size_t index) {
 
 void print_summary(const Options& options, const std::vector<Round>& rounds,
                    double clock_resolution_ns) {
-  std::printf("\nSummary over %zu rounds: median per queue across rounds "
-              "(probe columns: medians of the rounds' median/min/max)\n",
-              rounds.size());
+  std::printf(
+      "\nSummary over %zu rounds: median per queue across rounds "
+      "(probe columns: medians of the rounds' median/min/max)\n",
+      rounds.size());
   print_header_line();
   const std::size_t like_for_like = rounds[0].like_for_like.size();
   for (std::size_t i = 0; i < like_for_like; ++i) print_row(median_row(rounds, i));
@@ -876,23 +888,26 @@ void print_summary(const Options& options, const std::vector<Round>& rounds,
     }
   }
   const auto n = static_cast<int>(rounds.size());
-  std::printf("  ours >= best peer on throughput:  %d/%d rounds; significantly behind in %d/%d "
-              "(same-slice: ahead in %d/%d slices)\n",
-              throughput_ok, n, throughput_significant, n, slices_won, slices);
-  std::printf("  ours <= best peer on one-way p50: %d/%d rounds (+%d within one %.0f ns clock "
-              "step)\n",
-              one_way_ok, n, one_way_tie, clock_resolution_ns);
+  std::printf(
+      "  ours >= best peer on throughput:  %d/%d rounds; significantly behind in %d/%d "
+      "(same-slice: ahead in %d/%d slices)\n",
+      throughput_ok, n, throughput_significant, n, slices_won, slices);
+  std::printf(
+      "  ours <= best peer on one-way p50: %d/%d rounds (+%d within one %.0f ns clock "
+      "step)\n",
+      one_way_ok, n, one_way_tie, clock_resolution_ns);
   std::printf("  close-core rounds (round probe median < %.0f ns): %d/%d\n", options.close_ns,
               close_rounds, n);
   if (close_rounds > 0) {
-    std::printf("  ours max throughput in close-core rounds: %.2fM msgs/s vs target 20M: %s "
-                "(batch 32: %.2fM)\n",
-                best_close / 1e6, best_close >= 20e6 ? "REACHED" : "NOT REACHED",
-                best_close_batch / 1e6);
+    std::printf(
+        "  ours max throughput in close-core rounds: %.2fM msgs/s vs target 20M: %s "
+        "(batch 32: %.2fM)\n",
+        best_close / 1e6, best_close >= 20e6 ? "REACHED" : "NOT REACHED", best_close_batch / 1e6);
   } else {
-    std::printf("  no close-core round in this run: the 20M msgs/s target could not be judged "
-                "(ours max in any round: %.2fM)\n",
-                best_any / 1e6);
+    std::printf(
+        "  no close-core round in this run: the 20M msgs/s target could not be judged "
+        "(ours max in any round: %.2fM)\n",
+        best_any / 1e6);
   }
   std::printf("  negative one-way samples (TSC skew check): %" PRIu64 "\n", negative);
   double worst_other = 0;
@@ -908,18 +923,21 @@ int run_rounds(const Options& options) {
               sizeof(BenchMessage), kCapacity, options.cpus.producer, options.cpus.consumer);
   std::printf("clock: %s at %.3f GHz (calibrated against steady_clock), resolution %.1f ns\n",
               TickClock::source(), clock.ghz(), clock.resolution_ns());
-  std::printf("per round and queue: throughput %" PRIu64 " msgs (single push/pop, spin), "
+  std::printf("per round and queue: throughput %" PRIu64
+              " msgs (single push/pop, spin), "
               "one-way %zu samples paced every %.0f ns and RTT %zu samples (both 1 in flight),\n"
               "  run as %" PRIu64 " interleaved slices: each test runs A, B, C back to back\n",
-              options.messages, options.latency_samples, options.pace_ns,
-              options.latency_samples, options.slices);
-  std::printf("probe ns = one-way cache-line hop between the two CPUs, taken before every test "
-              "slice (median of %d x %" PRIu64 " round trips)\n",
-              options.probe_trials, options.probe_round_trips);
-  std::printf("verdict: + means ours better (more msgs/s, lower p50). The best of two peers beats\n"
-              "  one of three equal queues 2 times in 3, so a throughput deficit is called\n"
-              "  significant only when ours led in too few same-slice comparisons (sign test, "
-              "p < 0.05)\n");
+              options.messages, options.latency_samples, options.pace_ns, options.latency_samples,
+              options.slices);
+  std::printf(
+      "probe ns = one-way cache-line hop between the two CPUs, taken before every test "
+      "slice (median of %d x %" PRIu64 " round trips)\n",
+      options.probe_trials, options.probe_round_trips);
+  std::printf(
+      "verdict: + means ours better (more msgs/s, lower p50). The best of two peers beats\n"
+      "  one of three equal queues 2 times in 3, so a throughput deficit is called\n"
+      "  significant only when ours led in too few same-slice comparisons (sign test, "
+      "p < 0.05)\n");
   std::fflush(stdout);
 
   Queues queues;
@@ -1017,7 +1035,8 @@ void print_help() {
       "  --latency-samples=K   samples per queue per round, one-way and RTT each (default 100000)\n"
       "  --slices=S            A,B,C interleavings per round (default 10)\n"
       "  --pace-ns=P           one-way send interval in ns (default 2000), one message in flight\n"
-      "  --close-ns=T          a round is close-core when its median probe is < T ns (default 100)\n"
+      "  --close-ns=T          a round is close-core when its median probe is < T ns (default "
+      "100)\n"
       "  --probe-round-trips=R ping-pong round trips per probe trial, 3 trials (default 2000)\n"
       "  --cpus=P,C            producer and consumer CPUs (default: first two allowed CPUs)\n"
       "\n"
@@ -1076,8 +1095,7 @@ int main(int argc, char** argv) {
       return 0;
     } else if (parse_flag(arg, "rounds", value) && parse_unsigned(value, number) && number > 0) {
       options.rounds = static_cast<int>(number);
-    } else if (parse_flag(arg, "messages", value) && parse_unsigned(value, number) &&
-               number > 0) {
+    } else if (parse_flag(arg, "messages", value) && parse_unsigned(value, number) && number > 0) {
       options.messages = number;
     } else if (parse_flag(arg, "latency-samples", value) && parse_unsigned(value, number) &&
                number > 0) {
@@ -1086,8 +1104,7 @@ int main(int argc, char** argv) {
       options.slices = number;
     } else if (parse_flag(arg, "pace-ns", value) && parse_unsigned(value, number) && number > 0) {
       options.pace_ns = static_cast<double>(number);
-    } else if (parse_flag(arg, "close-ns", value) && parse_unsigned(value, number) &&
-               number > 0) {
+    } else if (parse_flag(arg, "close-ns", value) && parse_unsigned(value, number) && number > 0) {
       options.close_ns = static_cast<double>(number);
     } else if (parse_flag(arg, "probe-round-trips", value) && parse_unsigned(value, number) &&
                number > 0) {
@@ -1109,8 +1126,9 @@ int main(int argc, char** argv) {
   }
   options.slices = std::min<uint64_t>({options.slices, options.messages, options.latency_samples});
   if (options.cpus.producer < 0) {
-    std::fprintf(stderr, "warning: fewer than two CPUs allowed, threads are not pinned; "
-                         "cross-core figures are meaningless\n");
+    std::fprintf(stderr,
+                 "warning: fewer than two CPUs allowed, threads are not pinned; "
+                 "cross-core figures are meaningless\n");
   }
   return run_rounds(options);
 }
