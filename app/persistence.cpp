@@ -7,6 +7,7 @@
 #include <chrono>
 #include <system_error>
 
+#include "persist/engine_journal.hpp"
 #include "persist/engine_recovery.hpp"
 #include "persist/journal_reader.hpp"
 #include "persist/snapshot.hpp"
@@ -70,6 +71,7 @@ EnginePersistence::~EnginePersistence() {
   snapshotter_.reset();
   stage_.reset();
   journal_agent_.reset();
+  log_.reset();
   writer_.reset();  // closes (seals) if the agent's on_close did not run
   lock_.reset();
   if (options_.ephemeral) {
@@ -118,8 +120,8 @@ absl::StatusOr<RecoveryReport> EnginePersistence::recover_into(Engine& engine,
   journal_agent_ = std::make_unique<persist::JournalAgent>(*writer_, *ring_);
   stage_ = std::make_unique<Stage>(*journal_agent_, writer_->durable_sequence());
   stage_->set_engine_doorbell(engine_doorbell);
-  engine.set_journal({ring_.get(), &writer_->durable_sequence(), nullptr},
-                     report.last_sequence + 1);
+  log_ = std::make_unique<persist::JournalRingLog>(*ring_, writer_->durable_sequence());
+  engine.set_write_ahead_log(log_.get(), report.last_sequence + 1);
   persist::SnapshotterOptions snapshots = options_.snapshots;
   snapshots.data_dir = options_.data_dir;
   snapshotter_ = std::make_unique<persist::Snapshotter>(snapshots, engine_options,
@@ -149,6 +151,10 @@ void EnginePersistence::stop_snapshots() {
 
 void EnginePersistence::set_engine_doorbell(Doorbell* engine) {
   stage_->set_engine_doorbell(engine);
+}
+
+void EnginePersistence::set_journal_doorbell(Doorbell* journal) {
+  log_->set_doorbell(journal);
 }
 
 std::string EnginePersistence::status() const {

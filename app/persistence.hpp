@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "engine/engine.hpp"
 #include "persist/data_dir.hpp"
+#include "persist/engine_journal.hpp"
 #include "persist/journal.hpp"
 #include "persist/snapshotter.hpp"
 
@@ -65,8 +66,10 @@ class EnginePersistence {
 
   // The journal stage, for a runner. Valid after recover_into().
   Agent& agent();
-  // Dedicated threads: the stage rings `engine` whenever the durable sequence advances.
+  // Dedicated threads: the stage rings `engine` whenever the durable sequence advances, and the
+  // engine rings `journal` after every event it writes.
   void set_engine_doorbell(Doorbell* engine);
+  void set_journal_doorbell(Doorbell* journal);
   const persist::JournalWriter& writer() const { return *writer_; }
   const std::filesystem::path& data_dir() const { return options_.data_dir; }
   std::string status() const;
@@ -78,6 +81,7 @@ class EnginePersistence {
   std::optional<persist::DataDirLock> lock_;
   std::unique_ptr<persist::JournalRing> ring_ = std::make_unique<persist::JournalRing>();
   std::unique_ptr<persist::JournalWriter> writer_;
+  std::unique_ptr<persist::JournalRingLog> log_;  // the engine's write-ahead log over ring_
   std::unique_ptr<persist::JournalAgent> journal_agent_;
   std::unique_ptr<persist::Snapshotter> snapshotter_;
   class Stage;

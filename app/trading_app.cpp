@@ -293,7 +293,7 @@ void TradingApp::add_journal_runner(Doorbell& engine_bell) {
       build_runners(ThreadingModeKind::kDedicated,
                     {{&persistence_->agent(),
                       RunnerSpec{"qt-journal", config_.venue_thread.cpu, WaitMode::kPark}}});
-  engine_->set_journal_doorbell(&journal.front()->doorbell());
+  persistence_->set_journal_doorbell(&journal.front()->doorbell());
   persistence_->set_engine_doorbell(&engine_bell);
   // Last in the list: stopped after the engine and the venue, so it journals their final
   // records, then commits and seals.

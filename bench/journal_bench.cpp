@@ -78,6 +78,7 @@
 #include "persist/journal_reader.hpp"
 #include "persist/records.hpp"
 #if QT_BENCH_HAVE_SNAPSHOT
+#include "persist/engine_journal.hpp"
 #include "persist/engine_recovery.hpp"
 #include "persist/snapshot.hpp"
 #endif
@@ -1263,7 +1264,8 @@ void run_restart(const Options& o, const fs::path& base) {
     std::unique_ptr<JournalWriter> writer = open_writer(dir, Durability::kAsync, o.segment_size);
     auto ring = std::make_unique<JournalRing>();
     JournalAgent agent(*writer, *ring);
-    engine->set_journal({ring.get(), &writer->durable_sequence(), nullptr}, 1);
+    persist::JournalRingLog log(*ring, writer->durable_sequence());
+    engine->set_write_ahead_log(&log, 1);
     engine->add_client_port({rings.commands.get(), nullptr, nullptr, 0});
     engine->on_start();
     Quote quote;
@@ -1357,8 +1359,7 @@ void run_restart(const Options& o, const fs::path& base) {
   RecordView view;
   uint64_t replayed = 0;
   while ((*reader)->next(view)) {
-    const absl::Status s =
-        engine->replay(view.sequence, view.timestamp_ns, view.type, view.payload);
+    const absl::Status s = persist::replay_record(*engine, view);
     if (!s.ok()) die("replay: " + s.ToString());
     ++replayed;
   }

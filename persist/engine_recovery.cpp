@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "persist/data_dir.hpp"
+#include "persist/engine_journal.hpp"
 #include "persist/journal_reader.hpp"
 
 namespace qt::persist {
@@ -77,9 +78,7 @@ absl::StatusOr<ReplayRun> replay_after(Engine& engine, const std::filesystem::pa
                               record.sequence - 1));
       }
     }
-    if (absl::Status status =
-            engine.replay(record.sequence, record.timestamp_ns, record.type, record.payload);
-        !status.ok()) {
+    if (absl::Status status = replay_record(engine, record); !status.ok()) {
       return absl::DataLossError(fmt::format("{} (record in {} at offset {})",
                                              std::string(status.message()),
                                              record.segment_path->string(), record.offset));

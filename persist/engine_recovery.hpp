@@ -1,6 +1,6 @@
 // Rebuilding an engine's state from a data directory: the newest valid snapshot (if any), then
-// every journal record after it, replayed through Engine::replay() — the same code that
-// produced them.
+// every journal record after it, decoded (persist/engine_journal.hpp) and replayed through
+// Engine::replay() — the same code that produced them.
 //
 // Refusals are explicit, never a silent gap: a snapshot beyond the journal's end, a journal
 // that no longer reaches back to the snapshot (or to sequence 1 without one), a record replay

@@ -4,10 +4,9 @@
 // Guarantees: trivially copyable, exactly 128 bytes (static_asserted), built with make_entry()
 // without allocation; make_entry() zeroes the payload's padding bytes, so the journal never holds
 // stray stack bytes and equal records are byte-identical. Thread ownership: the engine thread is
-// the ring's only producer and assigns sequence numbers densely from 1 (continuing after recovery
-// from the last recovered sequence + 1); the journal thread (JournalAgent) is the only consumer.
-// Depends only on engine/ headers (and persist/records.hpp, which does too) so the engine can
-// include it.
+// the ring's only producer (through persist/engine_journal.hpp) and assigns sequence numbers
+// densely from 1 (continuing after recovery from the last recovered sequence + 1); the journal
+// thread (JournalAgent) is the only consumer.
 #pragma once
 
 #include <array>

@@ -1,6 +1,6 @@
 // The journal's record types and their payloads: one POD per kind of state-changing command or
-// outcome the engine journals. The engine fills them on its own thread and copies them into a
-// JournalEntry (persist/journal_entry.hpp); replay reads them back with payload_as<T>().
+// outcome the engine writes ahead. persist/engine_journal.hpp encodes the engine's EngineEvents
+// into them and decodes them back; the layouts here are the on-disk format.
 //
 // Guarantees: every payload is trivially copyable and at most JournalEntry::kPayloadCapacity
 // (104) bytes, static_asserted below, so journaling never allocates. The layouts are part of the
@@ -11,9 +11,8 @@
 // No record carries a secret (credentials, tokens): the payloads are built from engine messages,
 // which never hold one. Keep it so — a new field that could hold a secret does not belong here.
 //
-// Depends only on engine/ headers so the engine can include it. record_type_name() and
-// record_payload_json() live in persist/records.cpp (qt_persist) and allocate; they are for
-// tools (`quanttrading journal dump`), not for the hot path.
+// record_type_name() and record_payload_json() live in persist/records.cpp (qt_persist) and
+// allocate; they are for tools (`quanttrading journal dump`), not for the hot path.
 #pragma once
 
 #include <cstddef>
@@ -23,6 +22,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "engine/engine_events.hpp"
 #include "engine/messages.hpp"
 #include "engine/types.hpp"
 
@@ -112,13 +112,8 @@ struct ControlRecord {
   ControlCommand command;
 };
 
-// A FIX session's next sequence numbers (written by the engine on the FIX stage's behalf).
-struct FixSequenceRecord {
-  static constexpr std::size_t kSessionIdCapacity = 48;
-  char session_id[kSessionIdCapacity] = {};  // NUL-padded "SENDER->TARGET"
-  uint64_t next_incoming = 0;
-  uint64_t next_outgoing = 0;
-};
+// A FIX session's next sequence numbers: the engine's own payload, stored as it is.
+using FixSequenceRecord = FixSessionSequence;
 
 // Written by the journal writer when it leaves a segment (moving on, or a clean shutdown). Its
 // record header repeats the last sequence of the segment.

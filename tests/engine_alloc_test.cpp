@@ -18,6 +18,7 @@
 #include "engine/strategies/moving_average_crossover.hpp"
 #include "engine/strategies/simple_quoter.hpp"
 #include "feeds/sim/random_walk_feed.hpp"
+#include "persist/engine_journal.hpp"
 #include "persist/journal.hpp"
 #include "tests/engine_test_support.hpp"
 
@@ -156,7 +157,8 @@ TEST(HotPathAllocation, WithTheJournalFeedEngineJournalAndVenueAllocateNothingAf
   testing::EngineRig rig;
   MovingAverageCrossover crossover({"GOLD", 1.0, 5, 20});
   rig.engine->add_strategy(crossover);
-  rig.engine->set_journal({ring.get(), &(*writer)->durable_sequence(), nullptr}, 1);
+  persist::JournalRingLog log(*ring, (*writer)->durable_sequence());
+  rig.engine->set_write_ahead_log(&log, 1);
   rig.start();
   RandomWalkFeed feed(testing::test_instruments(), {{2300, 0.3, 2.0}, {1.085, 0.00006, 1.0}}, 7,
                       1'000'000);

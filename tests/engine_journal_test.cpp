@@ -2,6 +2,8 @@
 // back-pressure instead of loss when the journal is full, replay of the journal rebuilding the
 // same state, state capture/restore, and the hand-over of recovered live orders to the venue.
 // The test plays the journal thread: it drains the ring and publishes the durable sequence.
+#include "persist/engine_journal.hpp"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -24,6 +26,7 @@ constexpr InstrumentId kGold = 0;
 struct JournaledRig {
   EngineRig rig;
   std::unique_ptr<persist::JournalRing> ring = std::make_unique<persist::JournalRing>();
+  std::unique_ptr<persist::JournalRingLog> log;
   std::atomic<uint64_t> durable{0};
   std::vector<JournalEntry> records;
   bool auto_durable = true;
@@ -34,7 +37,8 @@ struct JournaledRig {
     if (next_sequence != 0) attach(next_sequence);
   }
   void attach(uint64_t next_sequence) {
-    rig.engine->set_journal({ring.get(), &durable, nullptr}, next_sequence);
+    log = std::make_unique<persist::JournalRingLog>(*ring, durable);
+    rig.engine->set_write_ahead_log(log.get(), next_sequence);
   }
   void start() { rig.start(); }
 
@@ -180,8 +184,7 @@ TEST(EngineJournal, ReplayOfTheJournalRebuildsExactlyTheSameState) {
 
   EngineRig fresh;
   for (const JournalEntry& e : j.records) {
-    ASSERT_TRUE(
-        fresh.engine->replay(e.sequence, e.timestamp_ns, e.type, {e.payload.data(), e.size}).ok());
+    ASSERT_TRUE(persist::replay_record(*fresh.engine, e).ok());
   }
   expect_same_state(original, fresh.engine->capture_state());
   // Replay produced no output at all.
@@ -195,10 +198,12 @@ TEST(EngineJournal, ReplayRefusesARecordThatDoesNotFollowOrAnOrderIdThatSkips) {
   record.order = new_order("x", kGold, Side::kBuy, OrderType::kMarket, 0, 100).new_order;
   record.order_id = 2;  // the store would assign 1
   const JournalEntry entry = persist::make_entry(RecordType::kOrderReceived, 1, 0, record);
-  absl::Status skipped = fresh.engine->replay(1, 0, entry.type, {entry.payload.data(), entry.size});
+  absl::Status skipped = persist::replay_record(*fresh.engine, entry);
   EXPECT_TRUE(absl::IsDataLoss(skipped)) << skipped;
   EXPECT_NE(skipped.message().find("order id 2"), std::string::npos) << skipped;
-  absl::Status gap = fresh.engine->replay(5, 0, entry.type, {entry.payload.data(), entry.size});
+  JournalEntry later = entry;
+  later.sequence = 5;
+  absl::Status gap = persist::replay_record(*fresh.engine, later);
   EXPECT_TRUE(absl::IsDataLoss(gap)) << gap;
 }
 
@@ -219,8 +224,7 @@ TEST(EngineJournal, CapturedStateRestoresIntoAFreshEngineAndReplayContinuesFromI
   expect_same_state(middle, fresh.engine->capture_state());
   for (std::size_t i = tail_from; i < j.records.size(); ++i) {
     const JournalEntry& e = j.records[i];
-    ASSERT_TRUE(
-        fresh.engine->replay(e.sequence, e.timestamp_ns, e.type, {e.payload.data(), e.size}).ok());
+    ASSERT_TRUE(persist::replay_record(*fresh.engine, e).ok());
   }
   expect_same_state(end, fresh.engine->capture_state());
   // The duplicate check survives: the restored index knows "a".
@@ -275,9 +279,7 @@ TEST(EngineJournal, RecoveredLiveOrdersAreHandedToTheVenueAndUnansweredOnesGoUnk
 
   JournaledRig after(/*next_sequence=*/0);
   for (const JournalEntry& e : journal) {
-    ASSERT_TRUE(
-        after.rig.engine->replay(e.sequence, e.timestamp_ns, e.type, {e.payload.data(), e.size})
-            .ok());
+    ASSERT_TRUE(persist::replay_record(*after.rig.engine, e).ok());
   }
   after.attach(journal.back().sequence + 1);
   ASSERT_EQ(after.rig.engine->find_order(1)->state, OrderState::kPendingNew);

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "persist/engine_journal.hpp"
 #include "persist/journal_entry.hpp"
 #include "persist/records.hpp"
 #include "tests/engine_test_support.hpp"
@@ -56,6 +57,7 @@ struct JournaledEngine {
   EngineRig rig;
   BuyOnQuote strategy;
   std::unique_ptr<persist::JournalRing> ring = std::make_unique<persist::JournalRing>();
+  std::unique_ptr<persist::JournalRingLog> log;
   std::atomic<uint64_t> durable{0};
   std::vector<JournalEntry> records;
   bool auto_durable = true;
@@ -65,7 +67,8 @@ struct JournaledEngine {
   JournaledEngine() { rig.engine->add_strategy(strategy); }
 
   void attach(uint64_t next_sequence) {
-    rig.engine->set_journal({ring.get(), &durable, nullptr}, next_sequence);
+    log = std::make_unique<persist::JournalRingLog>(*ring, durable);
+    rig.engine->set_write_ahead_log(log.get(), next_sequence);
   }
   void journal_pass() {
     ring->drain([&](const JournalEntry& e) { records.push_back(e); });
@@ -153,9 +156,7 @@ std::vector<JournalEntry> first_life() {
 // The second life: replayed, journal attached, recovered orders queued, started.
 void recover(JournaledEngine& engine, const std::vector<JournalEntry>& journal) {
   for (const JournalEntry& e : journal) {
-    ASSERT_TRUE(
-        engine.rig.engine->replay(e.sequence, e.timestamp_ns, e.type, {e.payload.data(), e.size})
-            .ok());
+    ASSERT_TRUE(persist::replay_record(*engine.rig.engine, e).ok());
   }
   engine.attach(journal.back().sequence + 1);
   engine.rig.engine->reconcile_recovered_orders();
@@ -332,10 +333,7 @@ TEST(EngineReadiness, ReplayAndRestoreOfARunWithNotReadyRefusalsRebuildTheSameSt
   // A clean replay of both lives: never asked to reconcile, so ready; same state.
   JournaledEngine replayed;
   for (const JournalEntry& e : journal) {
-    ASSERT_TRUE(
-        replayed.rig.engine->replay(e.sequence, e.timestamp_ns, e.type, {e.payload.data(), e.size})
-            .ok())
-        << "record " << e.sequence;
+    ASSERT_TRUE(persist::replay_record(*replayed.rig.engine, e).ok()) << "record " << e.sequence;
   }
   EXPECT_TRUE(replayed.rig.engine->ready());
   const EngineState live = after.rig.engine->capture_state();

@@ -64,6 +64,7 @@
 #include "engine/order.hpp"
 #include "gateway/capital/rest_client.hpp"
 #include "persist/data_dir.hpp"
+#include "persist/engine_journal.hpp"
 #include "persist/journal_entry.hpp"
 #include "persist/journal_reader.hpp"
 #include "persist/records.hpp"
@@ -312,9 +313,7 @@ absl::StatusOr<Replay> replay_data_dir(const fs::path& data_dir, const EngineOpt
           persist::payload_as<persist::VenueEventRecord>(record.payload).event.order_id);
       was_unknown = order != nullptr && order->state == OrderState::kUnknown;
     }
-    if (absl::Status status =
-            engine.replay(record.sequence, record.timestamp_ns, record.type, record.payload);
-        !status.ok()) {
+    if (absl::Status status = persist::replay_record(engine, record); !status.ok()) {
       return status;
     }
     if (engine.stats().fills.load() != fills_before) {

@@ -16,6 +16,7 @@
 #include "engine/engine.hpp"
 #include "persist/data_dir.hpp"
 #include "persist/engine_recovery.hpp"
+#include "persist/engine_journal.hpp"
 #include "persist/journal.hpp"
 #include "persist/journal_entry.hpp"
 #include "tests/engine_test_support.hpp"
@@ -137,7 +138,8 @@ class DiskJournaledEngine {
                             /*next_sequence=*/1);
     EXPECT_TRUE(writer.ok()) << writer.status();
     writer_ = std::move(*writer);
-    rig_.engine->set_journal({ring_.get(), &writer_->durable_sequence(), nullptr}, 1);
+    log_ = std::make_unique<JournalRingLog>(*ring_, writer_->durable_sequence());
+    rig_.engine->set_write_ahead_log(log_.get(), 1);
     rig_.start();
   }
 
@@ -244,6 +246,7 @@ class DiskJournaledEngine {
   std::filesystem::path data_dir_;
   qt::testing::EngineRig rig_;
   std::unique_ptr<JournalRing> ring_ = std::make_unique<JournalRing>();
+  std::unique_ptr<JournalRingLog> log_;
   std::unique_ptr<JournalWriter> writer_;
   uint64_t quote_sequence_ = 0;
   int next_round_ = 0;

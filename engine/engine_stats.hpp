@@ -1,0 +1,64 @@
+// EngineStats: the counters and gauges the engine publishes for status lines and metrics.
+// Single writer (the engine thread) with relaxed stores; readers on any thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+#include "engine/latency_histogram.hpp"
+#include "engine/types.hpp"
+
+namespace qt {
+
+enum class EngineReadiness : uint8_t {
+  kReady = 0,
+  kReconciling,  // recovered; waiting for the venue's start-up reconciliation
+};
+std::string_view to_string(EngineReadiness readiness);
+
+struct EngineStats {
+  struct InstrumentFigures {
+    std::atomic<int64_t> net_size{0};
+    std::atomic<int64_t> average_price{0};
+    std::atomic<int64_t> realized_pnl{0};
+    std::atomic<int64_t> unrealized_pnl{0};
+    std::atomic<int64_t> bid{0};
+    std::atomic<int64_t> ask{0};
+  };
+
+  std::atomic<uint64_t> quotes{0};
+  std::atomic<uint64_t> orders_received{0};
+  std::atomic<uint64_t> orders_sent{0};
+  std::atomic<uint64_t> fills{0};
+  std::atomic<uint64_t> filled_orders{0};
+  std::atomic<uint64_t> canceled_orders{0};
+  std::atomic<uint64_t> venue_rejects{0};
+  std::atomic<uint64_t> illegal_transitions{0};
+  std::atomic<uint64_t> unknown_order_events{0};
+  std::atomic<uint64_t> late_cancel_rejects{0};  // cancel lost the race with the final fill
+  std::atomic<uint64_t> live_orders{0};
+  std::atomic<uint64_t> journal_records{0};      // events written ahead
+  std::atomic<uint64_t> journal_overflows{0};    // events or outputs that found no room (a bug)
+  std::atomic<uint64_t> awaiting_durability{0};  // outputs held in the output queue (gauge)
+  std::atomic<uint64_t> replayed_records{0};
+  std::atomic<EngineReadiness> readiness{EngineReadiness::kReady};
+  std::atomic<uint64_t> recovered_orders{0};  // live orders handed to the venue at start
+  // Of those, left unresolved when the engine got ready: what the venue reported flagged, or
+  // more if more are Unknown in the engine (an Unknown order is unresolved whatever the venue
+  // says; the venue may also flag a recovered New one).
+  std::atomic<uint64_t> unknown_at_ready{0};
+  std::atomic<int64_t> ready_after_ns{0};  // engine start → ready; 0 until then
+  std::array<std::atomic<uint64_t>, kRejectReasonCount> rejects{};
+  std::array<InstrumentFigures, kMaxInstruments> instruments{};
+  LatencyHistogram quote_latency;  // feed stamp → quote fully handled (strategies included)
+  LatencyHistogram order_latency;  // NewOrder created → venue request on the ring (after the
+                                   // log made it durable, when there is one)
+
+  static void bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
+    counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+  }
+};
+
+}  // namespace qt
