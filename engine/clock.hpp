@@ -1,5 +1,6 @@
-// Monotonic nanosecond clock used for every latency stamp on the pipeline. vDSO-backed
-// clock_gettime: about 20 ns, no system call, no allocation, callable from any thread.
+// Monotonic nanosecond clock used for every latency stamp on the pipeline, and the wall clock for
+// what must compare across restarts. vDSO-backed clock_gettime: about 20 ns, no system call, no
+// allocation, callable from any thread.
 #pragma once
 
 #include <time.h>
@@ -11,6 +12,13 @@ namespace qt {
 inline int64_t now_ns() {
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Wall clock (CLOCK_REALTIME): comparable across restarts and with the venue's timestamps.
+inline int64_t wall_now_ns() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 

@@ -64,7 +64,6 @@ const InstrumentSpec* Engine::find_instrument(std::string_view symbol) const {
 }
 
 void Engine::on_start() {
-  WorkScope scope(*this);
   if (writing_ahead()) {
     EngineEvent started;
     started.kind = EngineEventKind::kEngineStarted;
@@ -95,14 +94,12 @@ void Engine::start_strategies() {
 }
 
 void Engine::on_close() {
-  WorkScope scope(*this);
   if (!shutdown_done_.load(std::memory_order_relaxed)) begin_shutdown();
 }
 
 int Engine::do_work() {
   int work = 0;
   if (!outputs_.empty()) work += release_outputs();
-  ++work_depth_;  // what the inputs cause is released below, after all of them
   if (recovery_cursor_ != 0 || startup_reconcile_unsent_) work += hand_over_recovered_orders();
   // Inputs that cause events or outputs wait while either is nearly full (never dropped).
   std::size_t budget = input_budget();
@@ -123,7 +120,6 @@ int Engine::do_work() {
       !shutdown_done_.load(std::memory_order_relaxed)) {
     begin_shutdown();
   }
-  --work_depth_;
   if (!outputs_.empty()) work += release_outputs();
   return work;
 }

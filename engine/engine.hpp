@@ -11,8 +11,9 @@
 // With a WriteAheadLog every state change is an EngineEvent written before its effects, and
 // nothing leaves before its event is durable; when the log or the output queue is nearly full,
 // new orders and cancels are refused (kJournalBusy) and inputs wait: nothing is dropped.
-// Strategy callbacks never run inside other engine work: updates are delivered after the outputs
-// queued before them have been taken, and what a callback does queues behind them.
+// Strategy callbacks never run inside other engine work: a strategy's updates are delivered by the
+// duty cycle, between inputs, after the outputs queued before them; what a callback does queues
+// behind them.
 // A recovered engine is not ready (new orders refused with kNotReady, strategies not started)
 // until the venue has reconciled the recovered orders. engine/README.md explains each rule.
 //
@@ -141,19 +142,6 @@ class Engine final : public Agent {
     Strategy* strategy;
     std::unique_ptr<StrategyContext> context;
   };
-  // Marks engine work in progress; the outermost one releases what may leave when it ends, so a
-  // call from outside the duty cycle (set-up, tests) delivers its updates before it returns.
-  class WorkScope {
-   public:
-    explicit WorkScope(Engine& engine) : engine_(engine) { ++engine_.work_depth_; }
-    ~WorkScope() {
-      if (--engine_.work_depth_ == 0 && !engine_.outputs_.empty()) engine_.release_outputs();
-    }
-
-   private:
-    Engine& engine_;
-  };
-
   // engine.cpp
   void on_quote(const Quote& quote);
   void on_command(SourceId source, const ClientCommand& command);
@@ -161,6 +149,9 @@ class Engine final : public Agent {
   void begin_shutdown();
   void start_strategies();
   void deliver_update(const OrderUpdate& update);
+  bool is_strategy(SourceId source) const {
+    return source < strategy_of_source_.size() && strategy_of_source_[source] >= 0;
+  }
   void publish_instrument(InstrumentId id);
 
   // order_flow.cpp
@@ -177,12 +168,18 @@ class Engine final : public Agent {
   bool writing_ahead() const { return log_ != nullptr && !replaying_; }
   // Room for `events` more write-ahead events and as many outputs (without a log: outputs and
   // one venue request).
-  bool has_room(std::size_t events) const;
+  bool has_room(std::size_t events) const {
+    if (outputs_.room() < events) return false;
+    if (log_ != nullptr) return log_->room() >= events;
+    return venue_requests_.size_approx() < VenueRequestRing::kCapacity;
+  }
   std::size_t input_budget() const;  // inputs one duty cycle may take without overflowing
   // Assigns the next sequence and writes the event ahead (timestamp_ns 0 = now).
   void write_ahead(EngineEvent& event);
   void send_to_venue(const VenueRequest& request);
-  void hold(const EngineOutput& output);
+  // A slot at the tail of the output queue, waiting for the last event written; null (counted,
+  // logged) when the queue is full despite has_room().
+  EngineOutput* hold(bool venue_request);
   int release_outputs();
 
   // recovery.cpp
@@ -217,8 +214,6 @@ class Engine final : public Agent {
   uint64_t journal_sequence_ = 0;
   bool replaying_ = false;
   OutputQueue outputs_{kOutputCapacity};
-  std::array<OrderUpdate, 64> deliveries_{};  // updates taken from outputs_, being delivered
-  int work_depth_ = 0;
 
   // Readiness and the start-up hand-over (recovery.cpp).
   OrderId recovery_cursor_ = 0;  // next order id to hand to the venue; 0 = nothing to do

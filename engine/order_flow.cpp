@@ -3,8 +3,6 @@
 // positions; the order updates they publish.
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-
 #include "engine/clock.hpp"
 #include "engine/engine.hpp"
 
@@ -25,16 +23,26 @@ OrderEvent to_order_event(VenueEventKind kind) {
   return OrderEvent::kOutcomeUnknown;
 }
 
-int64_t wall_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+inline void describe(OrderUpdate& update, const Order& order, RejectReason reason,
+                     PriceUnits fill_price, SizeUnits fill_size) {
+  update.client_order_id = order.client_order_id;
+  update.order_id = order.id;
+  update.source = order.source;
+  update.instrument = order.instrument;
+  update.side = order.side;
+  update.state = order.state;
+  update.reason = reason;
+  update.order_size = order.size;
+  update.filled_size = order.filled_size;
+  update.last_fill_price = fill_price;
+  update.last_fill_size = fill_size;
+  update.average_fill_price = order.average_fill_price;
+  update.created_ns = now_ns();
 }
 
 }  // namespace
 
 SubmitResult Engine::submit(const NewOrder& request) {
-  WorkScope scope(*this);
   EngineStats::bump(stats_->orders_received);
   // Before risk, so that a refusal here spends none of the source's rate budget.
   if (!ready()) {
@@ -137,7 +145,6 @@ void Engine::reject(const NewOrder& request, RejectReason reason) {
 }
 
 RejectReason Engine::cancel(SourceId source, OrderId order_id) {
-  WorkScope scope(*this);
   Order* order = orders_.find(order_id);
   if (order == nullptr || (source != kEngineSource && order->source != source)) {
     return RejectReason::kUnknownOrder;
@@ -173,7 +180,6 @@ void Engine::apply_cancel_request(Order& order) {
 }
 
 void Engine::cancel_all(SourceId source_filter, bool all_sources) {
-  WorkScope scope(*this);
   orders_.for_each_live([&](Order& order) {
     if (all_sources || order.source == source_filter) cancel(kEngineSource, order.id);
   });
@@ -193,7 +199,6 @@ void Engine::set_trading_state(TradingState state) {
 }
 
 void Engine::apply_control(const ControlCommand& command) {
-  WorkScope scope(*this);
   if (writing_ahead()) {
     EngineEvent control;
     control.kind = EngineEventKind::kControl;
@@ -290,24 +295,17 @@ void Engine::on_venue_event(const VenueEvent& event) {
 void Engine::publish_update(const Order& order, RejectReason reason, PriceUnits fill_price,
                             SizeUnits fill_size) {
   if (replaying_) return;
-  EngineOutput output;
-  output.sequence = log_ != nullptr ? journal_sequence_ : 0;
-  output.venue_request = false;
-  OrderUpdate& update = output.update;
-  update.client_order_id = order.client_order_id;
-  update.order_id = order.id;
-  update.source = order.source;
-  update.instrument = order.instrument;
-  update.side = order.side;
-  update.state = order.state;
-  update.reason = reason;
-  update.order_size = order.size;
-  update.filled_size = order.filled_size;
-  update.last_fill_price = fill_price;
-  update.last_fill_size = fill_size;
-  update.average_fill_price = order.average_fill_price;
-  update.created_ns = now_ns();
-  hold(output);
+  if (log_ == nullptr && !is_strategy(order.source)) {
+    // A client port's update without a log needs neither durability nor to wait for a callback
+    // to finish: straight onto its ring.
+    OrderUpdate update;
+    describe(update, order, reason, fill_price, fill_size);
+    deliver_update(update);
+    return;
+  }
+  if (EngineOutput* held = hold(/*venue_request=*/false)) {
+    describe(held->update, order, reason, fill_price, fill_size);
+  }
 }
 
 }  // namespace qt

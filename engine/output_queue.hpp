@@ -1,12 +1,14 @@
 // OutputQueue: what the engine sends out — venue requests and order updates — held in the order
 // it produced them until they may leave. With a write-ahead log an output leaves once the event
 // that produced it is durable (a client hears "accepted" only for an order the journal holds);
-// order updates wait in any case until the engine has finished the work that produced them, so a
-// strategy's callback never runs inside other engine work (see Engine::release_outputs).
+// a strategy's update waits in any case until the engine has finished the work that produced
+// it, so a callback never runs inside other engine work (see Engine::release_outputs).
 //
-// Engine thread only. Fixed capacity, allocated at construction; push and pop never allocate.
+// Engine thread only. Fixed power-of-two capacity, allocated at construction; nothing after
+// that allocates. Outputs are built in place (append) and read in place (at), never copied.
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -29,27 +31,29 @@ static_assert(std::is_trivially_copyable_v<EngineOutput>);
 
 class OutputQueue {
  public:
-  explicit OutputQueue(std::size_t capacity) : slots_(capacity) {}
+  // `capacity` must be a power of two.
+  explicit OutputQueue(std::size_t capacity) : slots_(capacity), mask_(capacity - 1) {
+    assert((capacity & mask_) == 0);
+  }
 
   std::size_t size() const { return count_; }
   std::size_t room() const { return slots_.size() - count_; }
   bool empty() const { return count_ == 0; }
 
-  // False when full (callers reserve room first: a full queue is a bug, counted by the engine).
-  bool push(const EngineOutput& output) {
-    if (count_ == slots_.size()) return false;
-    slots_[(head_ + count_) % slots_.size()] = output;
-    ++count_;
-    return true;
-  }
-  const EngineOutput& front() const { return slots_[head_]; }
-  void pop() {
-    head_ = (head_ + 1) % slots_.size();
-    --count_;
+  // The next free slot, now counted as queued, for the caller to fill. Precondition: room() > 0
+  // (callers reserve room first).
+  EngineOutput& append() { return slots_[(head_ + count_++) & mask_]; }
+  // The i-th queued output from the oldest (i < size()).
+  const EngineOutput& at(std::size_t i) const { return slots_[(head_ + i) & mask_]; }
+  // Drops the `n` oldest.
+  void pop(std::size_t n) {
+    head_ = (head_ + n) & mask_;
+    count_ -= n;
   }
 
  private:
   std::vector<EngineOutput> slots_;
+  std::size_t mask_;
   std::size_t head_ = 0;
   std::size_t count_ = 0;
 };

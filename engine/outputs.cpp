@@ -3,7 +3,6 @@
 // durable, and updates until the work that produced them is done (engine/output_queue.hpp).
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <limits>
 
 #include "engine/clock.hpp"
@@ -17,24 +16,12 @@ namespace {
 // update makes a strategy submit and cancel (2 + 2), with slack.
 constexpr std::size_t kEventsPerInput = 8;
 
-int64_t wall_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 void Engine::set_write_ahead_log(WriteAheadLog* log, uint64_t next_sequence) {
   log_ = log;
   next_sequence_ = next_sequence;
   journal_sequence_ = next_sequence - 1;
-}
-
-bool Engine::has_room(std::size_t events) const {
-  if (outputs_.room() < events) return false;
-  if (log_ != nullptr) return log_->room() >= events;
-  return venue_requests_.size_approx() < VenueRequestRing::kCapacity;
 }
 
 std::size_t Engine::input_budget() const {
@@ -61,11 +48,7 @@ void Engine::write_ahead(EngineEvent& event) {
 void Engine::send_to_venue(const VenueRequest& request) {
   if (replaying_) return;
   if (log_ != nullptr) {
-    EngineOutput output;
-    output.sequence = journal_sequence_;
-    output.venue_request = true;
-    output.request = request;
-    hold(output);
+    if (EngineOutput* output = hold(/*venue_request=*/true)) output->request = request;
     return;
   }
   // Without a log the request needs no durability: straight onto the ring (callers checked
@@ -75,59 +58,64 @@ void Engine::send_to_venue(const VenueRequest& request) {
   }
 }
 
-void Engine::hold(const EngineOutput& output) {
-  if (!outputs_.push(output)) {
+EngineOutput* Engine::hold(bool venue_request) {
+  if (outputs_.room() == 0) {
     // Room was reserved by the caller's has_room(): a full queue is a bug.
     EngineStats::bump(stats_->journal_overflows);
-    spdlog::critical("output queue full: output for event {} dropped", output.sequence);
-    return;
+    spdlog::critical("output queue full: output after event {} dropped", journal_sequence_);
+    return nullptr;
   }
+  EngineOutput& output = outputs_.append();
+  output.sequence = log_ != nullptr ? journal_sequence_ : 0;
+  output.venue_request = venue_request;
   stats_->awaiting_durability.store(outputs_.size(), std::memory_order_relaxed);
+  return &output;
 }
 
-// Two phases per batch: take what may leave — venue requests onto their ring, updates into
-// deliveries_ — and only then deliver the updates. A callback therefore never runs while the
-// queue is being taken from; what it requests (it may submit or cancel, synchronously, with the
-// same results as ever) queues behind everything taken and leaves at a later release, in order.
-// Only what was queued when the call began is considered, so a strategy that answers every update
-// with an order cannot keep the engine here.
+// Called by the duty cycle before and after it takes inputs, never from inside other work. Two
+// phases per batch: first what may leave is taken — venue requests go onto their ring — and only
+// then are the batch's updates delivered, read in place. A callback therefore never runs while
+// outputs are being taken or inside another engine operation; what it requests (it may submit or
+// cancel, synchronously, with the same results as ever) is appended behind the batch, never over
+// it, and leaves at a later release, in order. Only what was queued when the call began is
+// considered, so a strategy that answers every update with an order cannot keep the engine here.
 int Engine::release_outputs() {
-  ++work_depth_;
+  constexpr std::size_t kBatch = 64;
   const uint64_t durable =
       log_ != nullptr ? log_->durable_sequence() : std::numeric_limits<uint64_t>::max();
   std::size_t budget = outputs_.size();
   int released = 0;
   bool blocked = false;
   while (budget > 0 && !blocked) {
+    const std::size_t limit = budget < kBatch ? budget : kBatch;
     std::size_t taken = 0;
     bool rang_venue = false;
-    while (budget > 0 && taken < deliveries_.size()) {
-      const EngineOutput& output = outputs_.front();
+    for (; taken < limit; ++taken) {
+      const EngineOutput& output = outputs_.at(taken);
       if (output.sequence > durable) {
         blocked = true;
         break;
       }
-      if (output.venue_request) {
-        if (!venue_requests_.try_push(output.request)) {  // keeps its place; next cycle
-          blocked = true;
-          break;
-        }
-        rang_venue = true;
-        if (output.request.kind == VenueRequestKind::kPlace) {
-          stats_->order_latency.record(now_ns() - output.request.created_ns);
-        }
-      } else {
-        deliveries_[taken++] = output.update;
+      if (!output.venue_request) continue;
+      if (!venue_requests_.try_push(output.request)) {  // keeps its place; next cycle
+        blocked = true;
+        break;
       }
-      outputs_.pop();
-      --budget;
-      ++released;
+      rang_venue = true;
+      if (output.request.kind == VenueRequestKind::kPlace) {
+        stats_->order_latency.record(now_ns() - output.request.created_ns);
+      }
     }
     if (rang_venue && venue_doorbell_ != nullptr) venue_doorbell_->ring();
-    for (std::size_t i = 0; i < taken; ++i) deliver_update(deliveries_[i]);
+    for (std::size_t i = 0; i < taken; ++i) {
+      const EngineOutput& output = outputs_.at(i);
+      if (!output.venue_request) deliver_update(output.update);
+    }
+    outputs_.pop(taken);
+    budget -= taken;
+    released += static_cast<int>(taken);
   }
   stats_->awaiting_durability.store(outputs_.size(), std::memory_order_relaxed);
-  --work_depth_;
   return released;
 }
 

@@ -14,6 +14,7 @@
 #include <system_error>
 #include <type_traits>
 
+#include "engine/clock.hpp"
 #include "persist/atomic_file.hpp"
 #include "persist/crc32c.hpp"
 #include "persist/data_dir.hpp"
@@ -157,12 +158,6 @@ void put_state_body(Sink& sink, const EngineState& state, bool include_marks) {
     put(sink, state.open_sell_size[i]);
   }
   for (const Order& order : state.orders) put_order(sink, order);
-}
-
-int64_t wall_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // ---- Decoding ---------------------------------------------------------------------------------
