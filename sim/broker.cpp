@@ -9,8 +9,8 @@
 #include <deque>
 #include <random>
 
+#include "common/json_writer.hpp"
 #include "sim/crypto.hpp"
-#include "sim/json_writer.hpp"
 #include "sim/price_walk.hpp"
 
 namespace qt::sim {
@@ -166,6 +166,16 @@ class JsonBody {
   dom::element root_;
   bool empty_ = false;
 };
+
+}  // namespace
+
+std::string error_body(std::string_view code) {
+  JsonWriter w;
+  w.begin_object().member("errorCode", code).end_object();
+  return w.take();
+}
+
+namespace {
 
 BrokerResponse error(int status, std::string_view code) {
   BrokerResponse r;
@@ -405,7 +415,7 @@ struct SimulatedBroker::State {
     w.member("updateTime", format_time(t, options.timezone_offset_hours));
     w.member("updateTimeUTC", format_time(t));
     w.member("delayTime", 0).member("streamingPricesAvailable", true).member("scalingFactor", 1);
-    w.key("marketModes").begin_array().value("REGULAR").end_array();
+    w.key("marketModes").begin_array().string("REGULAR").end_array();
     w.end_object();
   }
 
@@ -427,7 +437,7 @@ struct SimulatedBroker::State {
     w.key("openingHours").begin_object();
     for (std::size_t d = 0; d < 7; ++d) {
       w.key(OpeningHours::kDayNames[d]).begin_array();
-      for (const std::string& window : s.hours.days[d]) w.value(window);
+      for (const std::string& window : s.hours.days[d]) w.string(window);
       w.end_array();
     }
     w.member("zone", "UTC").end_object();
@@ -463,7 +473,7 @@ struct SimulatedBroker::State {
     write_price(w, "high", m, walk.high_bid());
     write_price(w, "low", m, walk.low_bid());
     w.member("decimalPlacesFactor", s.decimals).member("scalingFactor", 1);
-    w.key("marketModes").begin_array().value("REGULAR").end_array();
+    w.key("marketModes").begin_array().string("REGULAR").end_array();
     w.end_object();
     w.end_object();
   }
@@ -823,7 +833,7 @@ struct SimulatedBroker::State {
     for (const Leverage& l : a.leverages) {
       w.key(to_string(l.group)).begin_object().member("current", l.current);
       w.key("available").begin_array();
-      for (const int v : l.available) w.value(v);
+      for (const int v : l.available) w.integer(v);
       w.end_array().end_object();
     }
     w.end_object().end_object();
@@ -969,7 +979,7 @@ struct SimulatedBroker::State {
       if (!it->instrument_name.empty()) w.member("instrumentName", it->instrument_name);
       w.member("transactionType", it->type).member("note", it->note);
       w.member("reference", it->reference);
-      w.member("size", JsonWriter::format_decimal(std::llround(it->amount * 100), 2));
+      w.member("size", format_decimal(std::llround(it->amount * 100), 2));
       w.member("currency", kAccountCurrency).end_object();
     }
     w.end_array().end_object();
@@ -981,7 +991,7 @@ struct SimulatedBroker::State {
               double size, Direction d, int64_t level, bool guaranteed) {
     activities.push_back({epoch_ms_now(), spec(m).epic, deal_id, source, type, status, reference,
                           spec(m).name, spec(m).currency, size, d,
-                          JsonWriter::format_decimal(level, spec(m).decimals), guaranteed});
+                          format_decimal(level, spec(m).decimals), guaranteed});
     if (activities.size() > 100'000) activities.erase(activities.begin());
   }
 
@@ -1209,9 +1219,7 @@ struct SimulatedBroker::State {
       }
     }
     const double scale = static_cast<double>(s.price_scale());
-    auto fmt_price = [&](double p) {
-      return JsonWriter::format_decimal(std::llround(p * scale), s.decimals);
-    };
+    auto fmt_price = [&](double p) { return format_decimal(std::llround(p * scale), s.decimals); };
     const double min_pct =
         out.guaranteed_stop ? s.min_guaranteed_stop_pct : s.min_stop_distance_pct;
     const double min_dist = ref * min_pct / 100;

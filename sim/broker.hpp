@@ -106,6 +106,9 @@ struct SimStats {
   int64_t requests(const std::string& method_and_path) const;
 };
 
+// {"errorCode":"<code>"}: the broker's error body.
+std::string error_body(std::string_view code);
+
 class SimulatedBroker {
  public:
   explicit SimulatedBroker(SimOptions options,

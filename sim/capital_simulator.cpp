@@ -19,7 +19,6 @@
 #include <thread>
 
 #include "sim/crypto.hpp"
-#include "sim/json_writer.hpp"
 
 namespace qt::sim {
 

@@ -1,5 +1,6 @@
-// The simulator's pieces without the network: catalogue, opening hours, price walk, JSON writer,
+// The simulator's pieces without the network: catalogue, opening hours, price walk,
 // option parsing, certificate generation, and broker rules driven through BrokerRequest.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -7,7 +8,6 @@
 
 #include "sim/broker.hpp"
 #include "sim/crypto.hpp"
-#include "sim/json_writer.hpp"
 #include "sim/market_catalogue.hpp"
 #include "sim/price_walk.hpp"
 #include "tests/sim/sim_test_client.hpp"
@@ -101,17 +101,6 @@ TEST(SimPriceWalk, HistoryBarsAreConsistentAndEndAtTheCurrentPrice) {
   EXPECT_NEAR(static_cast<double>(bars.back().close_bid) / 1000, 50.0 - 0.01, 0.0011);
   EXPECT_EQ(price_history(silver, 1, Resolution::kMinute, now, 50.0, 10)[3].open_bid,
             bars[3].open_bid);
-}
-
-TEST(SimJsonWriter, DecimalsAreExactAndTrimmed) {
-  EXPECT_EQ(JsonWriter::format_decimal(230012, 2), "2300.12");
-  EXPECT_EQ(JsonWriter::format_decimal(24400, 3), "24.4");
-  EXPECT_EQ(JsonWriter::format_decimal(-5, 2), "-0.05");
-  EXPECT_EQ(JsonWriter::format_decimal(100, 2), "1");
-  JsonWriter w;
-  w.begin_object().member("a", "x\"y").key("b").begin_array().value(1).value(true).end_array();
-  w.end_object();
-  EXPECT_EQ(w.str(), R"({"a":"x\"y","b":[1,true]})");
 }
 
 TEST(SimOptionsParse, LatencyDistributions) {

@@ -1,34 +1,16 @@
-#include "gateway/capital/protocol/json_writer.hpp"
+// The common JSON writer; see json_writer.hpp.
+#include "common/json_writer.hpp"
 
 #include <charconv>
 #include <cmath>
 
-namespace qt::capital {
+namespace qt {
 
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 0xF]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
+std::string json_quoted(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  append_json_string(out, text);
+  return out;
 }
 
 void append_json_number(std::string& out, double value) {
@@ -44,6 +26,44 @@ void append_json_number(std::string& out, double value) {
       plain ? std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed)
             : std::to_chars(buffer, buffer + sizeof buffer, value);
   out.append(buffer, result.ptr);
+}
+
+void append_decimal(std::string& out, int64_t units, int decimals) {
+  char digits[24];
+  if (decimals <= 0) {
+    out.append(digits, std::to_chars(digits, digits + sizeof digits, units).ptr);
+    return;
+  }
+  // The magnitude as unsigned so that INT64_MIN has one too.
+  const uint64_t magnitude =
+      units < 0 ? static_cast<uint64_t>(-(units + 1)) + 1 : static_cast<uint64_t>(units);
+  const std::size_t length = static_cast<std::size_t>(
+      std::to_chars(digits, digits + sizeof digits, magnitude).ptr - digits);
+  const std::size_t scale = static_cast<std::size_t>(decimals);
+  if (units < 0) out.push_back('-');
+  // Integer part, then the fraction: `leading_zeros` zeros and the rest of the digits.
+  std::size_t leading_zeros = 0;
+  const char* fraction = digits;
+  std::size_t fraction_length = length;
+  if (length <= scale) {
+    out.push_back('0');
+    leading_zeros = scale - length;
+  } else {
+    out.append(digits, length - scale);
+    fraction = digits + (length - scale);
+    fraction_length = scale;
+  }
+  while (fraction_length > 0 && fraction[fraction_length - 1] == '0') --fraction_length;
+  if (fraction_length == 0) return;
+  out.push_back('.');
+  out.append(leading_zeros, '0');
+  out.append(fraction, fraction_length);
+}
+
+std::string format_decimal(int64_t units, int decimals) {
+  std::string out;
+  append_decimal(out, units, decimals);
+  return out;
 }
 
 void JsonWriter::before_value() {
@@ -123,4 +143,16 @@ JsonWriter& JsonWriter::null() {
   return *this;
 }
 
-}  // namespace qt::capital
+JsonWriter& JsonWriter::decimal(int64_t units, int decimals) {
+  before_value();
+  append_decimal(out_, units, decimals);
+  return *this;
+}
+
+JsonWriter& JsonWriter::raw(std::string_view json) {
+  before_value();
+  out_ += json;
+  return *this;
+}
+
+}  // namespace qt
