@@ -9,6 +9,7 @@
 #include <deque>
 #include <random>
 
+#include "common/base64.hpp"
 #include "common/json_writer.hpp"
 #include "sim/crypto.hpp"
 #include "sim/price_walk.hpp"

@@ -15,6 +15,7 @@
 // Everything except decimal.hpp allocates: this is the control path, not the quote path.
 #pragma once
 
+#include "common/base64.hpp"
 #include "common/json_writer.hpp"
 #include "gateway/capital/protocol/decimal.hpp"
 #include "gateway/capital/protocol/errors.hpp"
