@@ -9,6 +9,9 @@
 #include <deque>
 #include <random>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "common/base64.hpp"
 #include "common/json_writer.hpp"
 #include "sim/crypto.hpp"
@@ -92,25 +95,6 @@ int decimals_of(double increment) {
          std::abs(increment * std::pow(10.0, d) - std::round(increment * std::pow(10.0, d))) > 1e-9)
     ++d;
   return d;
-}
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t end = text.find(sep, start);
-    const std::string part =
-        text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (!part.empty()) parts.push_back(part);
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return parts;
 }
 
 // ----- JSON request bodies -------------------------------------------------------------------
@@ -604,7 +588,8 @@ struct SimulatedBroker::State {
   BrokerResponse handle(const BrokerRequest& r) {
     static constexpr std::string_view kPrefix = "/api/v1/";
     if (r.path.compare(0, kPrefix.size(), kPrefix) != 0) return error(404, "error.not-found.path");
-    const std::vector<std::string> seg = split(r.path.substr(kPrefix.size()), '/');
+    const std::vector<std::string> seg =
+        absl::StrSplit(r.path.substr(kPrefix.size()), '/', absl::SkipEmpty());
     if (seg.empty()) return error(404, "error.not-found.path");
     const std::string& root = seg[0];
     const std::string& method = r.method;
@@ -716,7 +701,7 @@ struct SimulatedBroker::State {
       password = decrypt_password(*password);
       if (!password) return fail(401, "error.invalid.details");
     }
-    if (lower(*identifier) != lower(options.credentials.identifier) ||
+    if (!absl::EqualsIgnoreCase(*identifier, options.credentials.identifier) ||
         *password != options.credentials.password) {
       return fail(401, "error.invalid.details");
     }
@@ -913,12 +898,13 @@ struct SimulatedBroker::State {
 
   // FIQL subset: clauses joined by ';', each field==a,b or field!=a,b.
   static bool matches_filter(const std::string& filter, const Activity& a) {
-    for (const std::string& clause : split(filter, ';')) {
-      const bool negated = clause.find("!=") != std::string::npos;
-      const std::size_t op = negated ? clause.find("!=") : clause.find("==");
-      if (op == std::string::npos) continue;
-      const std::string field = clause.substr(0, op);
-      const std::vector<std::string> values = split(clause.substr(op + 2), ',');
+    for (const absl::string_view clause : absl::StrSplit(filter, ';', absl::SkipEmpty())) {
+      const bool negated = absl::StrContains(clause, "!=");
+      const std::size_t op = clause.find(negated ? "!=" : "==");
+      if (op == absl::string_view::npos) continue;
+      const absl::string_view field = clause.substr(0, op);
+      const std::vector<std::string> values =
+          absl::StrSplit(clause.substr(op + 2), ',', absl::SkipEmpty());
       const std::string& actual = field == "epic"     ? a.epic
                                   : field == "source" ? a.source
                                   : field == "status" ? a.status
@@ -999,7 +985,7 @@ struct SimulatedBroker::State {
   // ----- markets ------------------------------------------------------------------------------
 
   static std::string node_id(InstrumentType t) {
-    return "hierarchy_v1." + lower(std::string(to_string(t)));
+    return "hierarchy_v1." + absl::AsciiStrToLower(std::string(to_string(t)));
   }
 
   BrokerResponse navigation_root() {
@@ -1008,7 +994,7 @@ struct SimulatedBroker::State {
     for (const InstrumentType t :
          {InstrumentType::kCommodities, InstrumentType::kCurrencies, InstrumentType::kIndices,
           InstrumentType::kCryptocurrencies, InstrumentType::kShares}) {
-      std::string name = lower(std::string(to_string(t)));
+      std::string name = absl::AsciiStrToLower(std::string(to_string(t)));
       name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
       w.begin_object().member("id", node_id(t)).member("name", name).end_object();
     }
@@ -1042,17 +1028,17 @@ struct SimulatedBroker::State {
     w.begin_object();
     if (const auto it = r.query.find("searchTerm"); it != r.query.end()) {
       if (it->second.empty()) return error(400, "error.null.searchTerm");
-      const std::string term = lower(it->second);
+      const std::string term = absl::AsciiStrToLower(it->second);
       w.key("markets").begin_array();
       for (std::size_t m = 0; m < markets.size(); ++m) {
-        if (lower(spec(m).epic).find(term) != std::string::npos ||
-            lower(spec(m).name).find(term) != std::string::npos) {
+        if (absl::StrContains(absl::AsciiStrToLower(spec(m).epic), term) ||
+            absl::StrContains(absl::AsciiStrToLower(spec(m).name), term)) {
           write_summary(w, m);
         }
       }
       w.end_array();
     } else if (const auto e = r.query.find("epics"); e != r.query.end()) {
-      const std::vector<std::string> epics = split(e->second, ',');
+      const std::vector<std::string> epics = absl::StrSplit(e->second, ',', absl::SkipEmpty());
       if (epics.empty()) return error(400, "error.null.epics");
       if (epics.size() > 50) return error(400, "error.invalid.epics");
       w.key("marketDetails").begin_array();
@@ -1165,7 +1151,8 @@ struct SimulatedBroker::State {
     const auto it = r.query.find("marketIds");
     if (it == r.query.end() || it->second.empty()) return error(400, "error.null.marketIds");
     w.begin_object().key("clientSentiments").begin_array();
-    for (const std::string& id : split(it->second, ',')) {
+    const std::vector<std::string> ids = absl::StrSplit(it->second, ',', absl::SkipEmpty());
+    for (const std::string& id : ids) {
       if (find_market(id)) write_one(w, id);
     }
     w.end_array().end_object();
@@ -2005,7 +1992,7 @@ struct SimulatedBroker::State {
       JsonWriter w;
       w.begin_object().key("subscriptions").begin_object();
       for (auto it = subs.ohlc_keys.begin(); it != subs.ohlc_keys.end();) {
-        const std::vector<std::string> parts = split(*it, ':');
+        const std::vector<std::string> parts = absl::StrSplit(*it, ':', absl::SkipEmpty());
         if (parts.size() == 3 && listed(epics, parts[0]) && listed(resolutions, parts[1]) &&
             listed(types, parts[2]) && !epics.empty()) {
           w.member(*it, "PROCESSED");

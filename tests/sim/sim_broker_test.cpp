@@ -6,6 +6,7 @@
 #include <chrono>
 #include <set>
 
+#include "absl/strings/str_split.h"
 #include "sim/broker.hpp"
 #include "sim/crypto.hpp"
 #include "sim/market_catalogue.hpp"
@@ -123,17 +124,6 @@ TEST(SimCrypto, SelfSignedCertificateIsPem) {
   EXPECT_NE(pem.key_pem.find("-----BEGIN PRIVATE KEY-----"), std::string::npos);
 }
 
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t end = text.find(sep, start);
-    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) return parts;
-    start = end + 1;
-  }
-}
-
 // Broker rules without the network.
 class SimBrokerTest : public ::testing::Test {
  protected:
@@ -143,9 +133,10 @@ class SimBrokerTest : public ::testing::Test {
     r.method = method;
     r.path = path.substr(0, path.find('?'));
     if (path.find('?') != std::string::npos) {
-      for (const std::string& pair : split(path.substr(path.find('?') + 1), '&')) {
-        const std::size_t eq = pair.find('=');
-        r.query[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
+      for (const absl::string_view pair : absl::StrSplit(path.substr(path.find('?') + 1), '&')) {
+        const std::pair<std::string, std::string> name_value =
+            absl::StrSplit(pair, absl::MaxSplits('=', 1));
+        r.query[name_value.first] = name_value.second;
       }
     }
     r.body = body;
