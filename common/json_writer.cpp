@@ -77,28 +77,15 @@ void JsonWriter::before_value() {
   }
 }
 
-JsonWriter& JsonWriter::begin_object() {
+JsonWriter& JsonWriter::open_scope(char bracket) {
   before_value();
-  out_.push_back('{');
+  out_.push_back(bracket);
   first_in_scope_.push_back(true);
   return *this;
 }
 
-JsonWriter& JsonWriter::end_object() {
-  out_.push_back('}');
-  first_in_scope_.pop_back();
-  return *this;
-}
-
-JsonWriter& JsonWriter::begin_array() {
-  before_value();
-  out_.push_back('[');
-  first_in_scope_.push_back(true);
-  return *this;
-}
-
-JsonWriter& JsonWriter::end_array() {
-  out_.push_back(']');
+JsonWriter& JsonWriter::close_scope(char bracket) {
+  out_.push_back(bracket);
   first_in_scope_.pop_back();
   return *this;
 }

@@ -19,10 +19,10 @@ namespace qt {
 
 class JsonWriter {
  public:
-  JsonWriter& begin_object();
-  JsonWriter& end_object();
-  JsonWriter& begin_array();
-  JsonWriter& end_array();
+  JsonWriter& begin_object() { return open_scope('{'); }
+  JsonWriter& end_object() { return close_scope('}'); }
+  JsonWriter& begin_array() { return open_scope('['); }
+  JsonWriter& end_array() { return close_scope(']'); }
   JsonWriter& key(std::string_view name);
 
   JsonWriter& string(std::string_view text);
@@ -57,6 +57,8 @@ class JsonWriter {
 
  private:
   void before_value();
+  JsonWriter& open_scope(char bracket);
+  JsonWriter& close_scope(char bracket);
 
   std::string out_;
   std::vector<bool> first_in_scope_;  // one per open object/array

@@ -228,5 +228,84 @@ TEST_F(SimBrokerTest, InsufficientFundsIsRejected) {
   EXPECT_EQ(confirm.str("/reason"), "INSUFFICIENT_FUNDS");
 }
 
+// The confirm of an amendment or deletion (`change`) of one existing deal.
+void expect_change_confirm(const Json& confirm, const std::string& change,
+                           const std::string& deal_id) {
+  EXPECT_EQ(confirm.str("/status"), change);
+  EXPECT_EQ(confirm.str("/dealStatus"), "ACCEPTED");
+  EXPECT_EQ(confirm.str("/dealId"), deal_id);
+  ASSERT_EQ(confirm.size("/affectedDeals"), 1u);
+  EXPECT_EQ(confirm.str("/affectedDeals/0/dealId"), deal_id);
+  EXPECT_EQ(confirm.str("/affectedDeals/0/status"), change);
+}
+
+// Amending a position confirms the position as it now stands, under its own "p_" reference.
+TEST_F(SimBrokerTest, AmendedPositionIsConfirmedWithTheNewStopAndLimit) {
+  SimOptions o;
+  o.always_open = true;
+  make(o);
+  broker->set_mid_price("GOLD", 4000.00);  // bid 3999.85, ask 4000.15
+  call("POST", "/api/v1/positions", R"({"epic":"GOLD","direction":"BUY","size":1})");
+  ASSERT_EQ(broker->positions().size(), 1u);
+  const std::string deal_id = broker->positions()[0].deal_id;
+
+  const BrokerResponse r =
+      call("PUT", "/api/v1/positions/" + deal_id, R"({"stopLevel":3950,"profitLevel":4100})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(r.order_executed);
+  EXPECT_EQ(Json(r.body).str("/dealReference"), "p_" + deal_id);
+  const Json confirm(call("GET", "/api/v1/confirms/p_" + deal_id).body);
+  expect_change_confirm(confirm, "AMENDED", deal_id);
+  EXPECT_EQ(confirm.num("/level"), 4000.15);
+  EXPECT_EQ(confirm.num("/size"), 1);
+  EXPECT_EQ(confirm.str("/direction"), "BUY");
+  EXPECT_EQ(confirm.num("/stopLevel"), 3950);
+  EXPECT_EQ(confirm.num("/profitLevel"), 4100);
+  const Json activity(call("GET", "/api/v1/history/activity").body);
+  EXPECT_EQ(activity.str("/activities/0/type"), "EDIT_STOP_AND_LIMIT");
+  EXPECT_EQ(activity.str("/activities/0/status"), "ACCEPTED");
+}
+
+// Amending and deleting a working order confirm the order as it then stands, each under a new
+// "o_" reference, and record MODIFIED and CANCELLED.
+TEST_F(SimBrokerTest, AmendedAndDeletedWorkingOrdersAreConfirmedAsTheyStand) {
+  SimOptions o;
+  o.always_open = true;
+  make(o);
+  call("POST", "/api/v1/workingorders",
+       R"({"epic":"GOLD","direction":"SELL","size":2,"level":4100,"type":"LIMIT"})");
+  ASSERT_EQ(broker->working_orders().size(), 1u);
+  const std::string deal_id = broker->working_orders()[0].deal_id;
+
+  const BrokerResponse amended = call("PUT", "/api/v1/workingorders/" + deal_id,
+                                      R"({"level":4110,"trailingStop":true,"stopDistance":40})");
+  ASSERT_EQ(amended.status, 200) << amended.body;
+  EXPECT_FALSE(amended.order_executed);
+  const std::string amend_ref = Json(amended.body).str("/dealReference");
+  EXPECT_EQ(amend_ref.substr(0, 2), "o_");
+  const Json amend(call("GET", "/api/v1/confirms/" + amend_ref).body);
+  expect_change_confirm(amend, "AMENDED", deal_id);
+  EXPECT_EQ(amend.num("/level"), 4110);
+  EXPECT_EQ(amend.num("/size"), 2);
+  EXPECT_EQ(amend.str("/direction"), "SELL");
+  EXPECT_TRUE(amend.boolean("/trailingStop"));
+  EXPECT_FALSE(amend.has("/stopLevel"));  // a working order keeps distances, not levels
+
+  const BrokerResponse deleted = call("DELETE", "/api/v1/workingorders/" + deal_id);
+  ASSERT_EQ(deleted.status, 200) << deleted.body;
+  const std::string delete_ref = Json(deleted.body).str("/dealReference");
+  EXPECT_NE(delete_ref, amend_ref);
+  const Json del(call("GET", "/api/v1/confirms/" + delete_ref).body);
+  expect_change_confirm(del, "DELETED", deal_id);
+  EXPECT_EQ(del.num("/level"), 4110);
+  EXPECT_TRUE(del.boolean("/trailingStop"));
+  EXPECT_TRUE(broker->working_orders().empty());
+
+  const Json activity(call("GET", "/api/v1/history/activity").body);
+  EXPECT_EQ(activity.str("/activities/0/status"), "CANCELLED");
+  EXPECT_EQ(activity.str("/activities/1/status"), "MODIFIED");
+  EXPECT_EQ(activity.str("/activities/2/status"), "CREATED");
+}
+
 }  // namespace
 }  // namespace qt::sim
