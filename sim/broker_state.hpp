@@ -6,7 +6,7 @@
 //
 // Who writes what (any file may read):
 //   options, markets, market_index        set at construction, then read-only
-//   market_state (walks, live bars)       broker_matching.cpp (tick, set_mid_price)
+//   market_state (walks, live bars)       broker_matching.cpp; broker.cpp (set_mid_price)
 //   streaming_host                        broker.cpp (set_streaming_host)
 //   sessions, encryption_key              broker_session.cpp; broker_routing.cpp (logout),
 //                                         broker.cpp (expire_all_sessions)
@@ -17,7 +17,8 @@
 //   confirms                              broker_confirms.cpp
 //   activities                            broker_history.cpp (record)
 //   transactions                          broker_dealing.cpp (realised P&L), broker_accounts.cpp
-//   request_times .. session_posts        broker_limits.cpp
+//   request_times, order_times,           broker_limits.cpp
+//   last_order, session_posts             (session_posts through broker_session.cpp's login)
 //   ids, deal_counter                     broker.cpp (new_deal_id, new_uuid, new_token)
 //   stats                                 each file counts its own events
 #pragma once
