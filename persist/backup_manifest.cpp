@@ -14,28 +14,10 @@
 #include <memory>
 #include <system_error>
 
+#include "common/json_writer.hpp"
+
 namespace qt::persist {
 namespace {
-
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string to_hex(const unsigned char* bytes, std::size_t size) {
   std::string out;
@@ -90,11 +72,11 @@ uint64_t BackupManifest::total_bytes() const {
 std::string to_json(const BackupManifest& manifest) {
   std::string out = "{\n";
   out += fmt::format("  \"format_version\": {},\n", manifest.format_version);
-  out += fmt::format("  \"name\": {},\n", json_string(manifest.name));
-  out += fmt::format("  \"created_utc\": {},\n", json_string(manifest.created_utc));
+  out += fmt::format("  \"name\": {},\n", json_quoted(manifest.name));
+  out += fmt::format("  \"created_utc\": {},\n", json_quoted(manifest.created_utc));
   out += fmt::format("  \"created_unix_ms\": {},\n", manifest.created_unix_ms);
-  out += fmt::format("  \"hostname\": {},\n", json_string(manifest.hostname));
-  out += fmt::format("  \"source_data_dir\": {},\n", json_string(manifest.source_data_dir));
+  out += fmt::format("  \"hostname\": {},\n", json_quoted(manifest.hostname));
+  out += fmt::format("  \"source_data_dir\": {},\n", json_quoted(manifest.source_data_dir));
   out += "  \"journal\": {\n";
   out += fmt::format("    \"first_sequence\": {},\n", manifest.journal_first_sequence);
   out += fmt::format("    \"last_sequence\": {},\n", manifest.journal_last_sequence);
@@ -108,7 +90,7 @@ std::string to_json(const BackupManifest& manifest) {
   for (std::size_t i = 0; i < manifest.files.size(); ++i) {
     const ManifestFile& file = manifest.files[i];
     out += fmt::format("{}\n    {{\"path\": {}, \"size\": {}, \"sha256\": {}}}", i == 0 ? "" : ",",
-                       json_string(file.path), file.size, json_string(file.sha256));
+                       json_quoted(file.path), file.size, json_quoted(file.sha256));
   }
   out += manifest.files.empty() ? "]\n" : "\n  ]\n";
   out += "}\n";

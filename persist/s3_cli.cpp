@@ -4,19 +4,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <sstream>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "persist/child_process.hpp"
 
 namespace qt::persist {
 namespace {
-
-std::string trim(std::string text) {
-  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  text.erase(text.begin(), std::find_if(text.begin(), text.end(), not_space));
-  text.erase(std::find_if(text.rbegin(), text.rend(), not_space).base(), text.end());
-  return text;
-}
 
 std::string strip_slashes(std::string_view text) {
   while (!text.empty() && text.front() == '/') text.remove_prefix(1);
@@ -106,8 +102,8 @@ absl::StatusOr<std::string> S3Cli::run(std::vector<std::string> args) const {
   absl::StatusOr<ChildProcessResult> result = run_child_process(argv);
   if (!result.ok()) return result.status();
   if (result->exit_code != 0) {
-    std::string message = trim(result->standard_error);
-    if (message.empty()) message = trim(result->standard_output);
+    std::string message(absl::StripAsciiWhitespace(result->standard_error));
+    if (message.empty()) message = std::string(absl::StripAsciiWhitespace(result->standard_output));
     if (message.empty()) message = "(no output)";
     return absl::UnavailableError(fmt::format("`{}` failed with exit code {}: {}",
                                               join_command(argv), result->exit_code, message));
@@ -157,19 +153,18 @@ absl::StatusOr<std::vector<std::string>> S3Cli::list_folders(const S3Location& a
   absl::StatusOr<ChildProcessResult> result = run_child_process(argv);
   if (!result.ok()) return result.status();
   // `aws s3 ls` exits 1 with nothing on stderr when the prefix matches no object.
-  if (result->exit_code != 0 && !(result->exit_code == 1 && trim(result->standard_error).empty())) {
+  const std::string errors(absl::StripAsciiWhitespace(result->standard_error));
+  if (result->exit_code != 0 && !(result->exit_code == 1 && errors.empty())) {
     return absl::UnavailableError(fmt::format("`{}` failed with exit code {}: {}",
-                                              join_command(argv), result->exit_code,
-                                              trim(result->standard_error)));
+                                              join_command(argv), result->exit_code, errors));
   }
   std::vector<std::string> folders;
-  std::istringstream lines(result->standard_output);
-  for (std::string line; std::getline(lines, line);) {
-    line = trim(line);
-    if (!line.starts_with("PRE ")) continue;
-    std::string name = trim(line.substr(4));
-    if (name.ends_with('/')) name.pop_back();
-    if (!name.empty()) folders.push_back(std::move(name));
+  for (absl::string_view line : absl::StrSplit(result->standard_output, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (!absl::ConsumePrefix(&line, "PRE ")) continue;
+    absl::string_view name = absl::StripAsciiWhitespace(line);
+    absl::ConsumeSuffix(&name, "/");
+    if (!name.empty()) folders.emplace_back(name);
   }
   return folders;
 }

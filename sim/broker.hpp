@@ -7,7 +7,8 @@
 // them, confirms, activity history, the documented error bodies and the broker's rate limits.
 //
 // Thread safety: every public member locks one mutex, so the server thread and a test thread
-// (inspection, price hooks) may call it concurrently. Not a hot path.
+// (inspection, price hooks) may call it concurrently. Not a hot path. The state behind it and
+// which file implements which resource: sim/broker_state.hpp.
 #pragma once
 
 #include <chrono>
@@ -106,6 +107,11 @@ struct SimStats {
   int64_t requests(const std::string& method_and_path) const;
 };
 
+// {"errorCode":"<code>"}: the broker's error body.
+std::string error_body(std::string_view code);
+
+struct BrokerState;
+
 class SimulatedBroker {
  public:
   explicit SimulatedBroker(SimOptions options,
@@ -151,10 +157,9 @@ class SimulatedBroker {
   const std::vector<MarketSpec>& markets() const;
 
  private:
-  struct State;
   SimOptions options_;
   std::mutex mutex_;
-  std::unique_ptr<State> state_;
+  std::unique_ptr<BrokerState> state_;  // guarded by mutex_
 };
 
 }  // namespace qt::sim

@@ -18,8 +18,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "absl/strings/str_split.h"
 #include "sim/crypto.hpp"
-#include "sim/json_writer.hpp"
 
 namespace qt::sim {
 
@@ -46,7 +46,7 @@ int hex_value(char c) {
   return -1;
 }
 
-std::string percent_decode(std::string_view text, bool plus_is_space) {
+std::string percent_decode(absl::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -68,22 +68,15 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
 BrokerRequest to_broker_request(const http::request<http::string_body>& req) {
   BrokerRequest out;
   out.method = std::string(req.method_string());
-  const std::string_view target = req.target();
+  const absl::string_view target(req.target().data(), req.target().size());
   const std::size_t q = target.find('?');
   out.path = percent_decode(target.substr(0, q), false);
-  if (q != std::string_view::npos) {
-    std::string_view query = target.substr(q + 1);
-    while (!query.empty()) {
-      const std::size_t amp = query.find('&');
-      const std::string_view pair = query.substr(0, amp);
-      const std::size_t eq = pair.find('=');
-      if (!pair.empty()) {
-        out.query[percent_decode(pair.substr(0, eq), true)] =
-            eq == std::string_view::npos ? std::string()
-                                         : percent_decode(pair.substr(eq + 1), true);
-      }
-      if (amp == std::string_view::npos) break;
-      query.remove_prefix(amp + 1);
+  if (q != absl::string_view::npos) {
+    for (const absl::string_view pair :
+         absl::StrSplit(target.substr(q + 1), '&', absl::SkipEmpty())) {
+      const std::pair<absl::string_view, absl::string_view> name_value =
+          absl::StrSplit(pair, absl::MaxSplits('=', 1));
+      out.query[percent_decode(name_value.first, true)] = percent_decode(name_value.second, true);
     }
   }
   auto header = [&](const char* name) -> std::optional<std::string> {

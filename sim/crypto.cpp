@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/base64.hpp"
+
 namespace qt::sim {
 
 namespace {
@@ -107,35 +109,6 @@ bool write_text_file(const std::string& path, std::string_view text) {
   if (file == nullptr) return false;
   const bool ok = std::fwrite(text.data(), 1, text.size(), file) == text.size();
   return std::fclose(file) == 0 && ok;
-}
-
-std::string base64_encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  std::string clean;
-  clean.reserve(text.size());
-  for (const char c : text) {
-    if (c != '\n' && c != '\r' && c != ' ') clean += c;
-  }
-  if (clean.size() % 4 != 0) return std::nullopt;
-  std::string out(clean.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(clean.data()),
-                                static_cast<int>(clean.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t size = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts the '=' padding as zero bytes.
-  if (!clean.empty() && clean.back() == '=') --size;
-  if (clean.size() > 1 && clean[clean.size() - 2] == '=') --size;
-  out.resize(size);
-  return out;
 }
 
 struct RsaKeyPair::Impl {

@@ -23,9 +23,6 @@ PemCertificate generate_self_signed_certificate(int days = 1);
 // Writes `text` to `path` (mode 0644). Returns false on failure.
 bool write_text_file(const std::string& path, std::string_view text);
 
-std::string base64_encode(std::string_view bytes);
-std::optional<std::string> base64_decode(std::string_view text);
-
 // The key behind GET /session/encryptionKey.
 class RsaKeyPair {
  public:

@@ -5,20 +5,11 @@
 #include <cstdlib>
 #include <vector>
 
+#include "absl/strings/str_split.h"
+
 namespace qt::sim {
 
 namespace {
-
-std::vector<std::string> split_colon(const std::string& text) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t end = text.find(':', start);
-    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) return parts;
-    start = end + 1;
-  }
-}
 
 std::optional<double> number(const std::string& text) {
   if (text.empty()) return std::nullopt;
@@ -31,7 +22,7 @@ std::optional<double> number(const std::string& text) {
 }  // namespace
 
 std::optional<LatencyDistribution> LatencyDistribution::parse(const std::string& text) {
-  const std::vector<std::string> parts = split_colon(text);
+  const std::vector<std::string> parts = absl::StrSplit(text, ':');
   LatencyDistribution d;
   if (parts.size() == 1 || (parts.size() == 2 && parts[0] == "fixed")) {
     const std::optional<double> ms = number(parts.back());

@@ -1,19 +1,13 @@
 #include "feeds/capital/stream_endpoint.hpp"
 
 #include <boost/url/parse.hpp>
-#include <cctype>
 #include <charconv>
 
+#include "absl/strings/ascii.h"
 #include "fmt/format.h"
 
 namespace qt::capital {
 namespace {
-
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool default_port(const StreamEndpoint& e) {
   return e.port == (e.tls ? 443 : 80);
@@ -39,7 +33,8 @@ absl::StatusOr<StreamEndpoint> parse_stream_url(std::string_view url) {
   }
   const boost::urls::url_view& u = *parsed;
   StreamEndpoint endpoint;
-  const std::string scheme = to_lower(std::string_view(u.scheme().data(), u.scheme().size()));
+  const std::string scheme =
+      absl::AsciiStrToLower(absl::string_view(u.scheme().data(), u.scheme().size()));
   if (scheme == "wss") {
     endpoint.tls = true;
     endpoint.port = 443;
@@ -59,7 +54,7 @@ absl::StatusOr<StreamEndpoint> parse_stream_url(std::string_view url) {
     host = host.substr(1, host.size() - 2);
   }
   if (host.empty()) return absl::InvalidArgumentError("stream URL: no host");
-  endpoint.host = to_lower(host);
+  endpoint.host = absl::AsciiStrToLower(host);
   if (u.has_port()) {
     const std::string_view text(u.port().data(), u.port().size());
     int port = 0;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -12,24 +11,13 @@
 #include <sstream>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 
 namespace qt::capital {
 namespace {
 
 using Env = std::map<std::string, std::string, std::less<>>;
 using Errors = std::vector<std::string>;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 Env parse_environment(const std::vector<std::string>& environment) {
   Env env;
@@ -64,19 +52,19 @@ std::optional<std::string> read_value_or_file(const Env& env, const std::string&
     }
     std::stringstream content;
     content << in.rdbuf();
-    const std::string text(trim(content.str()));
+    const std::string text(absl::StripAsciiWhitespace(content.str()));
     if (text.empty()) {
       errors.push_back(fmt::format("{}_FILE: '{}' is empty", name, *file));
       return std::nullopt;
     }
     return text;
   }
-  if (direct) return std::string(trim(*direct));
+  if (direct) return std::string(absl::StripAsciiWhitespace(*direct));
   return std::nullopt;
 }
 
-std::optional<bool> parse_bool(std::string_view text) {
-  const std::string lower = to_lower(trim(text));
+std::optional<bool> parse_bool(const std::string& text) {
+  const std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
   if (lower == "1" || lower == "true" || lower == "yes" || lower == "on") return true;
   if (lower == "0" || lower == "false" || lower == "no" || lower == "off" || lower.empty()) {
     return false;
@@ -98,7 +86,7 @@ void read_bool(const Env& env, std::string_view name, bool& out, Errors& errors)
 void read_int(const Env& env, std::string_view name, int low, int high, int& out, Errors& errors) {
   const std::optional<std::string> text = lookup(env, name);
   if (!text) return;
-  const std::string_view s = trim(*text);
+  const absl::string_view s = absl::StripAsciiWhitespace(*text);
   int value = 0;
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) {
@@ -118,7 +106,7 @@ void read_seconds(const Env& env, std::string_view name, double high, Duration& 
                   Errors& errors) {
   const std::optional<std::string> text = lookup(env, name);
   if (!text) return;
-  const std::string s(trim(*text));
+  const std::string s(absl::StripAsciiWhitespace(*text));
   double value = 0;
   std::size_t used = 0;
   try {
@@ -219,7 +207,8 @@ absl::StatusOr<RestEndpoint> parse_rest_url(std::string_view url) {
   }
   const boost::urls::url_view& u = *parsed;
   RestEndpoint endpoint;
-  const std::string scheme = to_lower(std::string_view(u.scheme().data(), u.scheme().size()));
+  const std::string scheme =
+      absl::AsciiStrToLower(absl::string_view(u.scheme().data(), u.scheme().size()));
   if (scheme == "https") {
     endpoint.tls = true;
     endpoint.port = 443;
@@ -240,7 +229,7 @@ absl::StatusOr<RestEndpoint> parse_rest_url(std::string_view url) {
     host = host.substr(1, host.size() - 2);
   }
   if (host.empty()) return absl::InvalidArgumentError("the URL has no host");
-  endpoint.host = to_lower(host);
+  endpoint.host = absl::AsciiStrToLower(host);
   if (u.has_port()) {
     const std::string_view port_text(u.port().data(), u.port().size());
     int port = 0;
@@ -271,7 +260,8 @@ absl::StatusOr<CapitalClientConfig> capital_config_from_env(
   CapitalClientConfig config;
 
   const std::optional<std::string> env_name = lookup(env, "CAPITAL_ENV");
-  const std::string env_value = env_name ? to_lower(trim(*env_name)) : "";
+  const std::string env_value =
+      env_name ? absl::AsciiStrToLower(absl::StripAsciiWhitespace(*env_name)) : "";
   if (env_value.empty() || env_value == "demo") {
     if (env_value == "demo" && live_flag) {
       errors.push_back("CAPITAL_ENV: 'demo' contradicts --live; choose one");
@@ -283,9 +273,12 @@ absl::StatusOr<CapitalClientConfig> capital_config_from_env(
     errors.push_back(fmt::format("CAPITAL_ENV: '{}' is not demo or live", *env_name));
   }
 
-  if (auto v = lookup(env, "CAPITAL_API_URL")) config.live_url = std::string(trim(*v));
-  if (auto v = lookup(env, "CAPITAL_DEMO_URL")) config.demo_url = std::string(trim(*v));
-  if (auto v = lookup(env, "CAPITAL_STREAM_URL")) config.stream_url = std::string(trim(*v));
+  if (auto v = lookup(env, "CAPITAL_API_URL"))
+    config.live_url = std::string(absl::StripAsciiWhitespace(*v));
+  if (auto v = lookup(env, "CAPITAL_DEMO_URL"))
+    config.demo_url = std::string(absl::StripAsciiWhitespace(*v));
+  if (auto v = lookup(env, "CAPITAL_STREAM_URL"))
+    config.stream_url = std::string(absl::StripAsciiWhitespace(*v));
 
   if (auto v = read_value_or_file(env, "CAPITAL_API_KEY", errors)) config.api_key = Secret(*v);
   if (auto v = read_value_or_file(env, "CAPITAL_IDENTIFIER", errors)) {
@@ -299,7 +292,8 @@ absl::StatusOr<CapitalClientConfig> capital_config_from_env(
   read_int(env, "CONNECTION_POOL_SIZE", 1, 256, config.connection_pool_size, errors);
   read_seconds(env, "CAPITAL_PING_INTERVAL", 599.0, config.ping_interval, errors);
 
-  if (auto v = lookup(env, "CAPITAL_CA_FILE")) config.ca_file = std::string(trim(*v));
+  if (auto v = lookup(env, "CAPITAL_CA_FILE"))
+    config.ca_file = std::string(absl::StripAsciiWhitespace(*v));
   bool insecure = false;
   read_bool(env, "CAPITAL_TLS_INSECURE_SKIP_VERIFY", insecure, errors);
   config.tls_verify = !insecure;

@@ -12,12 +12,11 @@ add_library(qt_capital_protocol
   ${CMAKE_CURRENT_LIST_DIR}/protocol/enums.cpp
   ${CMAKE_CURRENT_LIST_DIR}/protocol/errors.cpp
   ${CMAKE_CURRENT_LIST_DIR}/protocol/instrument_spec.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/protocol/json_writer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/protocol/parse.cpp
   ${CMAKE_CURRENT_LIST_DIR}/protocol/password.cpp
   ${CMAKE_CURRENT_LIST_DIR}/protocol/write.cpp
 )
 qt_target_defaults(qt_capital_protocol)
 target_link_libraries(qt_capital_protocol
-  PUBLIC qt_engine absl::status absl::statusor fmt::fmt
+  PUBLIC qt_common qt_engine absl::status absl::statusor fmt::fmt
   PRIVATE simdjson::simdjson OpenSSL::Crypto absl::cord)

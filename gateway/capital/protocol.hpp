@@ -15,10 +15,11 @@
 // Everything except decimal.hpp allocates: this is the control path, not the quote path.
 #pragma once
 
+#include "common/base64.hpp"
+#include "common/json_writer.hpp"
 #include "gateway/capital/protocol/decimal.hpp"
 #include "gateway/capital/protocol/errors.hpp"
 #include "gateway/capital/protocol/instrument_spec.hpp"
-#include "gateway/capital/protocol/json_writer.hpp"
 #include "gateway/capital/protocol/messages.hpp"
 #include "gateway/capital/protocol/parse.hpp"
 #include "gateway/capital/protocol/password.hpp"

@@ -1,13 +1,14 @@
-// The simulator's pieces without the network: catalogue, opening hours, price walk, JSON writer,
+// The simulator's pieces without the network: catalogue, opening hours, price walk,
 // option parsing, certificate generation, and broker rules driven through BrokerRequest.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <set>
 
+#include "absl/strings/str_split.h"
 #include "sim/broker.hpp"
 #include "sim/crypto.hpp"
-#include "sim/json_writer.hpp"
 #include "sim/market_catalogue.hpp"
 #include "sim/price_walk.hpp"
 #include "tests/sim/sim_test_client.hpp"
@@ -103,17 +104,6 @@ TEST(SimPriceWalk, HistoryBarsAreConsistentAndEndAtTheCurrentPrice) {
             bars[3].open_bid);
 }
 
-TEST(SimJsonWriter, DecimalsAreExactAndTrimmed) {
-  EXPECT_EQ(JsonWriter::format_decimal(230012, 2), "2300.12");
-  EXPECT_EQ(JsonWriter::format_decimal(24400, 3), "24.4");
-  EXPECT_EQ(JsonWriter::format_decimal(-5, 2), "-0.05");
-  EXPECT_EQ(JsonWriter::format_decimal(100, 2), "1");
-  JsonWriter w;
-  w.begin_object().member("a", "x\"y").key("b").begin_array().value(1).value(true).end_array();
-  w.end_object();
-  EXPECT_EQ(w.str(), R"({"a":"x\"y","b":[1,true]})");
-}
-
 TEST(SimOptionsParse, LatencyDistributions) {
   EXPECT_EQ(LatencyDistribution::parse("25")->kind, LatencyDistribution::Kind::kFixed);
   EXPECT_EQ(LatencyDistribution::parse("fixed:25")->a_ms, 25);
@@ -132,19 +122,6 @@ TEST(SimCrypto, SelfSignedCertificateIsPem) {
   const PemCertificate pem = generate_self_signed_certificate();
   EXPECT_NE(pem.cert_pem.find("-----BEGIN CERTIFICATE-----"), std::string::npos);
   EXPECT_NE(pem.key_pem.find("-----BEGIN PRIVATE KEY-----"), std::string::npos);
-  EXPECT_EQ(base64_decode(base64_encode("hello|123")), "hello|123");
-  EXPECT_EQ(base64_decode(base64_encode("ab")), "ab");
-}
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t end = text.find(sep, start);
-    parts.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    if (end == std::string::npos) return parts;
-    start = end + 1;
-  }
 }
 
 // Broker rules without the network.
@@ -156,9 +133,10 @@ class SimBrokerTest : public ::testing::Test {
     r.method = method;
     r.path = path.substr(0, path.find('?'));
     if (path.find('?') != std::string::npos) {
-      for (const std::string& pair : split(path.substr(path.find('?') + 1), '&')) {
-        const std::size_t eq = pair.find('=');
-        r.query[pair.substr(0, eq)] = eq == std::string::npos ? "" : pair.substr(eq + 1);
+      for (const absl::string_view pair : absl::StrSplit(path.substr(path.find('?') + 1), '&')) {
+        const std::pair<std::string, std::string> name_value =
+            absl::StrSplit(pair, absl::MaxSplits('=', 1));
+        r.query[name_value.first] = name_value.second;
       }
     }
     r.body = body;
@@ -248,6 +226,85 @@ TEST_F(SimBrokerTest, InsufficientFundsIsRejected) {
   const Json confirm(call("GET", "/api/v1/confirms/" + Json(r.body).str("/dealReference")).body);
   EXPECT_EQ(confirm.str("/dealStatus"), "REJECTED");
   EXPECT_EQ(confirm.str("/reason"), "INSUFFICIENT_FUNDS");
+}
+
+// The confirm of an amendment or deletion (`change`) of one existing deal.
+void expect_change_confirm(const Json& confirm, const std::string& change,
+                           const std::string& deal_id) {
+  EXPECT_EQ(confirm.str("/status"), change);
+  EXPECT_EQ(confirm.str("/dealStatus"), "ACCEPTED");
+  EXPECT_EQ(confirm.str("/dealId"), deal_id);
+  ASSERT_EQ(confirm.size("/affectedDeals"), 1u);
+  EXPECT_EQ(confirm.str("/affectedDeals/0/dealId"), deal_id);
+  EXPECT_EQ(confirm.str("/affectedDeals/0/status"), change);
+}
+
+// Amending a position confirms the position as it now stands, under its own "p_" reference.
+TEST_F(SimBrokerTest, AmendedPositionIsConfirmedWithTheNewStopAndLimit) {
+  SimOptions o;
+  o.always_open = true;
+  make(o);
+  broker->set_mid_price("GOLD", 4000.00);  // bid 3999.85, ask 4000.15
+  call("POST", "/api/v1/positions", R"({"epic":"GOLD","direction":"BUY","size":1})");
+  ASSERT_EQ(broker->positions().size(), 1u);
+  const std::string deal_id = broker->positions()[0].deal_id;
+
+  const BrokerResponse r =
+      call("PUT", "/api/v1/positions/" + deal_id, R"({"stopLevel":3950,"profitLevel":4100})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(r.order_executed);
+  EXPECT_EQ(Json(r.body).str("/dealReference"), "p_" + deal_id);
+  const Json confirm(call("GET", "/api/v1/confirms/p_" + deal_id).body);
+  expect_change_confirm(confirm, "AMENDED", deal_id);
+  EXPECT_EQ(confirm.num("/level"), 4000.15);
+  EXPECT_EQ(confirm.num("/size"), 1);
+  EXPECT_EQ(confirm.str("/direction"), "BUY");
+  EXPECT_EQ(confirm.num("/stopLevel"), 3950);
+  EXPECT_EQ(confirm.num("/profitLevel"), 4100);
+  const Json activity(call("GET", "/api/v1/history/activity").body);
+  EXPECT_EQ(activity.str("/activities/0/type"), "EDIT_STOP_AND_LIMIT");
+  EXPECT_EQ(activity.str("/activities/0/status"), "ACCEPTED");
+}
+
+// Amending and deleting a working order confirm the order as it then stands, each under a new
+// "o_" reference, and record MODIFIED and CANCELLED.
+TEST_F(SimBrokerTest, AmendedAndDeletedWorkingOrdersAreConfirmedAsTheyStand) {
+  SimOptions o;
+  o.always_open = true;
+  make(o);
+  call("POST", "/api/v1/workingorders",
+       R"({"epic":"GOLD","direction":"SELL","size":2,"level":4100,"type":"LIMIT"})");
+  ASSERT_EQ(broker->working_orders().size(), 1u);
+  const std::string deal_id = broker->working_orders()[0].deal_id;
+
+  const BrokerResponse amended = call("PUT", "/api/v1/workingorders/" + deal_id,
+                                      R"({"level":4110,"trailingStop":true,"stopDistance":40})");
+  ASSERT_EQ(amended.status, 200) << amended.body;
+  EXPECT_FALSE(amended.order_executed);
+  const std::string amend_ref = Json(amended.body).str("/dealReference");
+  EXPECT_EQ(amend_ref.substr(0, 2), "o_");
+  const Json amend(call("GET", "/api/v1/confirms/" + amend_ref).body);
+  expect_change_confirm(amend, "AMENDED", deal_id);
+  EXPECT_EQ(amend.num("/level"), 4110);
+  EXPECT_EQ(amend.num("/size"), 2);
+  EXPECT_EQ(amend.str("/direction"), "SELL");
+  EXPECT_TRUE(amend.boolean("/trailingStop"));
+  EXPECT_FALSE(amend.has("/stopLevel"));  // a working order keeps distances, not levels
+
+  const BrokerResponse deleted = call("DELETE", "/api/v1/workingorders/" + deal_id);
+  ASSERT_EQ(deleted.status, 200) << deleted.body;
+  const std::string delete_ref = Json(deleted.body).str("/dealReference");
+  EXPECT_NE(delete_ref, amend_ref);
+  const Json del(call("GET", "/api/v1/confirms/" + delete_ref).body);
+  expect_change_confirm(del, "DELETED", deal_id);
+  EXPECT_EQ(del.num("/level"), 4110);
+  EXPECT_TRUE(del.boolean("/trailingStop"));
+  EXPECT_TRUE(broker->working_orders().empty());
+
+  const Json activity(call("GET", "/api/v1/history/activity").body);
+  EXPECT_EQ(activity.str("/activities/0/status"), "CANCELLED");
+  EXPECT_EQ(activity.str("/activities/1/status"), "MODIFIED");
+  EXPECT_EQ(activity.str("/activities/2/status"), "CREATED");
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "sim/capital_simulator.hpp"
+#include "sim/json_body.hpp"
 
 namespace qt::sim::testing {
 
@@ -55,13 +56,7 @@ class Json {
   double num(const std::string& pointer) const {
     simdjson::dom::element e;
     if (!ok_ || root_.at_pointer(pointer).get(e) != simdjson::SUCCESS) return -1e300;
-    double d = 0;
-    int64_t i = 0;
-    uint64_t u = 0;
-    if (e.get_int64().get(i) == simdjson::SUCCESS) return static_cast<double>(i);
-    if (e.get_uint64().get(u) == simdjson::SUCCESS) return static_cast<double>(u);
-    if (e.get_double().get(d) == simdjson::SUCCESS) return d;
-    return -1e300;
+    return JsonBody::number(e).value_or(-1e300);
   }
   bool boolean(const std::string& pointer) const {
     bool v = false;

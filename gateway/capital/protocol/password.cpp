@@ -6,18 +6,15 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include <array>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/base64.hpp"
 
 namespace qt::capital {
 namespace {
-
-constexpr std::string_view kAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 struct PkeyFree {
   void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
@@ -53,63 +50,6 @@ PkeyPtr load_public_key(const std::string& der) {
 }
 
 }  // namespace
-
-std::string base64_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
-                       (static_cast<uint8_t>(bytes[i + 1]) << 8) |
-                       static_cast<uint8_t>(bytes[i + 2]);
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back(kAlphabet[v & 63]);
-  }
-  const std::size_t rest = bytes.size() - i;
-  if (rest > 0) {
-    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
-    if (rest == 2) v |= static_cast<uint8_t>(bytes[i + 1]) << 8;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(rest == 2 ? kAlphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  std::array<int8_t, 256> value{};
-  value.fill(-1);
-  for (std::size_t i = 0; i < kAlphabet.size(); ++i)
-    value[static_cast<uint8_t>(kAlphabet[i])] = static_cast<int8_t>(i);
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  uint32_t buffer = 0;
-  int bits = 0;
-  int padding = 0;
-  std::size_t symbols = 0;
-  for (const char c : text) {
-    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    if (c == '=') {
-      ++padding;
-      ++symbols;
-      continue;
-    }
-    const int8_t v = value[static_cast<uint8_t>(c)];
-    if (v < 0 || padding > 0) return std::nullopt;  // bad character, or data after padding
-    buffer = (buffer << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    ++symbols;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
-    }
-  }
-  if (symbols % 4 != 0 || padding > 2) return std::nullopt;
-  return out;
-}
 
 absl::StatusOr<std::string> encrypt_password(std::string_view base64_der_public_key,
                                              std::string_view password, int64_t timestamp_ms) {

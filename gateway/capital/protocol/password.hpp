@@ -10,7 +10,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,10 +19,5 @@ namespace qt::capital {
 
 absl::StatusOr<std::string> encrypt_password(std::string_view base64_der_public_key,
                                              std::string_view password, int64_t timestamp_ms);
-
-// Standard base64 (RFC 4648, with padding). base64_decode skips ASCII whitespace and returns
-// nullopt for any other non-alphabet character or a bad length/padding.
-std::string base64_encode(std::string_view bytes);
-std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace qt::capital

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "gateway/capital/protocol/json_writer.hpp"
+#include "common/json_writer.hpp"
 #include "gateway/capital/protocol/schema.hpp"
 
 namespace qt::capital {
