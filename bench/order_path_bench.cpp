@@ -10,10 +10,9 @@
 //             beside a cache-line ping-pong probe of the same two cores taken in the same round.
 //
 // Orders alternate buy/sell market orders of the minimum size so risk limits never trip; the
-// per-source rate throttle is disabled (it is a policy, not a cost). The program interposes
-// malloc and reports how many allocations happened inside the timed loops (expected: 0).
-#include <dlfcn.h>
-#include <malloc.h>
+// per-source rate throttle is disabled (it is a policy, not a cost). The program counts the
+// allocations made on any thread inside the timed loops (tests/support/allocation_counter.hpp;
+// expected: 0) and says which allocator served it.
 #include <pthread.h>
 #include <sched.h>
 
@@ -31,30 +30,8 @@
 #include "bench/bench_support.hpp"
 #include "engine/clock.hpp"
 #include "engine/engine.hpp"
-
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-}
-namespace {
-std::atomic<bool> g_count_allocations{false};
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-extern "C" {
-void* malloc(size_t size) {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_malloc(size);
-}
-void* calloc(size_t n, size_t size) {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_calloc(n, size);
-}
-void* realloc(void* p, size_t size) {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_realloc(p, size);
-}
-}
+#include "tests/support/allocation_counter.hpp"
+#include "tests/support/process_allocator.hpp"
 
 namespace qt::bench {
 namespace {
@@ -133,8 +110,7 @@ struct ModeResult {
 ModeResult run_shared(Harness& h, const Options& options) {
   ModeResult result;
   std::vector<int64_t> samples(options.latency_samples);
-  g_allocations = 0;
-  g_count_allocations = true;
+  testing::AllocationWindow window(testing::CountedThreads::kAll);
   for (std::size_t i = 0; i < samples.size(); ++i) {
     ClientCommand& command = h.next_command();
     command.new_order.created_ns = now_ns();
@@ -160,8 +136,8 @@ ModeResult run_shared(Harness& h, const Options& options) {
     done += 64;
   }
   const int64_t elapsed = now_ns() - start;
-  g_count_allocations = false;
-  result.allocations = g_allocations.load();
+  window.close();
+  result.allocations = window.allocations();
   result.latency = percentiles(samples);
   result.orders_per_second = static_cast<double>(done) * 1e9 / static_cast<double>(elapsed);
   return result;
@@ -178,8 +154,7 @@ ModeResult run_dedicated(Harness& h, const Options& options, const CpuPair& cpus
   });
   pin_current_thread(cpus.producer);
   std::vector<int64_t> samples(options.latency_samples);
-  g_allocations = 0;
-  g_count_allocations = true;
+  testing::AllocationWindow window(testing::CountedThreads::kAll);
   for (std::size_t i = 0; i < samples.size(); ++i) {
     ClientCommand& command = h.next_command();
     command.new_order.created_ns = now_ns();
@@ -207,11 +182,11 @@ ModeResult run_dedicated(Harness& h, const Options& options, const CpuPair& cpus
     });
   }
   const int64_t elapsed = now_ns() - start;
-  g_count_allocations = false;
+  window.close();
   stop = true;
   engine_thread.join();
   pin_current_thread(-1);
-  result.allocations = g_allocations.load();
+  result.allocations = window.allocations();
   result.latency = percentiles(samples);
   result.orders_per_second = static_cast<double>(answered) * 1e9 / static_cast<double>(elapsed);
   return result;
@@ -242,8 +217,9 @@ int main_impl(int argc, char** argv) {
   std::printf(
       "order path: NewOrder on CommandRing -> risk -> order state -> VenueRequest on ring\n");
   std::printf(
-      "cpus: client/venue stub %d, engine %d; %d rounds, shared then dedicated each round\n",
-      cpus.producer, cpus.consumer, options.rounds);
+      "cpus: client/venue stub %d, engine %d; %d rounds, shared then dedicated each round; "
+      "allocator: %s\n",
+      cpus.producer, cpus.consumer, options.rounds, testing::process_allocator_name().c_str());
   std::vector<ModeResult> shared, dedicated;
   std::vector<double> probes;
   for (int round = 1; round <= options.rounds; ++round) {

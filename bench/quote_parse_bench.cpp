@@ -13,13 +13,11 @@
 //                          float path the exact decimal path replaces), zero-copy
 //   ProtocolDom            parse_ws_server_message() + fixed_point_from_double: the control-path
 //                          DOM parser (allocating), for scale
-// Each reports messages/s and allocations per message (this program interposes malloc).
+// Each reports messages/s and allocations per message (tests/support/allocation_counter.hpp).
 // Then a percentile pass times 1M single parses with lfence+rdtsc (timer overhead printed) and
 // prints p50/p99/p99.9/max for the two QuoteParser modes.
 #include <benchmark/benchmark.h>
-#include <malloc.h>
 
-#include <atomic>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -31,36 +29,16 @@
 #include "bench/bench_support.hpp"
 #include "feeds/capital/quote_parser.hpp"
 #include "gateway/capital/protocol.hpp"
-
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-}
-namespace {
-std::atomic<bool> g_count_allocations{false};
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-extern "C" {
-void* malloc(size_t size) {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_malloc(size);
-}
-void* calloc(size_t n, size_t size) {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_calloc(n, size);
-}
-void* realloc(void* p, size_t size) {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_realloc(p, size);
-}
-}
+#include "tests/support/allocation_counter.hpp"
+#include "tests/support/process_allocator.hpp"
 
 namespace qt::bench {
 namespace {
 
 using capital::ParseResult;
 using capital::QuoteParser;
+using testing::AllocationWindow;
+using testing::CountedThreads;
 
 struct Market {
   const char* epic;
@@ -163,16 +141,15 @@ void run_quote_parser(benchmark::State& state, Parse parse) {
   for (std::size_t k = 0; k < kFrames; ++k) parse(parser, k, quote);  // warm-up
   std::size_t k = 0;
   uint64_t quotes = 0;
-  g_allocations = 0;
-  g_count_allocations = true;
+  AllocationWindow window(CountedThreads::kAll);
   for (auto _ : state) {
     quotes += parse(parser, k, quote) == ParseResult::kQuote;
     benchmark::DoNotOptimize(quote);
     k = (k + 1) & (kFrames - 1);
   }
-  g_count_allocations = false;
+  window.close();
   (void)c;
-  report(state, g_allocations.load(), quotes);
+  report(state, window.allocations(), quotes);
 }
 
 void BM_QuoteParserCopy(benchmark::State& state) {
@@ -197,8 +174,7 @@ void BM_OnDemandGetDouble(benchmark::State& state) {
   if (parser.allocate(64 * 1024) != simdjson::SUCCESS) state.SkipWithError("allocate");
   std::size_t k = 0;
   uint64_t quotes = 0;
-  g_allocations = 0;
-  g_count_allocations = true;
+  AllocationWindow window(CountedThreads::kAll);
   for (auto _ : state) {
     od::document doc;
     Quote quote;
@@ -235,8 +211,8 @@ void BM_OnDemandGetDouble(benchmark::State& state) {
     benchmark::DoNotOptimize(quote);
     k = (k + 1) & (kFrames - 1);
   }
-  g_count_allocations = false;
-  report(state, g_allocations.load(), quotes);
+  window.close();
+  report(state, window.allocations(), quotes);
 }
 BENCHMARK(BM_OnDemandGetDouble)->Name("OnDemand/get_double");
 
@@ -244,8 +220,7 @@ void BM_ProtocolDom(benchmark::State& state) {
   const Corpus& c = corpus();
   std::size_t k = 0;
   uint64_t quotes = 0;
-  g_allocations = 0;
-  g_count_allocations = true;
+  AllocationWindow window(CountedThreads::kAll);
   for (auto _ : state) {
     auto message = capital::parse_ws_server_message(c.frames[k]);
     if (message.ok()) {
@@ -257,8 +232,8 @@ void BM_ProtocolDom(benchmark::State& state) {
     }
     k = (k + 1) & (kFrames - 1);
   }
-  g_count_allocations = false;
-  report(state, g_allocations.load(), quotes);
+  window.close();
+  report(state, window.allocations(), quotes);
 }
 BENCHMARK(BM_ProtocolDom)->Name("ProtocolDom");
 
@@ -282,8 +257,7 @@ void percentile_pass() {
     Quote quote;
     std::vector<int64_t> samples(kSamples);
     for (std::size_t k = 0; k < kFrames; ++k) parse(parser, k, quote);
-    g_allocations = 0;
-    g_count_allocations = true;
+    AllocationWindow window(CountedThreads::kAll);
     for (std::size_t i = 0; i < kSamples; ++i) {
       const std::size_t k = i & (kFrames - 1);
       const uint64_t t0 = TickClock::now();
@@ -292,8 +266,8 @@ void percentile_pass() {
       benchmark::DoNotOptimize(r);
       samples[i] = static_cast<int64_t>(t1 - t0);
     }
-    g_count_allocations = false;
-    const uint64_t allocations = g_allocations.load();
+    window.close();
+    const uint64_t allocations = window.allocations();
     const Percentiles p = percentiles(samples, clock.to_ns(1.0));
     std::printf("  %-22s p50 %5.0f ns  p99 %5.0f ns  p99.9 %6.0f ns  max %8.0f ns  allocs %" PRIu64
                 "\n",
@@ -319,7 +293,8 @@ int main(int argc, char** argv) {
       "CPU %d\nexample frame: %.*s\n",
       kFrames, std::size(kMarkets), static_cast<double>(c.total_bytes) / kFrames, cpus.producer,
       static_cast<int>(c.frames[0].size()), c.frames[0].data());
-  std::printf("target: <= 200 ns/quote, >= 5 M quotes/s, 0 allocations\n\n");
+  std::printf("target: <= 200 ns/quote, >= 5 M quotes/s, 0 allocations; allocator: %s\n\n",
+              qt::testing::process_allocator_name().c_str());
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
