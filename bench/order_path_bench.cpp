@@ -21,12 +21,12 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/bench_cli.hpp"
 #include "bench/bench_support.hpp"
 #include "engine/clock.hpp"
 #include "engine/engine.hpp"
@@ -205,13 +205,19 @@ void print_row(const char* mode, const ModeResult& r, double probe_ns) {
 
 int main_impl(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    if (std::sscanf(argv[i], "--rounds=%d", &options.rounds) == 1) continue;
-    if (std::sscanf(argv[i], "--latency-samples=%zu", &options.latency_samples) == 1) continue;
-    if (std::sscanf(argv[i], "--orders=%zu", &options.throughput_orders) == 1) continue;
-    std::printf("usage: %s [--rounds=N] [--latency-samples=N] [--orders=N]\n", argv[0]);
-    return std::strcmp(argv[i], "--help") == 0 ? 0 : 1;
-  }
+  CLI::App app(
+      "order_path_bench: NewOrder on the CommandRing -> risk -> order state -> "
+      "VenueRequest on the venue ring, shared and dedicated modes in each round");
+  app.add_option("--rounds", options.rounds, "rounds")
+      ->default_val(options.rounds)
+      ->check(kPositive);
+  app.add_option("--latency-samples", options.latency_samples, "timed orders per mode and round")
+      ->default_val(options.latency_samples)
+      ->check(kPositive);
+  app.add_option("--orders", options.throughput_orders, "orders per throughput pass")
+      ->default_val(options.throughput_orders)
+      ->check(kPositive);
+  if (const auto exit = parse_command_line(app, argc, argv)) return *exit;
   const CpuPair cpus = default_cpus();
   const TickClock clock = TickClock::calibrate();
   std::printf(
