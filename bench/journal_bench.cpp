@@ -57,6 +57,7 @@
 #include "bench/bench_cli.hpp"
 #include "engine/clock.hpp"
 #include "persist/records.hpp"
+#include "tests/support/process_allocator.hpp"
 
 namespace qt::bench {
 namespace {
@@ -333,9 +334,9 @@ int main_impl(int argc, char** argv) {
   std::printf("clock: %s at %.3f GHz; empty timed region p50 %s (included in append() figures)\n",
               TickClock::source(), clock.ghz(), fmt_ns(timer.p50).c_str());
   std::printf("cpus: producer %d, journal agent %d (idle: %s); segment size %" PRIu64
-              " MiB; rounds %d, scale %.2f\n",
+              " MiB; rounds %d, scale %.2f; allocator: %s\n",
               cpus.producer, cpus.consumer, to_string(g_idle), o.segment_size >> 20, o.rounds,
-              o.scale);
+              o.scale, testing::process_allocator_name().c_str());
   std::printf(
       "latency columns: p50 / p99 / p99.9 / max.  append() = one JournalWriter::append() call on "
       "the writer's thread;\n  durable = producer push -> durable_sequence() covers the record "
