@@ -22,6 +22,13 @@ inline const CLI::Validator kPositive(
     },
     "POSITIVE");
 
+// An option that must be above zero, its initial value shown as the default.
+template <typename T>
+CLI::Option* add_positive_option(CLI::App& app, const std::string& name, T& value,
+                                 const std::string& description) {
+  return app.add_option(name, value, description)->default_val(value)->check(kPositive);
+}
+
 // Parses argv into `app`. With `benchmark_args`, arguments that start with --benchmark_ are
 // collected there (after argv[0]) instead of being refused. Returns the exit code when the
 // program must stop (--help: 0; a bad argument: CLI11's code, after its message), else nullopt.

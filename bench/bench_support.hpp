@@ -222,6 +222,17 @@ inline Percentiles percentiles(std::vector<int64_t>& samples, double scale = 1.0
   return out;
 }
 
+// What an empty region timed with TickClock::now() measures (in ns): it is included in every
+// per-call figure.
+inline Percentiles timer_overhead(const TickClock& clock) {
+  std::vector<int64_t> overhead(100'000);
+  for (int64_t& sample : overhead) {
+    const uint64_t t0 = TickClock::now();
+    sample = static_cast<int64_t>(TickClock::now() - t0);
+  }
+  return percentiles(overhead, clock.to_ns(1.0));
+}
+
 inline double median(std::vector<double> values) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());

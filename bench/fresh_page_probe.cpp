@@ -82,10 +82,8 @@ int main(int argc, char** argv) {
       "fresh_page_probe: how fast this machine provides fresh writable file pages (the bound on "
       "the async journal's sustained records/s)");
   app.add_option("--dir", dir, "directory on the disk under test")->default_val(dir);
-  app.add_option("--mb", mb, "MiB per file")->default_val(mb)->check(qt::bench::kPositive);
-  app.add_option("--files", files, "files per method")
-      ->default_val(files)
-      ->check(qt::bench::kPositive);
+  qt::bench::add_positive_option(app, "--mb", mb, "MiB per file");
+  qt::bench::add_positive_option(app, "--files", files, "files per method");
   if (const auto exit = qt::bench::parse_command_line(app, argc, argv)) return *exit;
   std::filesystem::create_directories(dir);
   const uint64_t size = mb << 20;

@@ -149,6 +149,13 @@ double median_over(const std::vector<SizeRound>& rounds, F&& f) {
   return median(values);
 }
 
+template <typename F>
+double max_over(const std::vector<SizeRound>& rounds, F&& f) {
+  double worst = 0;
+  for (const SizeRound& r : rounds) worst = std::max(worst, f(r));
+  return worst;
+}
+
 void summarize(const Options& o, std::size_t payload, const std::vector<SizeRound>& rounds) {
   std::printf("  payload %zu B (%" PRIu64 " B on disk), median over %zu round(s):\n", payload,
               on_disk_size(payload), rounds.size());
@@ -231,11 +238,8 @@ void summarize(const Options& o, std::size_t payload, const std::vector<SizeRoun
           median_over(rounds, [i](const SizeRound& r) { return r.pipe_group_paced[i].ack.p99; });
       const double p50 =
           median_over(rounds, [i](const SizeRound& r) { return r.pipe_group_paced[i].ack.p50; });
-      const double worst = [&] {
-        double w = 0;
-        for (const SizeRound& r : rounds) w = std::max(w, r.pipe_group_paced[i].ack.p99);
-        return w;
-      }();
+      const double worst =
+          max_over(rounds, [i](const SizeRound& r) { return r.pipe_group_paced[i].ack.p99; });
       std::printf(
           "    group durable-ack @ %s: p50 %s, p99 %s (worst round %s) (target p99 <= 1 ms: %s)\n",
           fmt_rate(o.group_rates[i]).c_str(), fmt_ns(p50).c_str(), fmt_ns(p99).c_str(),
@@ -244,11 +248,8 @@ void summarize(const Options& o, std::size_t payload, const std::vector<SizeRoun
           median_over(rounds, [i](const SizeRound& r) { return r.floor_paced[i].ack.p50; });
       const double floor_p99 =
           median_over(rounds, [i](const SizeRound& r) { return r.floor_paced[i].ack.p99; });
-      const double floor_worst = [&] {
-        double w = 0;
-        for (const SizeRound& r : rounds) w = std::max(w, r.floor_paced[i].ack.p99);
-        return w;
-      }();
+      const double floor_worst =
+          max_over(rounds, [i](const SizeRound& r) { return r.floor_paced[i].ack.p99; });
       std::printf(
           "      the disk's floor in the same rounds (bare pwrite + greedy fdatasync): p50 %s, "
           "p99 %s (worst round %s)\n",
@@ -279,12 +280,9 @@ int main_impl(int argc, char** argv) {
                  "removed at the end")
       ->default_val(dir);
   app.add_option("--rounds", o.rounds, "rounds")->default_val(o.rounds);
-  app.add_option("--scale", o.scale, "multiplies every per-round record count (not replay/restart)")
-      ->default_val(o.scale)
-      ->check(kPositive);
-  app.add_option("--segment-mb", segment_mb, "journal segment size, MiB")
-      ->default_val(segment_mb)
-      ->check(kPositive);
+  add_positive_option(app, "--scale", o.scale,
+                      "multiplies every per-round record count (not replay/restart)");
+  add_positive_option(app, "--segment-mb", segment_mb, "journal segment size, MiB");
   app.add_option("--replay-records", o.replay_records, "records of the replay rows")
       ->default_val(o.replay_records);
   app.add_option("--restart-orders", o.restart_orders, "orders of the restart rows")
@@ -322,12 +320,7 @@ int main_impl(int argc, char** argv) {
   g_start_ns = now_ns();
   const CpuPair cpus = default_cpus();
   const TickClock clock = TickClock::calibrate();
-  std::vector<int64_t> overhead(100'000);
-  for (int64_t& s : overhead) {
-    const uint64_t t0 = TickClock::now();
-    s = static_cast<int64_t>(TickClock::now() - t0);
-  }
-  const Percentiles timer = percentiles(overhead, clock.to_ns(1.0));
+  const Percentiles timer = timer_overhead(clock);
   std::printf("journal_bench: persist/ journal (format v%u) vs %s, one run\n",
               persist::kJournalFormatVersion, sqlite_version().c_str());
   std::printf("dir: %s on %s\n", o.dir.c_str(), filesystem_of(o.dir).c_str());

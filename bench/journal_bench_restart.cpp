@@ -4,6 +4,7 @@
 // recover_engine_state() from a snapshot taken after 90% of the orders, from none, and from a
 // snapshot of the final state. Each rebuilt state is compared with the original engine's.
 
+#include "bench/gold_orders.hpp"
 #include "bench/journal_bench.hpp"
 #include "engine/clock.hpp"
 #include "engine/engine.hpp"
@@ -14,17 +15,6 @@
 
 namespace qt::bench {
 namespace {
-
-EngineOptions restart_engine_options() {
-  EngineOptions options;
-  options.instruments = {make_instrument(0, "GOLD", 2, 2, 0.01, 0.1, 0.1, 500)};
-  options.risk.max_order_notional = 1'000'000 * kMoneyScale;
-  options.risk.price_collar_bps = 200;
-  options.risk.max_orders_per_second = 0;
-  options.risk.instruments[0] = {5'000, 100'000};
-  options.order_capacity = 1 << 16;
-  return options;
-}
 
 struct EngineRings {
   std::unique_ptr<QuoteRing> quotes = std::make_unique<QuoteRing>();
@@ -125,7 +115,7 @@ void run_restart(const Options& o, const fs::path& base) {
   uint64_t journal_records = 0;
   {
     EngineRings rings;
-    auto engine = std::make_unique<Engine>(restart_engine_options(), *rings.quotes, *rings.requests,
+    auto engine = std::make_unique<Engine>(gold_engine_options(), *rings.quotes, *rings.requests,
                                            *rings.events);
     PaperVenue venue(*rings.requests, *rings.events, rings.venue_quotes.get());
     std::unique_ptr<JournalWriter> writer = open_writer(dir, Durability::kAsync, o.segment_size);
@@ -134,9 +124,7 @@ void run_restart(const Options& o, const fs::path& base) {
     engine->set_journal({ring.get(), &writer->durable_sequence(), nullptr}, 1);
     engine->add_client_port({rings.commands.get(), nullptr, nullptr, 0});
     engine->on_start();
-    Quote quote;
-    quote.bid = 230000;
-    quote.ask = 230030;
+    Quote quote = gold_quote();
     quote.bid_size = quote.ask_size = 1000;
     rings.quotes->try_push(quote);
     rings.venue_quotes->try_push(quote);
@@ -158,16 +146,9 @@ void run_restart(const Options& o, const fs::path& base) {
     std::size_t submitted = 0;
     while (submitted < orders) {
       for (int k = 0; k < 256 && submitted < orders; ++k, ++submitted) {
-        ClientCommand c;
-        c.kind = CommandKind::kNewOrder;
-        char id[ClientOrderId::kCapacity];
-        std::snprintf(id, sizeof id, "R%zu", submitted);
-        c.new_order.client_order_id = ClientOrderId::from(id);
-        c.new_order.instrument = 0;
-        c.new_order.side = submitted % 2 == 0 ? Side::kBuy : Side::kSell;
-        c.new_order.type = OrderType::kMarket;
-        c.new_order.size = 10;
-        if (!rings.commands->try_push(c)) die("command ring full");
+        if (!rings.commands->try_push(gold_market_order('R', submitted))) {
+          die("command ring full");
+        }
       }
       pump();
       if (!snapshot_taken && submitted >= snapshot_at) {
@@ -215,7 +196,7 @@ void run_restart(const Options& o, const fs::path& base) {
   if (!recovered.ok()) die("recover_journal: " + recovered.status().ToString());
   const int64_t t1 = now_ns();
   EngineRings rings;
-  auto engine = std::make_unique<Engine>(restart_engine_options(), *rings.quotes, *rings.requests,
+  auto engine = std::make_unique<Engine>(gold_engine_options(), *rings.quotes, *rings.requests,
                                          *rings.events);
   const int64_t t2 = now_ns();
   absl::StatusOr<std::unique_ptr<JournalReader>> reader = JournalReader::open(dir);
@@ -259,7 +240,7 @@ void run_restart(const Options& o, const fs::path& base) {
     if (!journal.ok()) die("recover_journal: " + journal.status().ToString());
     const int64_t r1 = now_ns();
     EngineRings fresh_rings;
-    auto fresh = std::make_unique<Engine>(restart_engine_options(), *fresh_rings.quotes,
+    auto fresh = std::make_unique<Engine>(gold_engine_options(), *fresh_rings.quotes,
                                           *fresh_rings.requests, *fresh_rings.events);
     const int64_t r2 = now_ns();
     persist::RecoveryOptions options;
@@ -291,7 +272,7 @@ void run_restart(const Options& o, const fs::path& base) {
   {
     // A snapshot of the final state: restart is snapshot load alone (empty tail).
     const int64_t w0 = now_ns();
-    check(persist::write_snapshot(data_dir, original, restart_engine_options().instruments),
+    check(persist::write_snapshot(data_dir, original, gold_engine_options().instruments),
           "write_snapshot");
     std::printf("  final snapshot written in %.3f s\n", static_cast<double>(now_ns() - w0) / 1e9);
     restart_with_module(true, "final snapshot, empty tail");

@@ -28,6 +28,7 @@
 
 #include "bench/bench_cli.hpp"
 #include "bench/bench_support.hpp"
+#include "bench/gold_orders.hpp"
 #include "engine/clock.hpp"
 #include "engine/engine.hpp"
 #include "tests/support/allocation_counter.hpp"
@@ -54,33 +55,13 @@ struct Harness {
   std::size_t next = 0;
 
   Harness() {
-    EngineOptions options;
-    options.instruments = {make_instrument(0, "GOLD", 2, 2, 0.01, 0.1, 0.1, 500)};
-    options.risk.max_order_notional = 1'000'000 * kMoneyScale;
-    options.risk.price_collar_bps = 200;
-    options.risk.max_orders_per_second = 0;
-    options.risk.instruments[0] = {5'000, 100'000};
-    options.order_capacity = 1 << 16;
-    engine = std::make_unique<Engine>(std::move(options), *quotes, *requests, *events);
+    engine = std::make_unique<Engine>(gold_engine_options(), *quotes, *requests, *events);
     engine->add_client_port({commands.get(), nullptr, nullptr, 0});
     engine->on_start();
-    Quote quote;
-    quote.bid = 230000;
-    quote.ask = 230030;
-    quotes->try_push(quote);
+    quotes->try_push(gold_quote());
     engine->do_work();
-    prepared.resize(kIdPool);
-    for (std::size_t i = 0; i < kIdPool; ++i) {
-      ClientCommand& c = prepared[i];
-      c.kind = CommandKind::kNewOrder;
-      char id[ClientOrderId::kCapacity];
-      std::snprintf(id, sizeof id, "B%zu", i);
-      c.new_order.client_order_id = ClientOrderId::from(id);
-      c.new_order.instrument = 0;
-      c.new_order.side = i % 2 == 0 ? Side::kBuy : Side::kSell;
-      c.new_order.type = OrderType::kMarket;
-      c.new_order.size = 10;
-    }
+    prepared.reserve(kIdPool);
+    for (std::size_t i = 0; i < kIdPool; ++i) prepared.push_back(gold_market_order('B', i));
   }
 
   ClientCommand& next_command() {
@@ -208,15 +189,10 @@ int main_impl(int argc, char** argv) {
   CLI::App app(
       "order_path_bench: NewOrder on the CommandRing -> risk -> order state -> "
       "VenueRequest on the venue ring, shared and dedicated modes in each round");
-  app.add_option("--rounds", options.rounds, "rounds")
-      ->default_val(options.rounds)
-      ->check(kPositive);
-  app.add_option("--latency-samples", options.latency_samples, "timed orders per mode and round")
-      ->default_val(options.latency_samples)
-      ->check(kPositive);
-  app.add_option("--orders", options.throughput_orders, "orders per throughput pass")
-      ->default_val(options.throughput_orders)
-      ->check(kPositive);
+  add_positive_option(app, "--rounds", options.rounds, "rounds");
+  add_positive_option(app, "--latency-samples", options.latency_samples,
+                      "timed orders per mode and round");
+  add_positive_option(app, "--orders", options.throughput_orders, "orders per throughput pass");
   if (const auto exit = parse_command_line(app, argc, argv)) return *exit;
   const CpuPair cpus = default_cpus();
   const TickClock clock = TickClock::calibrate();

@@ -291,12 +291,7 @@ BENCHMARK(BM_DecimalFromCharsDouble)->Name("Decimal/from_chars_double");
 // Per-message latency: lfence+rdtsc around each single parse.
 void percentile_pass(std::size_t samples) {
   const TickClock clock = TickClock::calibrate();
-  std::vector<int64_t> overhead(100'000);
-  for (auto& s : overhead) {
-    const uint64_t t0 = TickClock::now();
-    s = static_cast<int64_t>(TickClock::now() - t0);
-  }
-  const Percentiles timer = percentiles(overhead, clock.to_ns(1.0));
+  const Percentiles timer = timer_overhead(clock);
   std::printf(
       "\nper-message latency, %zu single parses each, %s at %.2f GHz "
       "(timer overhead p50 %.0f ns, included below)\n",
@@ -339,10 +334,8 @@ int main(int argc, char** argv) {
   CLI::App app(
       "quote_parse_bench: Capital.com quote frame -> fixed-point Quote, Google Benchmark rows "
       "then per-message percentiles");
-  app.add_option("--percentile-samples", percentile_samples,
-                 "single parses timed per QuoteParser mode in the percentile pass")
-      ->default_val(percentile_samples)
-      ->check(kPositive);
+  add_positive_option(app, "--percentile-samples", percentile_samples,
+                      "single parses timed per QuoteParser mode in the percentile pass");
   app.footer("Every --benchmark_* flag is passed to Google Benchmark.");
   std::vector<std::string> benchmark_args;
   if (const auto exit = parse_command_line(app, argc, argv, &benchmark_args)) return *exit;

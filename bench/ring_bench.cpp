@@ -651,30 +651,18 @@ int main(int argc, char** argv) {
       "Google Benchmark mode: --gbench, or any --benchmark_* flag (e.g.\n"
       "--benchmark_filter=PushPop), runs the single-thread push+pop benchmarks (ns/op, no core\n"
       "crossing) and passes the --benchmark_* flags to Google Benchmark.");
-  app.add_option("--rounds", options.rounds, "rounds")
-      ->default_val(options.rounds)
-      ->check(kPositive);
-  app.add_option("--messages", options.messages, "messages per queue per round for throughput")
-      ->default_val(options.messages)
-      ->check(kPositive);
-  app.add_option("--latency-samples", options.latency_samples,
-                 "samples per queue per round, one-way and RTT each")
-      ->default_val(options.latency_samples)
-      ->check(kPositive);
-  app.add_option("--slices", options.slices, "A,B,C interleavings per round")
-      ->default_val(options.slices)
-      ->check(kPositive);
-  app.add_option("--pace-ns", options.pace_ns, "one-way send interval in ns, one message in flight")
-      ->default_val(options.pace_ns)
-      ->check(kPositive);
-  app.add_option("--close-ns", options.close_ns,
-                 "a round is close-core when its median probe is < this many ns")
-      ->default_val(options.close_ns)
-      ->check(kPositive);
-  app.add_option("--probe-round-trips", options.probe_round_trips,
-                 "ping-pong round trips per probe trial, 3 trials")
-      ->default_val(options.probe_round_trips)
-      ->check(kPositive);
+  add_positive_option(app, "--rounds", options.rounds, "rounds");
+  add_positive_option(app, "--messages", options.messages,
+                      "messages per queue per round for throughput");
+  add_positive_option(app, "--latency-samples", options.latency_samples,
+                      "samples per queue per round, one-way and RTT each");
+  add_positive_option(app, "--slices", options.slices, "A,B,C interleavings per round");
+  add_positive_option(app, "--pace-ns", options.pace_ns,
+                      "one-way send interval in ns, one message in flight");
+  add_positive_option(app, "--close-ns", options.close_ns,
+                      "a round is close-core when its median probe is < this many ns");
+  add_positive_option(app, "--probe-round-trips", options.probe_round_trips,
+                      "ping-pong round trips per probe trial, 3 trials");
   app.add_option("--cpus", cpus, "producer and consumer CPUs, P,C (default: first two allowed)")
       ->delimiter(',')
       ->expected(2);

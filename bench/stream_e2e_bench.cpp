@@ -307,16 +307,13 @@ int main(int argc, char** argv) {
   CLI::App app(
       "stream_e2e_bench: venue quote frame on a loopback WebSocket -> CapitalStreamClient -> "
       "QuoteRing -> consumer, plain TCP then TLS");
-  app.add_option("--seconds", options.seconds, "length of each paced phase")
-      ->default_val(options.seconds)
-      ->check(bench::kPositive);
+  bench::add_positive_option(app, "--seconds", options.seconds, "length of each paced phase");
   app.add_option("--rates", options.rates, "paced rates, quotes/s")
       ->delimiter(',')
       ->default_str("1000,10000,50000")
       ->check(bench::kPositive);
-  app.add_option("--max-frames", options.max_frames, "frames of the unpaced phase")
-      ->default_val(options.max_frames)
-      ->check(bench::kPositive);
+  bench::add_positive_option(app, "--max-frames", options.max_frames,
+                             "frames of the unpaced phase");
   app.add_flag("--busy-poll", options.busy_poll, "the client's io thread spins instead of epoll");
   app.add_flag("--plain-only", plain_only, "only ws:// (plain TCP)");
   app.add_flag("--tls-only", tls_only, "only wss:// (TLS 1.3)")->excludes("--plain-only");

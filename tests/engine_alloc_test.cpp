@@ -30,6 +30,35 @@ using testing::CountedThread;
 using testing::CountedThreads;
 using testing::kAllocationCountingUnavailable;
 
+// The flow both tests drive. Cycle i: a GOLD and a EURUSD quote to the engine and the venue, and
+// every 4th cycle a 0.10 GOLD market order, buy and sell in turn.
+class OrderFlow {
+ public:
+  OrderFlow(testing::EngineRig& rig, char id_prefix) : rig_(rig), id_prefix_(id_prefix) {}
+
+  void push(int i) {
+    for (std::size_t k = 0; k < 2; ++k) {
+      const Quote q = feed_.next_quote(k, i);
+      rig_.engine_quotes->try_push(q);
+      rig_.venue_quotes->try_push(q);
+    }
+    if (i % 4 == 0) {
+      char id[24];
+      std::snprintf(id, sizeof id, "%c%llu", id_prefix_,
+                    static_cast<unsigned long long>(++client_sequence_));
+      const Side side = (i / 4) % 2 == 0 ? Side::kBuy : Side::kSell;
+      rig_.commands->try_push(testing::new_order(id, 0, side, OrderType::kMarket, 0, 10));
+    }
+  }
+
+ private:
+  testing::EngineRig& rig_;
+  RandomWalkFeed feed_{
+      testing::test_instruments(), {{2300, 0.3, 2.0}, {1.085, 0.00006, 1.0}}, 7, 1'000'000};
+  char id_prefix_;
+  uint64_t client_sequence_ = 0;
+};
+
 TEST(HotPathAllocation, CounterSeesAnAllocationWhenThereIsOne) {
   if (!allocation_counting_available()) GTEST_SKIP() << kAllocationCountingUnavailable;
   EXPECT_GE(allocations_counted_for_one_new(), 1u);
@@ -43,25 +72,9 @@ TEST(HotPathAllocation, FeedEngineStrategiesAndVenueAllocateNothingAfterWarmUp) 
   rig.engine->add_strategy(crossover);
   rig.engine->add_strategy(quoter);
   rig.start();
-  RandomWalkFeed feed(testing::test_instruments(), {{2300, 0.3, 2.0}, {1.085, 0.00006, 1.0}}, 7,
-                      1'000'000);
-  feed.add_output({rig.engine_quotes.get(), nullptr});
-  feed.add_output({rig.venue_quotes.get(), nullptr});
-
-  uint64_t client_sequence = 0;
+  OrderFlow flow(rig, 'A');
   auto cycle = [&](int i) {
-    for (std::size_t k = 0; k < 2; ++k) {
-      const Quote q = feed.next_quote(k, i);
-      rig.engine_quotes->try_push(q);
-      rig.venue_quotes->try_push(q);
-    }
-    if (i % 4 == 0) {
-      char id[24];
-      std::snprintf(id, sizeof id, "A%llu", static_cast<unsigned long long>(++client_sequence));
-      const Side side = (i / 4) % 2 == 0 ? Side::kBuy : Side::kSell;
-      rig.commands->try_push(
-          testing::new_order(id, 0, side, OrderType::kMarket, 0, 10));  // 0.10 GOLD
-    }
+    flow.push(i);
     if (i % 16 == 0) quoter.on_timer(rig.engine->context_of(2), 0);
     rig.pump();
     rig.updates->drain([](const OrderUpdate&) {});
@@ -100,26 +113,14 @@ TEST(HotPathAllocation, WithTheJournalFeedEngineJournalAndVenueAllocateNothingAf
   rig.engine->add_strategy(crossover);
   rig.engine->set_journal({ring.get(), &(*writer)->durable_sequence(), nullptr}, 1);
   rig.start();
-  RandomWalkFeed feed(testing::test_instruments(), {{2300, 0.3, 2.0}, {1.085, 0.00006, 1.0}}, 7,
-                      1'000'000);
-  uint64_t client_sequence = 0;
+  OrderFlow flow(rig, 'J');
   auto pump = [&] {
     for (int k = 0; k < 100; ++k) {
       if (rig.engine->do_work() + journal.do_work() + rig.venue->do_work() == 0) return;
     }
   };
   auto cycle = [&](int i) {
-    for (std::size_t k = 0; k < 2; ++k) {
-      const Quote q = feed.next_quote(k, i);
-      rig.engine_quotes->try_push(q);
-      rig.venue_quotes->try_push(q);
-    }
-    if (i % 4 == 0) {
-      char id[24];
-      std::snprintf(id, sizeof id, "J%llu", static_cast<unsigned long long>(++client_sequence));
-      const Side side = (i / 4) % 2 == 0 ? Side::kBuy : Side::kSell;
-      rig.commands->try_push(testing::new_order(id, 0, side, OrderType::kMarket, 0, 10));
-    }
+    flow.push(i);
     pump();
     rig.updates->drain([](const OrderUpdate&) {});
   };
