@@ -1,7 +1,7 @@
 // Proof that the stream client's receive path allocates nothing per quote: allocations are
 // counted (tests/support/allocation_counter.hpp) on the stream thread only, marked by
-// on_thread_start. After a warm-up, thousands of
-// quote frames go server → (TLS →) WebSocket → QuoteParser → QuoteRing.
+// on_thread_start. After a warm-up, thousands of quote frames go server → (TLS →) WebSocket →
+// QuoteParser → QuoteRing.
 //
 // Over plain TCP the count must be zero. Over TLS 1.3, OpenSSL 3.0 itself allocates one 40-byte
 // block per received record (tls13_enc builds the record's AAD with a WPACKET, whose
