@@ -1,10 +1,13 @@
 // Shared pieces of the benchmark programs: a calibrated TSC clock, pinned thread pairs, the
-// cache-line ping-pong probe that tells how far apart the two cores are right now, and
-// nearest-rank percentiles. Header-only; benchmark code, not engine code.
+// cache-line ping-pong probe that tells how far apart the two cores are right now, nearest-rank
+// percentiles, and a meter of the CPU other processes take meanwhile. Header-only; benchmark
+// code, not engine code.
 #pragma once
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,7 +15,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -30,7 +35,8 @@ namespace qt::bench {
 // TSC ticks, converted to ns only when reporting. Falls back to steady_clock without a TSC.
 class TickClock {
  public:
-  // lfence keeps rdtsc from running ahead of the loads that precede it.
+  // lfence keeps rdtsc from running ahead of the loads that precede it (e.g. the pop that just
+  // returned a message), so a sample never ends before the message was read.
   static uint64_t now() noexcept {
 #if QT_BENCH_HAVE_TSC
     _mm_lfence();
@@ -54,6 +60,15 @@ class TickClock {
     const double ns = std::chrono::duration<double, std::nano>(wall_end - wall_start).count();
     clock.ns_per_tick_ = ns / static_cast<double>(ticks_end - ticks_start);
 #endif
+    // The smallest step the clock shows (a VM's TSC may advance in steps of many ticks).
+    uint64_t step = ~uint64_t{0};
+    uint64_t last = now();
+    for (int i = 0; i < 100'000; ++i) {
+      const uint64_t t = now();
+      if (t != last) step = std::min(step, t - last);
+      last = t;
+    }
+    clock.resolution_ns_ = clock.to_ns(static_cast<double>(step));
     return clock;
   }
 
@@ -66,12 +81,16 @@ class TickClock {
   double ghz() const noexcept {
     return 1.0 / ns_per_tick_;
   }
+  double resolution_ns() const noexcept {
+    return resolution_ns_;
+  }
   static constexpr const char* source() noexcept {
     return QT_BENCH_HAVE_TSC ? "rdtsc (lfence-ordered)" : "steady_clock";
   }
 
  private:
   double ns_per_tick_ = 1.0;
+  double resolution_ns_ = 1.0;
 };
 
 struct CpuPair {
@@ -203,11 +222,70 @@ inline Percentiles percentiles(std::vector<int64_t>& samples, double scale = 1.0
   return out;
 }
 
+// What an empty region timed with TickClock::now() measures (in ns): it is included in every
+// per-call figure.
+inline Percentiles timer_overhead(const TickClock& clock) {
+  std::vector<int64_t> overhead(100'000);
+  for (int64_t& sample : overhead) {
+    const uint64_t t0 = TickClock::now();
+    sample = static_cast<int64_t>(TickClock::now() - t0);
+  }
+  return percentiles(overhead, clock.to_ns(1.0));
+}
+
 inline double median(std::vector<double> values) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
   const std::size_t n = values.size();
   return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
 }
+
+// CPU time the rest of the machine used while a measurement ran (other sessions' builds and
+// tests), from /proc/stat minus this process's own CPU time. With both CPUs of a 2-vCPU host
+// busy in the benchmark, anything above a few hundredths of a CPU was taken from it.
+class OtherLoadMeter {
+ public:
+  OtherLoadMeter() : start_(sample()) {}
+  // Average number of CPUs busy with other work since construction; negative if unknown.
+  double other_cpus() const {
+    const Sample end = sample();
+    if (!start_.valid || !end.valid || end.wall_s <= start_.wall_s) return -1;
+    const double busy = (end.machine_busy_s - start_.machine_busy_s) - (end.self_s - start_.self_s);
+    return std::max(0.0, busy / (end.wall_s - start_.wall_s));
+  }
+
+ private:
+  struct Sample {
+    bool valid = false;
+    double machine_busy_s = 0;  // all CPUs: user + nice + system + irq + softirq + steal
+    double self_s = 0;          // this process: user + system
+    double wall_s = 0;
+  };
+
+  static Sample sample() {
+    Sample out;
+    std::ifstream stat("/proc/stat");
+    std::string label;
+    uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    if (!(stat >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
+        label != "cpu") {
+      return out;
+    }
+    const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+    out.machine_busy_s = static_cast<double>(user + nice + system + irq + softirq + steal) / tick;
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval& tv) {
+      return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
+    };
+    out.self_s = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+    out.wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    out.valid = true;
+    return out;
+  }
+
+  Sample start_;
+};
 
 }  // namespace qt::bench

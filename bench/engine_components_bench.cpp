@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_cli.hpp"
+#include "bench/registered_benchmarks.hpp"
 #include "engine/instrument.hpp"
 #include "engine/latency_histogram.hpp"
 #include "engine/order.hpp"
@@ -96,4 +98,12 @@ BENCHMARK(BM_LatencyHistogramRecord);
 }  // namespace
 }  // namespace qt
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  CLI::App app("engine_components_bench: single-thread cost of each step of the order path");
+  app.footer("Every --benchmark_* flag is passed to Google Benchmark.");
+  std::vector<std::string> benchmark_args;
+  if (const auto exit = qt::bench::parse_command_line(app, argc, argv, &benchmark_args)) {
+    return *exit;
+  }
+  return qt::bench::run_registered_benchmarks(benchmark_args);
+}

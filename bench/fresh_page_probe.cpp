@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_cli.hpp"
 #include "engine/clock.hpp"
 
 #ifndef MADV_POPULATE_WRITE
@@ -74,26 +75,16 @@ double median(std::vector<double> values) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::filesystem::path dir = "build/fresh_page_probe.tmp";
+  std::string dir = "build/fresh_page_probe.tmp";
   uint64_t mb = 64;
   int files = 6;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--dir=", 0) == 0) {
-      dir = arg.substr(6);
-    } else if (arg.rfind("--mb=", 0) == 0) {
-      mb = std::strtoull(arg.c_str() + 5, nullptr, 10);
-    } else if (arg.rfind("--files=", 0) == 0) {
-      files = std::atoi(arg.c_str() + 8);
-    } else {
-      std::fprintf(stderr, "usage: %s [--dir=DIR] [--mb=64] [--files=6]\n", argv[0]);
-      return 2;
-    }
-  }
-  if (mb == 0 || files < 1) {
-    std::fprintf(stderr, "--mb and --files must be positive\n");
-    return 2;
-  }
+  CLI::App app(
+      "fresh_page_probe: how fast this machine provides fresh writable file pages (the bound on "
+      "the async journal's sustained records/s)");
+  app.add_option("--dir", dir, "directory on the disk under test")->default_val(dir);
+  qt::bench::add_positive_option(app, "--mb", mb, "MiB per file");
+  qt::bench::add_positive_option(app, "--files", files, "files per method");
+  if (const auto exit = qt::bench::parse_command_line(app, argc, argv)) return *exit;
   std::filesystem::create_directories(dir);
   const uint64_t size = mb << 20;
   const char* names[2] = {"touch", "populate+touch"};
@@ -101,7 +92,8 @@ int main(int argc, char** argv) {
   for (int f = 0; f < files; ++f) {
     for (int method = 0; method < 2; ++method) {
       const int m = (f % 2 == 0) ? method : 1 - method;  // alternate which goes first
-      const Sample s = prepare_and_fill(dir / ("probe" + std::to_string(f)), size, m == 1);
+      const Sample s = prepare_and_fill(std::filesystem::path(dir) / ("probe" + std::to_string(f)),
+                                        size, m == 1);
       prepare[m].push_back(s.prepare_ns);
       fill[m].push_back(s.fill_ns);
     }

@@ -10,10 +10,9 @@
 //             beside a cache-line ping-pong probe of the same two cores taken in the same round.
 //
 // Orders alternate buy/sell market orders of the minimum size so risk limits never trip; the
-// per-source rate throttle is disabled (it is a policy, not a cost). The program interposes
-// malloc and reports how many allocations happened inside the timed loops (expected: 0).
-#include <dlfcn.h>
-#include <malloc.h>
+// per-source rate throttle is disabled (it is a policy, not a cost). The program counts the
+// allocations made on any thread inside the timed loops (tests/support/allocation_counter.hpp;
+// expected: 0) and says which allocator served it.
 #include <pthread.h>
 #include <sched.h>
 
@@ -22,39 +21,18 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/bench_cli.hpp"
 #include "bench/bench_support.hpp"
+#include "bench/gold_orders.hpp"
 #include "engine/clock.hpp"
 #include "engine/engine.hpp"
-
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-}
-namespace {
-std::atomic<bool> g_count_allocations{false};
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-extern "C" {
-void* malloc(size_t size) {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_malloc(size);
-}
-void* calloc(size_t n, size_t size) {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_calloc(n, size);
-}
-void* realloc(void* p, size_t size) {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_realloc(p, size);
-}
-}
+#include "tests/support/allocation_counter.hpp"
+#include "tests/support/process_allocator.hpp"
 
 namespace qt::bench {
 namespace {
@@ -77,33 +55,13 @@ struct Harness {
   std::size_t next = 0;
 
   Harness() {
-    EngineOptions options;
-    options.instruments = {make_instrument(0, "GOLD", 2, 2, 0.01, 0.1, 0.1, 500)};
-    options.risk.max_order_notional = 1'000'000 * kMoneyScale;
-    options.risk.price_collar_bps = 200;
-    options.risk.max_orders_per_second = 0;
-    options.risk.instruments[0] = {5'000, 100'000};
-    options.order_capacity = 1 << 16;
-    engine = std::make_unique<Engine>(std::move(options), *quotes, *requests, *events);
+    engine = std::make_unique<Engine>(gold_engine_options(), *quotes, *requests, *events);
     engine->add_client_port({commands.get(), nullptr, nullptr, 0});
     engine->on_start();
-    Quote quote;
-    quote.bid = 230000;
-    quote.ask = 230030;
-    quotes->try_push(quote);
+    quotes->try_push(gold_quote());
     engine->do_work();
-    prepared.resize(kIdPool);
-    for (std::size_t i = 0; i < kIdPool; ++i) {
-      ClientCommand& c = prepared[i];
-      c.kind = CommandKind::kNewOrder;
-      char id[ClientOrderId::kCapacity];
-      std::snprintf(id, sizeof id, "B%zu", i);
-      c.new_order.client_order_id = ClientOrderId::from(id);
-      c.new_order.instrument = 0;
-      c.new_order.side = i % 2 == 0 ? Side::kBuy : Side::kSell;
-      c.new_order.type = OrderType::kMarket;
-      c.new_order.size = 10;
-    }
+    prepared.reserve(kIdPool);
+    for (std::size_t i = 0; i < kIdPool; ++i) prepared.push_back(gold_market_order('B', i));
   }
 
   ClientCommand& next_command() {
@@ -133,8 +91,7 @@ struct ModeResult {
 ModeResult run_shared(Harness& h, const Options& options) {
   ModeResult result;
   std::vector<int64_t> samples(options.latency_samples);
-  g_allocations = 0;
-  g_count_allocations = true;
+  testing::AllocationWindow window(testing::CountedThreads::kAll);
   for (std::size_t i = 0; i < samples.size(); ++i) {
     ClientCommand& command = h.next_command();
     command.new_order.created_ns = now_ns();
@@ -160,8 +117,8 @@ ModeResult run_shared(Harness& h, const Options& options) {
     done += 64;
   }
   const int64_t elapsed = now_ns() - start;
-  g_count_allocations = false;
-  result.allocations = g_allocations.load();
+  window.close();
+  result.allocations = window.allocations();
   result.latency = percentiles(samples);
   result.orders_per_second = static_cast<double>(done) * 1e9 / static_cast<double>(elapsed);
   return result;
@@ -178,8 +135,7 @@ ModeResult run_dedicated(Harness& h, const Options& options, const CpuPair& cpus
   });
   pin_current_thread(cpus.producer);
   std::vector<int64_t> samples(options.latency_samples);
-  g_allocations = 0;
-  g_count_allocations = true;
+  testing::AllocationWindow window(testing::CountedThreads::kAll);
   for (std::size_t i = 0; i < samples.size(); ++i) {
     ClientCommand& command = h.next_command();
     command.new_order.created_ns = now_ns();
@@ -207,11 +163,11 @@ ModeResult run_dedicated(Harness& h, const Options& options, const CpuPair& cpus
     });
   }
   const int64_t elapsed = now_ns() - start;
-  g_count_allocations = false;
+  window.close();
   stop = true;
   engine_thread.join();
   pin_current_thread(-1);
-  result.allocations = g_allocations.load();
+  result.allocations = window.allocations();
   result.latency = percentiles(samples);
   result.orders_per_second = static_cast<double>(answered) * 1e9 / static_cast<double>(elapsed);
   return result;
@@ -230,20 +186,22 @@ void print_row(const char* mode, const ModeResult& r, double probe_ns) {
 
 int main_impl(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    if (std::sscanf(argv[i], "--rounds=%d", &options.rounds) == 1) continue;
-    if (std::sscanf(argv[i], "--latency-samples=%zu", &options.latency_samples) == 1) continue;
-    if (std::sscanf(argv[i], "--orders=%zu", &options.throughput_orders) == 1) continue;
-    std::printf("usage: %s [--rounds=N] [--latency-samples=N] [--orders=N]\n", argv[0]);
-    return std::strcmp(argv[i], "--help") == 0 ? 0 : 1;
-  }
+  CLI::App app(
+      "order_path_bench: NewOrder on the CommandRing -> risk -> order state -> "
+      "VenueRequest on the venue ring, shared and dedicated modes in each round");
+  add_positive_option(app, "--rounds", options.rounds, "rounds");
+  add_positive_option(app, "--latency-samples", options.latency_samples,
+                      "timed orders per mode and round");
+  add_positive_option(app, "--orders", options.throughput_orders, "orders per throughput pass");
+  if (const auto exit = parse_command_line(app, argc, argv)) return *exit;
   const CpuPair cpus = default_cpus();
   const TickClock clock = TickClock::calibrate();
   std::printf(
       "order path: NewOrder on CommandRing -> risk -> order state -> VenueRequest on ring\n");
   std::printf(
-      "cpus: client/venue stub %d, engine %d; %d rounds, shared then dedicated each round\n",
-      cpus.producer, cpus.consumer, options.rounds);
+      "cpus: client/venue stub %d, engine %d; %d rounds, shared then dedicated each round; "
+      "allocator: %s\n",
+      cpus.producer, cpus.consumer, options.rounds, testing::process_allocator_name().c_str());
   std::vector<ModeResult> shared, dedicated;
   std::vector<double> probes;
   for (int round = 1; round <= options.rounds; ++round) {

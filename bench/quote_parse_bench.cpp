@@ -13,54 +13,40 @@
 //                          float path the exact decimal path replaces), zero-copy
 //   ProtocolDom            parse_ws_server_message() + fixed_point_from_double: the control-path
 //                          DOM parser (allocating), for scale
-// Each reports messages/s and allocations per message (this program interposes malloc).
+// Each reports messages/s and allocations per message (tests/support/allocation_counter.hpp).
+// Two micro rows isolate the number conversion inside a parse, one price text per iteration (the
+// frames' bids and offers): Decimal/parse_fixed_point (exact, gateway/capital/protocol/
+// decimal.hpp) against Decimal/from_chars_double (std::from_chars to double + llround).
 // Then a percentile pass times 1M single parses with lfence+rdtsc (timer overhead printed) and
 // prints p50/p99/p99.9/max for the two QuoteParser modes.
 #include <benchmark/benchmark.h>
-#include <malloc.h>
 
-#include <atomic>
+#include <charconv>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "bench/bench_cli.hpp"
 #include "bench/bench_support.hpp"
+#include "bench/registered_benchmarks.hpp"
 #include "feeds/capital/quote_parser.hpp"
 #include "gateway/capital/protocol.hpp"
-
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-}
-namespace {
-std::atomic<bool> g_count_allocations{false};
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-extern "C" {
-void* malloc(size_t size) {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_malloc(size);
-}
-void* calloc(size_t n, size_t size) {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_calloc(n, size);
-}
-void* realloc(void* p, size_t size) {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_realloc(p, size);
-}
-}
+#include "gateway/capital/protocol/decimal.hpp"
+#include "tests/support/allocation_counter.hpp"
+#include "tests/support/process_allocator.hpp"
 
 namespace qt::bench {
 namespace {
 
 using capital::ParseResult;
 using capital::QuoteParser;
+using testing::AllocationWindow;
+using testing::CountedThreads;
 
 struct Market {
   const char* epic;
@@ -84,6 +70,8 @@ struct Corpus {
   std::string arena;
   std::vector<std::string_view> frames;
   std::size_t total_bytes = 0;
+  // The frames' bid and offer as JSON number text, with their instrument's price decimals.
+  std::vector<std::pair<std::string, int>> prices;
 
   Corpus() {
     for (std::size_t i = 0; i < std::size(kMarkets); ++i) {
@@ -110,6 +98,11 @@ struct Corpus {
       const double qty =
           std::round((1 + static_cast<double>(rng() % 500000) / 100) * size_scale) / size_scale;
       timestamp += static_cast<int64_t>(rng() % 40);
+      for (const double price : {bid, ofr}) {
+        char text[32];
+        const auto end = std::to_chars(text, text + sizeof text, price).ptr;
+        prices.emplace_back(std::string(text, end), m.price_decimals);
+      }
       texts.push_back(
           capital::to_json(capital::WsQuote{m.epic, "CFD", bid, qty, ofr, qty, timestamp}));
     }
@@ -163,16 +156,15 @@ void run_quote_parser(benchmark::State& state, Parse parse) {
   for (std::size_t k = 0; k < kFrames; ++k) parse(parser, k, quote);  // warm-up
   std::size_t k = 0;
   uint64_t quotes = 0;
-  g_allocations = 0;
-  g_count_allocations = true;
+  AllocationWindow window(CountedThreads::kAll);
   for (auto _ : state) {
     quotes += parse(parser, k, quote) == ParseResult::kQuote;
     benchmark::DoNotOptimize(quote);
     k = (k + 1) & (kFrames - 1);
   }
-  g_count_allocations = false;
+  window.close();
   (void)c;
-  report(state, g_allocations.load(), quotes);
+  report(state, window.allocations(), quotes);
 }
 
 void BM_QuoteParserCopy(benchmark::State& state) {
@@ -197,8 +189,7 @@ void BM_OnDemandGetDouble(benchmark::State& state) {
   if (parser.allocate(64 * 1024) != simdjson::SUCCESS) state.SkipWithError("allocate");
   std::size_t k = 0;
   uint64_t quotes = 0;
-  g_allocations = 0;
-  g_count_allocations = true;
+  AllocationWindow window(CountedThreads::kAll);
   for (auto _ : state) {
     od::document doc;
     Quote quote;
@@ -235,8 +226,8 @@ void BM_OnDemandGetDouble(benchmark::State& state) {
     benchmark::DoNotOptimize(quote);
     k = (k + 1) & (kFrames - 1);
   }
-  g_count_allocations = false;
-  report(state, g_allocations.load(), quotes);
+  window.close();
+  report(state, window.allocations(), quotes);
 }
 BENCHMARK(BM_OnDemandGetDouble)->Name("OnDemand/get_double");
 
@@ -244,8 +235,7 @@ void BM_ProtocolDom(benchmark::State& state) {
   const Corpus& c = corpus();
   std::size_t k = 0;
   uint64_t quotes = 0;
-  g_allocations = 0;
-  g_count_allocations = true;
+  AllocationWindow window(CountedThreads::kAll);
   for (auto _ : state) {
     auto message = capital::parse_ws_server_message(c.frames[k]);
     if (message.ok()) {
@@ -257,44 +247,73 @@ void BM_ProtocolDom(benchmark::State& state) {
     }
     k = (k + 1) & (kFrames - 1);
   }
-  g_count_allocations = false;
-  report(state, g_allocations.load(), quotes);
+  window.close();
+  report(state, window.allocations(), quotes);
 }
 BENCHMARK(BM_ProtocolDom)->Name("ProtocolDom");
 
-// Per-message latency: lfence+rdtsc around each single parse.
-void percentile_pass() {
-  const TickClock clock = TickClock::calibrate();
-  constexpr std::size_t kSamples = 1'000'000;
-  std::vector<int64_t> overhead(100'000);
-  for (auto& s : overhead) {
-    const uint64_t t0 = TickClock::now();
-    s = static_cast<int64_t>(TickClock::now() - t0);
+template <typename Convert>
+void run_decimal(benchmark::State& state, Convert convert) {
+  const auto& prices = corpus().prices;
+  std::size_t k = 0;
+  for (auto _ : state) {
+    int64_t units = 0;
+    if (!convert(prices[k].first, prices[k].second, units)) {
+      state.SkipWithError("a price did not convert");
+      break;
+    }
+    benchmark::DoNotOptimize(units);
+    k = k + 1 == prices.size() ? 0 : k + 1;
   }
-  const Percentiles timer = percentiles(overhead, clock.to_ns(1.0));
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_DecimalParseFixedPoint(benchmark::State& state) {
+  run_decimal(state, [](std::string_view text, int decimals, int64_t& units) {
+    return capital::parse_fixed_point(text, decimals, units) == capital::DecimalStatus::kOk;
+  });
+}
+BENCHMARK(BM_DecimalParseFixedPoint)->Name("Decimal/parse_fixed_point");
+
+void BM_DecimalFromCharsDouble(benchmark::State& state) {
+  run_decimal(state, [](std::string_view text, int decimals, int64_t& units) {
+    double value = 0;
+    if (std::from_chars(text.data(), text.data() + text.size(), value).ec != std::errc()) {
+      return false;
+    }
+    static constexpr double kScale[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    units = std::llround(value * kScale[decimals]);
+    return true;
+  });
+}
+BENCHMARK(BM_DecimalFromCharsDouble)->Name("Decimal/from_chars_double");
+
+// Per-message latency: lfence+rdtsc around each single parse.
+void percentile_pass(std::size_t samples) {
+  const TickClock clock = TickClock::calibrate();
+  const Percentiles timer = timer_overhead(clock);
   std::printf(
       "\nper-message latency, %zu single parses each, %s at %.2f GHz "
       "(timer overhead p50 %.0f ns, included below)\n",
-      kSamples, TickClock::source(), clock.ghz(), timer.p50);
+      samples, TickClock::source(), clock.ghz(), timer.p50);
 
   auto run = [&](const char* name, auto parse) {
     QuoteParser parser = make_parser();
     Quote quote;
-    std::vector<int64_t> samples(kSamples);
+    std::vector<int64_t> timed(samples);
     for (std::size_t k = 0; k < kFrames; ++k) parse(parser, k, quote);
-    g_allocations = 0;
-    g_count_allocations = true;
-    for (std::size_t i = 0; i < kSamples; ++i) {
+    AllocationWindow window(CountedThreads::kAll);
+    for (std::size_t i = 0; i < samples; ++i) {
       const std::size_t k = i & (kFrames - 1);
       const uint64_t t0 = TickClock::now();
       const ParseResult r = parse(parser, k, quote);
       const uint64_t t1 = TickClock::now();
       benchmark::DoNotOptimize(r);
-      samples[i] = static_cast<int64_t>(t1 - t0);
+      timed[i] = static_cast<int64_t>(t1 - t0);
     }
-    g_count_allocations = false;
-    const uint64_t allocations = g_allocations.load();
-    const Percentiles p = percentiles(samples, clock.to_ns(1.0));
+    window.close();
+    const uint64_t allocations = window.allocations();
+    const Percentiles p = percentiles(timed, clock.to_ns(1.0));
     std::printf("  %-22s p50 %5.0f ns  p99 %5.0f ns  p99.9 %6.0f ns  max %8.0f ns  allocs %" PRIu64
                 "\n",
                 name, p.p50, p.p99, p.p999, p.max, allocations);
@@ -311,6 +330,16 @@ void percentile_pass() {
 
 int main(int argc, char** argv) {
   using namespace qt::bench;
+  std::size_t percentile_samples = 1'000'000;
+  CLI::App app(
+      "quote_parse_bench: Capital.com quote frame -> fixed-point Quote, Google Benchmark rows "
+      "then per-message percentiles");
+  add_positive_option(app, "--percentile-samples", percentile_samples,
+                      "single parses timed per QuoteParser mode in the percentile pass");
+  app.footer("Every --benchmark_* flag is passed to Google Benchmark.");
+  std::vector<std::string> benchmark_args;
+  if (const auto exit = parse_command_line(app, argc, argv, &benchmark_args)) return *exit;
+
   const CpuPair cpus = default_cpus();
   pin_current_thread(cpus.producer);
   const Corpus& c = corpus();
@@ -319,11 +348,9 @@ int main(int argc, char** argv) {
       "CPU %d\nexample frame: %.*s\n",
       kFrames, std::size(kMarkets), static_cast<double>(c.total_bytes) / kFrames, cpus.producer,
       static_cast<int>(c.frames[0].size()), c.frames[0].data());
-  std::printf("target: <= 200 ns/quote, >= 5 M quotes/s, 0 allocations\n\n");
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  percentile_pass();
+  std::printf("target: <= 200 ns/quote, >= 5 M quotes/s, 0 allocations; allocator: %s\n\n",
+              qt::testing::process_allocator_name().c_str());
+  if (const int failed = run_registered_benchmarks(benchmark_args); failed != 0) return failed;
+  percentile_pass(percentile_samples);
   return 0;
 }

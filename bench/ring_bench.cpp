@@ -27,255 +27,28 @@
 //
 // --gbench (or any --benchmark_* flag) runs the registered Google Benchmark functions instead:
 // single-thread push+pop cost per queue, no core crossing. See --help.
-#include <pthread.h>
-#include <sched.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cinttypes>
 #include <cmath>
-#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <memory>
 #include <string>
-#include <string_view>
-#include <thread>
-#include <type_traits>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#define QT_BENCH_HAVE_TSC 1
-#else
-#define QT_BENCH_HAVE_TSC 0
-#endif
+#include "bench/bench_cli.hpp"
+#include "bench/bench_support.hpp"
+#include "bench/registered_benchmarks.hpp"
+#include "bench/ring_bench_queues.hpp"
 
-#include <benchmark/benchmark.h>
-#include <readerwriterqueue/readerwriterqueue.h>
-
-#include <boost/lockfree/spsc_queue.hpp>
-
-#include "engine/spsc_ring.hpp"
-#include "engine/types.hpp"
-
+namespace qt::bench {
 namespace {
-
-// ---------------------------------------------------------------------------------------------
-// The message and the three queues behind one interface
-
-// 64 bytes, aligned to a cache line so that every queue stores one message per line (boost and
-// moodycamel align their storage to alignof(T) only; without this their slots would straddle
-// lines and the comparison would measure the message layout, not the queue).
-struct alignas(qt::kCacheLine) BenchMessage {
-  uint64_t sequence;
-  uint64_t stamp_ticks;
-  std::byte padding[48];
-};
-static_assert(sizeof(BenchMessage) == 64);
-static_assert(std::is_trivially_copyable_v<BenchMessage>);
-
-constexpr std::size_t kCapacity = 4096;
-constexpr std::size_t kBatch = 32;
-
-class OurRing {
- public:
-  static constexpr const char* kName = "qt::SpscRing";
-  bool push(const BenchMessage& message) noexcept { return ring_.try_push(message); }
-  bool pop(BenchMessage& out) noexcept { return ring_.try_pop(out); }
-  qt::SpscRing<BenchMessage, kCapacity>& ring() noexcept { return ring_; }
-
- private:
-  qt::SpscRing<BenchMessage, kCapacity> ring_;
-};
-
-// Created with room for kCapacity messages; try_enqueue never allocates.
-class MoodycamelQueue {
- public:
-  static constexpr const char* kName = "moodycamel::ReaderWriterQueue";
-  bool push(const BenchMessage& message) noexcept { return queue_.try_enqueue(message); }
-  bool pop(BenchMessage& out) noexcept { return queue_.try_dequeue(out); }
-
- private:
-  moodycamel::ReaderWriterQueue<BenchMessage> queue_{kCapacity};
-};
-
-// Compile-time capacity: storage is inline, nothing allocates.
-class BoostQueue {
- public:
-  static constexpr const char* kName = "boost::lockfree::spsc_queue";
-  bool push(const BenchMessage& message) noexcept { return queue_.push(message); }
-  bool pop(BenchMessage& out) noexcept { return queue_.pop(out); }
-
- private:
-  boost::lockfree::spsc_queue<BenchMessage, boost::lockfree::capacity<kCapacity>> queue_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Clock: TSC ticks, converted to ns only when reporting
-
-class TickClock {
- public:
-  // lfence keeps rdtsc from running ahead of the loads that precede it (the pop that just
-  // returned the message), so a sample never ends before the message was read.
-  static uint64_t now() noexcept {
-#if QT_BENCH_HAVE_TSC
-    _mm_lfence();
-    return __rdtsc();
-#else
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                     std::chrono::steady_clock::now().time_since_epoch())
-                                     .count());
-#endif
-  }
-
-  void calibrate() {
-#if QT_BENCH_HAVE_TSC
-    using Steady = std::chrono::steady_clock;
-    const auto wall_start = Steady::now();
-    const uint64_t ticks_start = now();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    const auto wall_end = Steady::now();
-    const uint64_t ticks_end = now();
-    const double ns = std::chrono::duration<double, std::nano>(wall_end - wall_start).count();
-    ns_per_tick_ = ns / static_cast<double>(ticks_end - ticks_start);
-#else
-    ns_per_tick_ = 1.0;
-#endif
-    // The smallest step the clock shows (a VM's TSC may advance in steps of many ticks).
-    uint64_t step = ~uint64_t{0};
-    uint64_t last = now();
-    for (int i = 0; i < 100'000; ++i) {
-      const uint64_t t = now();
-      if (t != last) step = std::min(step, t - last);
-      last = t;
-    }
-    resolution_ns_ = to_ns(static_cast<double>(step));
-  }
-
-  double to_ns(double ticks) const noexcept {
-    return ticks * ns_per_tick_;
-  }
-  uint64_t from_ns(double ns) const noexcept {
-    return static_cast<uint64_t>(ns / ns_per_tick_);
-  }
-  double ghz() const noexcept {
-    return 1.0 / ns_per_tick_;
-  }
-  double resolution_ns() const noexcept {
-    return resolution_ns_;
-  }
-  static constexpr const char* source() noexcept {
-    return QT_BENCH_HAVE_TSC ? "rdtsc (lfence-ordered)" : "steady_clock";
-  }
-
- private:
-  double ns_per_tick_ = 1.0;
-  double resolution_ns_ = 1.0;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Two pinned threads
-
-struct CpuPair {
-  int producer = -1;  // -1: not pinned
-  int consumer = -1;
-};
-
-CpuPair default_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> allowed;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-      if (CPU_ISSET(cpu, &set)) allowed.push_back(cpu);
-    }
-  }
-  if (allowed.size() < 2) return {};  // one CPU: leave placement to the scheduler
-  return {allowed[0], allowed[1]};
-}
-
-void pin_current_thread(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0) {
-    static std::atomic<bool> warned{false};
-    if (!warned.exchange(true)) std::fprintf(stderr, "warning: could not pin to CPU %d\n", cpu);
-  }
-}
-
-// Runs producer() on cpus.producer and consumer() on cpus.consumer, released together once both
-// threads are up and pinned.
-template <typename ProducerFn, typename ConsumerFn>
-void run_pair(const CpuPair& cpus, ProducerFn&& producer, ConsumerFn&& consumer) {
-  std::atomic<int> ready{0};
-  auto start_together = [&ready] {
-    ready.fetch_add(1, std::memory_order_acq_rel);
-    while (ready.load(std::memory_order_acquire) < 2) {
-    }
-  };
-  std::thread consumer_thread([&] {
-    pin_current_thread(cpus.consumer);
-    start_together();
-    consumer();
-  });
-  std::thread producer_thread([&] {
-    pin_current_thread(cpus.producer);
-    start_together();
-    producer();
-  });
-  producer_thread.join();
-  consumer_thread.join();
-}
 
 [[noreturn]] void fail_sequence(const char* queue, uint64_t expected, uint64_t got) {
   std::fprintf(stderr, "FATAL: %s delivered sequence %" PRIu64 ", expected %" PRIu64 "\n", queue,
                got, expected);
   std::exit(2);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Probe: how far apart are the two cores right now?
-
-struct alignas(qt::kCacheLine) PingPongLine {
-  std::atomic<uint64_t> value{0};
-};
-
-double probe_hop_ns(const CpuPair& cpus, const TickClock& clock, uint64_t round_trips, int trials) {
-  std::vector<double> hops;
-  for (int trial = 0; trial < trials; ++trial) {
-    auto line = std::make_unique<PingPongLine>();
-    uint64_t elapsed_ticks = 0;
-    run_pair(
-        cpus,
-        [&] {
-          const uint64_t start = TickClock::now();
-          for (uint64_t i = 0; i < round_trips; ++i) {
-            line->value.store(2 * i + 1, std::memory_order_release);
-            while (line->value.load(std::memory_order_acquire) != 2 * i + 2) {
-            }
-          }
-          elapsed_ticks = TickClock::now() - start;
-        },
-        [&] {
-          for (uint64_t i = 0; i < round_trips; ++i) {
-            while (line->value.load(std::memory_order_acquire) != 2 * i + 1) {
-            }
-            line->value.store(2 * i + 2, std::memory_order_release);
-          }
-        });
-    hops.push_back(clock.to_ns(static_cast<double>(elapsed_ticks)) /
-                   (2.0 * static_cast<double>(round_trips)));
-  }
-  std::sort(hops.begin(), hops.end());
-  return hops[hops.size() / 2];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -438,101 +211,10 @@ void measure_round_trip(Queue& ping, Queue& pong, std::size_t samples, std::size
       });
 }
 
-// ---------------------------------------------------------------------------------------------
-// Statistics
-
-struct Percentiles {
-  double p50 = 0;
-  double p99 = 0;
-  double p999 = 0;
-  uint64_t negative = 0;  // one-way samples where the consumer's TSC read before the stamp
-  uint64_t count = 0;
-};
-
-Percentiles percentiles_ns(std::vector<int64_t>& ticks, const TickClock& clock) {
-  Percentiles out;
-  if (ticks.empty()) return out;
-  for (int64_t& t : ticks) {
-    if (t < 0) {
-      ++out.negative;
-      t = 0;
-    }
-  }
-  std::sort(ticks.begin(), ticks.end());
-  out.count = ticks.size();
-  // Nearest rank: the smallest sample with at least `quantile` of the samples at or below it.
-  auto at = [&](double quantile) {
-    const double rank = std::ceil(quantile * static_cast<double>(ticks.size()));
-    const std::size_t index = rank < 1 ? 0 : static_cast<std::size_t>(rank) - 1;
-    return clock.to_ns(static_cast<double>(ticks[std::min(index, ticks.size() - 1)]));
-  };
-  out.p50 = at(0.50);
-  out.p99 = at(0.99);
-  out.p999 = at(0.999);
-  return out;
-}
-
-double median(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
-}
-
 // Splits `total` into `parts` near-equal shares; share(i) for i in [0, parts).
 uint64_t share(uint64_t total, uint64_t parts, uint64_t i) {
   return total / parts + (i < total % parts ? 1 : 0);
 }
-
-// ---------------------------------------------------------------------------------------------
-// Other load: CPU time the rest of the machine used while a round ran (builds, tests), from
-// /proc/stat minus this process's own CPU time. Two spinning threads already fill both CPUs, so
-// anything above a few hundredths of a CPU was taken from the benchmark.
-
-class OtherLoadMeter {
- public:
-  OtherLoadMeter() : start_(sample()) {}
-  // Average number of CPUs busy with other work since construction; negative if unknown.
-  double other_cpus() const {
-    const Sample end = sample();
-    if (!start_.valid || !end.valid || end.wall_s <= start_.wall_s) return -1;
-    const double busy = (end.machine_busy_s - start_.machine_busy_s) - (end.self_s - start_.self_s);
-    return std::max(0.0, busy / (end.wall_s - start_.wall_s));
-  }
-
- private:
-  struct Sample {
-    bool valid = false;
-    double machine_busy_s = 0;  // all CPUs, user + nice + system + irq + softirq + steal
-    double self_s = 0;          // this process, user + system
-    double wall_s = 0;
-  };
-
-  static Sample sample() {
-    Sample out;
-    std::ifstream stat("/proc/stat");
-    std::string label;
-    uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-    if (!(stat >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
-        label != "cpu") {
-      return out;
-    }
-    const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-    out.machine_busy_s = static_cast<double>(user + nice + system + irq + softirq + steal) / tick;
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    auto seconds = [](const timeval& tv) {
-      return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
-    };
-    out.self_s = seconds(usage.ru_utime) + seconds(usage.ru_stime);
-    out.wall_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-    out.valid = true;
-    return out;
-  }
-
-  Sample start_;
-};
 
 // ---------------------------------------------------------------------------------------------
 // The round harness
@@ -595,8 +277,8 @@ Row reduce(Tally& tally, const Options& options, const TickClock& clock) {
                       [&](int64_t t) { return t > static_cast<int64_t>(pace_ticks); });
     row.one_way_over_pace =
         static_cast<double>(over) / static_cast<double>(tally.one_way_ticks.size());
-    row.one_way = percentiles_ns(tally.one_way_ticks, clock);
-    row.round_trip = percentiles_ns(tally.round_trip_ticks, clock);
+    row.one_way = percentiles(tally.one_way_ticks, clock.to_ns(1.0));
+    row.round_trip = percentiles(tally.round_trip_ticks, clock.to_ns(1.0));
   }
   return row;
 }
@@ -917,8 +599,7 @@ void print_summary(const Options& options, const std::vector<Round>& rounds,
 }
 
 int run_rounds(const Options& options) {
-  TickClock clock;
-  clock.calibrate();
+  const TickClock clock = TickClock::calibrate();
   std::printf("ring_bench: %zu-byte messages, capacity %zu, producer CPU %d, consumer CPU %d\n",
               sizeof(BenchMessage), kCapacity, options.cpus.producer, options.cpus.consumer);
   std::printf("clock: %s at %.3f GHz (calibrated against steady_clock), resolution %.1f ns\n",
@@ -951,179 +632,46 @@ int run_rounds(const Options& options) {
   return 0;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Google Benchmark functions: single-thread cost, no core crossing
+}  // namespace
+}  // namespace qt::bench
 
-template <typename Queue>
-void BM_PushPopSameThread(benchmark::State& state) {
-  auto queue = std::make_unique<Queue>();
-  BenchMessage in{};
-  BenchMessage out{};
-  for (auto _ : state) {
-    ++in.sequence;
-    if (!queue->push(in) || !queue->pop(out)) {
-      state.SkipWithError("queue refused a push or pop");
-      break;
-    }
-    benchmark::DoNotOptimize(out);
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
-}
-BENCHMARK_TEMPLATE(BM_PushPopSameThread, OurRing);
-BENCHMARK_TEMPLATE(BM_PushPopSameThread, MoodycamelQueue);
-BENCHMARK_TEMPLATE(BM_PushPopSameThread, BoostQueue);
-
-// 32 single pushes then 32 single pops: the like-for-like counterpart of the batch call below.
-template <typename Queue>
-void BM_Burst32SameThread(benchmark::State& state) {
-  auto queue = std::make_unique<Queue>();
-  BenchMessage in{};
-  BenchMessage out{};
-  for (auto _ : state) {
-    bool ok = true;
-    for (std::size_t i = 0; i < kBatch; ++i) {
-      ++in.sequence;
-      ok &= queue->push(in);
-    }
-    for (std::size_t i = 0; i < kBatch; ++i) {
-      ok &= queue->pop(out);
-      benchmark::DoNotOptimize(out);
-    }
-    if (!ok) {
-      state.SkipWithError("queue refused a push or pop");
-      break;
-    }
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
-}
-BENCHMARK_TEMPLATE(BM_Burst32SameThread, OurRing);
-BENCHMARK_TEMPLATE(BM_Burst32SameThread, MoodycamelQueue);
-BENCHMARK_TEMPLATE(BM_Burst32SameThread, BoostQueue);
-
-void BM_OurRingBatch32SameThread(benchmark::State& state) {
-  auto queue = std::make_unique<OurRing>();
-  BenchMessage batch[kBatch] = {};
-  uint64_t checksum = 0;
-  for (auto _ : state) {
-    for (std::size_t i = 0; i < kBatch; ++i) ++batch[i].sequence;
-    const std::size_t pushed = queue->ring().try_push_batch(batch, kBatch);
-    const std::size_t drained =
-        queue->ring().drain([&](const BenchMessage& m) { checksum += m.sequence; }, kBatch);
-    benchmark::DoNotOptimize(checksum);
-    if (pushed != kBatch || drained != kBatch) {
-      state.SkipWithError("ring refused a batch");
-      break;
-    }
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kBatch));
-}
-BENCHMARK(BM_OurRingBatch32SameThread);
-
-// ---------------------------------------------------------------------------------------------
-// Command line
-
-void print_help() {
-  std::printf(
+int main(int argc, char** argv) {
+  using namespace qt::bench;
+  Options options;
+  bool gbench = false;
+  std::vector<int> cpus;
+  CLI::App app(
       "ring_bench: qt::SpscRing vs moodycamel::ReaderWriterQueue vs boost::lockfree::spsc_queue\n"
       "\n"
       "Default mode: the cross-core round harness. Each round runs, in interleaved slices, every\n"
       "test for each queue in a fixed order (ours, moodycamel, boost, then our batch variant),\n"
       "each preceded by a core-to-core ping-pong probe; one table and verdict per round, then a\n"
-      "summary of medians across rounds.\n"
-      "  --rounds=N            rounds (default 5)\n"
-      "  --messages=M          messages per queue per round for throughput (default 10000000)\n"
-      "  --latency-samples=K   samples per queue per round, one-way and RTT each (default 100000)\n"
-      "  --slices=S            A,B,C interleavings per round (default 10)\n"
-      "  --pace-ns=P           one-way send interval in ns (default 2000), one message in flight\n"
-      "  --close-ns=T          a round is close-core when its median probe is < T ns (default "
-      "100)\n"
-      "  --probe-round-trips=R ping-pong round trips per probe trial, 3 trials (default 2000)\n"
-      "  --cpus=P,C            producer and consumer CPUs (default: first two allowed CPUs)\n"
-      "\n"
+      "summary of medians across rounds.");
+  app.footer(
       "Google Benchmark mode: --gbench, or any --benchmark_* flag (e.g.\n"
       "--benchmark_filter=PushPop), runs the single-thread push+pop benchmarks (ns/op, no core\n"
-      "crossing) and passes the --benchmark_* flags to Google Benchmark.\n");
-}
+      "crossing) and passes the --benchmark_* flags to Google Benchmark.");
+  add_positive_option(app, "--rounds", options.rounds, "rounds");
+  add_positive_option(app, "--messages", options.messages,
+                      "messages per queue per round for throughput");
+  add_positive_option(app, "--latency-samples", options.latency_samples,
+                      "samples per queue per round, one-way and RTT each");
+  add_positive_option(app, "--slices", options.slices, "A,B,C interleavings per round");
+  add_positive_option(app, "--pace-ns", options.pace_ns,
+                      "one-way send interval in ns, one message in flight");
+  add_positive_option(app, "--close-ns", options.close_ns,
+                      "a round is close-core when its median probe is < this many ns");
+  add_positive_option(app, "--probe-round-trips", options.probe_round_trips,
+                      "ping-pong round trips per probe trial, 3 trials");
+  app.add_option("--cpus", cpus, "producer and consumer CPUs, P,C (default: first two allowed)")
+      ->delimiter(',')
+      ->expected(2);
+  app.add_flag("--gbench", gbench, "run the Google Benchmark functions instead");
+  std::vector<std::string> benchmark_args;
+  if (const auto exit = parse_command_line(app, argc, argv, &benchmark_args)) return *exit;
+  if (gbench || benchmark_args.size() > 1) return run_registered_benchmarks(benchmark_args);
 
-bool parse_flag(std::string_view arg, std::string_view name, std::string_view& value) {
-  if (arg.size() <= name.size() + 3 || arg.substr(0, 2) != "--") return false;
-  if (arg.substr(2, name.size()) != name || arg[2 + name.size()] != '=') return false;
-  value = arg.substr(name.size() + 3);
-  return true;
-}
-
-bool parse_unsigned(std::string_view text, uint64_t& out) {
-  if (text.empty()) return false;
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  out = value;
-  return true;
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  bool gbench = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--gbench" || arg.substr(0, 12) == "--benchmark_") gbench = true;
-  }
-  if (gbench) {
-    std::vector<char*> args;
-    for (int i = 0; i < argc; ++i) {
-      if (std::string_view(argv[i]) != "--gbench") args.push_back(argv[i]);
-    }
-    int gbench_argc = static_cast<int>(args.size());
-    args.push_back(nullptr);
-    benchmark::Initialize(&gbench_argc, args.data());
-    if (benchmark::ReportUnrecognizedArguments(gbench_argc, args.data())) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
-  }
-
-  Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    std::string_view value;
-    uint64_t number = 0;
-    if (arg == "--help" || arg == "-h") {
-      print_help();
-      return 0;
-    } else if (parse_flag(arg, "rounds", value) && parse_unsigned(value, number) && number > 0) {
-      options.rounds = static_cast<int>(number);
-    } else if (parse_flag(arg, "messages", value) && parse_unsigned(value, number) && number > 0) {
-      options.messages = number;
-    } else if (parse_flag(arg, "latency-samples", value) && parse_unsigned(value, number) &&
-               number > 0) {
-      options.latency_samples = static_cast<std::size_t>(number);
-    } else if (parse_flag(arg, "slices", value) && parse_unsigned(value, number) && number > 0) {
-      options.slices = number;
-    } else if (parse_flag(arg, "pace-ns", value) && parse_unsigned(value, number) && number > 0) {
-      options.pace_ns = static_cast<double>(number);
-    } else if (parse_flag(arg, "close-ns", value) && parse_unsigned(value, number) && number > 0) {
-      options.close_ns = static_cast<double>(number);
-    } else if (parse_flag(arg, "probe-round-trips", value) && parse_unsigned(value, number) &&
-               number > 0) {
-      options.probe_round_trips = number;
-    } else if (parse_flag(arg, "cpus", value)) {
-      const std::size_t comma = value.find(',');
-      uint64_t producer = 0;
-      uint64_t consumer = 0;
-      if (comma == std::string_view::npos || !parse_unsigned(value.substr(0, comma), producer) ||
-          !parse_unsigned(value.substr(comma + 1), consumer)) {
-        std::fprintf(stderr, "bad --cpus, expected --cpus=P,C\n");
-        return 1;
-      }
-      options.cpus = {static_cast<int>(producer), static_cast<int>(consumer)};
-    } else {
-      std::fprintf(stderr, "unknown or malformed argument: %s (see --help)\n", argv[i]);
-      return 1;
-    }
-  }
+  if (!cpus.empty()) options.cpus = {cpus[0], cpus[1]};
   options.slices = std::min<uint64_t>({options.slices, options.messages, options.latency_samples});
   if (options.cpus.producer < 0) {
     std::fprintf(stderr,

@@ -46,6 +46,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_cli.hpp"
 #include "bench/bench_support.hpp"
 #include "engine/clock.hpp"
 #include "engine/idle_strategy.hpp"
@@ -297,51 +298,28 @@ void run_variant(const Variant& variant, const Options& options, const sim::PemC
       static_cast<unsigned long long>(stats.reconnects));
 }
 
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", arg.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (arg == "--seconds") {
-      o.seconds = std::stod(value());
-    } else if (arg == "--rates") {
-      o.rates.clear();
-      const std::string list = value();
-      std::size_t at = 0;
-      while (at < list.size()) {
-        const std::size_t comma = list.find(',', at);
-        o.rates.push_back(std::stoi(list.substr(at, comma - at)));
-        if (comma == std::string::npos) break;
-        at = comma + 1;
-      }
-    } else if (arg == "--max-frames") {
-      o.max_frames = std::stoi(value());
-    } else if (arg == "--busy-poll") {
-      o.busy_poll = true;
-    } else if (arg == "--plain-only") {
-      o.tls = false;
-    } else if (arg == "--tls-only") {
-      o.plain = false;
-    } else {
-      std::fprintf(stderr,
-                   "usage: stream_e2e_bench [--seconds S] [--rates A,B,..] [--max-frames N] "
-                   "[--busy-poll] [--plain-only|--tls-only]\n");
-      std::exit(2);
-    }
-  }
-  return o;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options options = parse(argc, argv);
+  Options options;
+  bool plain_only = false;
+  bool tls_only = false;
+  CLI::App app(
+      "stream_e2e_bench: venue quote frame on a loopback WebSocket -> CapitalStreamClient -> "
+      "QuoteRing -> consumer, plain TCP then TLS");
+  bench::add_positive_option(app, "--seconds", options.seconds, "length of each paced phase");
+  app.add_option("--rates", options.rates, "paced rates, quotes/s")
+      ->delimiter(',')
+      ->default_str("1000,10000,50000")
+      ->check(bench::kPositive);
+  bench::add_positive_option(app, "--max-frames", options.max_frames,
+                             "frames of the unpaced phase");
+  app.add_flag("--busy-poll", options.busy_poll, "the client's io thread spins instead of epoll");
+  app.add_flag("--plain-only", plain_only, "only ws:// (plain TCP)");
+  app.add_flag("--tls-only", tls_only, "only wss:// (TLS 1.3)")->excludes("--plain-only");
+  if (const auto exit = bench::parse_command_line(app, argc, argv)) return *exit;
+  options.plain = !tls_only;
+  options.tls = !plain_only;
   spdlog::set_level(spdlog::level::err);  // the server's final close is logged as a warning
   const bench::CpuPair cpus = bench::default_cpus();
   const sim::PemCertificate cert = sim::generate_self_signed_certificate();

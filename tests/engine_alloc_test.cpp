@@ -1,17 +1,15 @@
-// Proof that the hot path allocates nothing: this test binary interposes the C allocator (every
-// operator new ends in malloc too) and counts calls made while the counter is armed. After a
-// warm-up, thousands of quotes and orders go feed → engine (risk, state machine, positions,
+// Proof that the hot path allocates nothing: allocations are counted (tests/support/
+// allocation_counter.hpp) on the test's own thread, which runs the whole hot path (engine,
+// journal agent, venue) through do_work(); the journal writer's preparer thread allocates and
+// makes system calls by design, off the hot path (persist/journal.hpp), and is not counted. After
+// a warm-up, thousands of quotes and orders go feed → engine (risk, state machine, positions,
 // both example strategies) → paper venue → engine, and the count must stay at zero — also with
 // the journal attached: every record through the journal ring into the memory-mapped segment
 // (JournalWriter/JournalAgent) and every output held until durable.
-//
-// Sanitizer runtimes own malloc, so the test is skipped (with a message) in those builds; the
-// release and debug presets run it.
-#include <dlfcn.h>
+// Skipped in sanitizer builds (their runtimes own malloc).
 #include <gtest/gtest.h>
-#include <malloc.h>
 
-#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
@@ -21,102 +19,63 @@
 #include "persist/engine_journal.hpp"
 #include "persist/journal.hpp"
 #include "tests/engine_test_support.hpp"
-
-#ifndef QT_SANITIZER_BUILD
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void* __libc_memalign(size_t, size_t);
-}
-
-namespace {
-std::atomic<bool> g_armed{false};
-std::atomic<uint64_t> g_allocations{0};
-// Only the test's own thread is counted: it runs the whole hot path (engine, journal agent,
-// venue) through do_work(). The journal writer's preparer thread allocates and makes system
-// calls by design, off the hot path, at moments of its own (persist/journal.hpp).
-thread_local bool t_hot_path_thread = false;
-void count() {
-  if (t_hot_path_thread && g_armed.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-}
-}  // namespace
-
-extern "C" {
-void* malloc(size_t size) {
-  count();
-  return __libc_malloc(size);
-}
-void* calloc(size_t n, size_t size) {
-  count();
-  return __libc_calloc(n, size);
-}
-void* realloc(void* p, size_t size) {
-  count();
-  return __libc_realloc(p, size);
-}
-void* aligned_alloc(size_t alignment, size_t size) {
-  count();
-  return __libc_memalign(alignment, size);
-}
-void* memalign(size_t alignment, size_t size) {
-  count();
-  return __libc_memalign(alignment, size);
-}
-int posix_memalign(void** out, size_t alignment, size_t size) {
-  count();
-  *out = __libc_memalign(alignment, size);
-  return *out != nullptr ? 0 : ENOMEM;
-}
-}
-#endif
+#include "tests/support/allocation_counter.hpp"
 
 namespace qt {
 namespace {
 
+using testing::allocation_counting_available;
+using testing::allocations_counted_for_one_new;
+using testing::AllocationWindow;
+using testing::CountedThread;
+using testing::CountedThreads;
+using testing::kAllocationCountingUnavailable;
+
+// The flow both tests drive. Cycle i: a GOLD and a EURUSD quote to the engine and the venue, and
+// every 4th cycle a 0.10 GOLD market order, buy and sell in turn.
+class OrderFlow {
+ public:
+  OrderFlow(testing::EngineRig& rig, char id_prefix) : rig_(rig), id_prefix_(id_prefix) {}
+
+  void push(int i) {
+    for (std::size_t k = 0; k < 2; ++k) {
+      const Quote q = feed_.next_quote(k, i);
+      rig_.engine_quotes->try_push(q);
+      rig_.venue_quotes->try_push(q);
+    }
+    if (i % 4 == 0) {
+      char id[24];
+      std::snprintf(id, sizeof id, "%c%llu", id_prefix_,
+                    static_cast<unsigned long long>(++client_sequence_));
+      const Side side = (i / 4) % 2 == 0 ? Side::kBuy : Side::kSell;
+      rig_.commands->try_push(testing::new_order(id, 0, side, OrderType::kMarket, 0, 10));
+    }
+  }
+
+ private:
+  testing::EngineRig& rig_;
+  RandomWalkFeed feed_{
+      testing::test_instruments(), {{2300, 0.3, 2.0}, {1.085, 0.00006, 1.0}}, 7, 1'000'000};
+  char id_prefix_;
+  uint64_t client_sequence_ = 0;
+};
+
 TEST(HotPathAllocation, CounterSeesAnAllocationWhenThereIsOne) {
-#ifdef QT_SANITIZER_BUILD
-  GTEST_SKIP() << "allocation counting needs the plain C allocator; run the release preset";
-#else
-  g_allocations = 0;
-  t_hot_path_thread = true;
-  g_armed = true;
-  auto* p = new std::vector<int>(100);
-  g_armed = false;
-  delete p;
-  EXPECT_GE(g_allocations.load(), 1u);
-#endif
+  if (!allocation_counting_available()) GTEST_SKIP() << kAllocationCountingUnavailable;
+  EXPECT_GE(allocations_counted_for_one_new(), 1u);
 }
 
 TEST(HotPathAllocation, FeedEngineStrategiesAndVenueAllocateNothingAfterWarmUp) {
-#ifdef QT_SANITIZER_BUILD
-  GTEST_SKIP() << "allocation counting needs the plain C allocator; run the release preset";
-#else
+  if (!allocation_counting_available()) GTEST_SKIP() << kAllocationCountingUnavailable;
   testing::EngineRig rig;
   MovingAverageCrossover crossover({"GOLD", 1.0, 5, 20});
   SimpleQuoter quoter({"EURUSD", 1000, 1, 100'000, 1});
   rig.engine->add_strategy(crossover);
   rig.engine->add_strategy(quoter);
   rig.start();
-  RandomWalkFeed feed(testing::test_instruments(), {{2300, 0.3, 2.0}, {1.085, 0.00006, 1.0}}, 7,
-                      1'000'000);
-  feed.add_output({rig.engine_quotes.get(), nullptr});
-  feed.add_output({rig.venue_quotes.get(), nullptr});
-
-  uint64_t client_sequence = 0;
+  OrderFlow flow(rig, 'A');
   auto cycle = [&](int i) {
-    for (std::size_t k = 0; k < 2; ++k) {
-      const Quote q = feed.next_quote(k, i);
-      rig.engine_quotes->try_push(q);
-      rig.venue_quotes->try_push(q);
-    }
-    if (i % 4 == 0) {
-      char id[24];
-      std::snprintf(id, sizeof id, "A%llu", static_cast<unsigned long long>(++client_sequence));
-      const Side side = (i / 4) % 2 == 0 ? Side::kBuy : Side::kSell;
-      rig.commands->try_push(
-          testing::new_order(id, 0, side, OrderType::kMarket, 0, 10));  // 0.10 GOLD
-    }
+    flow.push(i);
     if (i % 16 == 0) quoter.on_timer(rig.engine->context_of(2), 0);
     rig.pump();
     rig.updates->drain([](const OrderUpdate&) {});
@@ -124,24 +83,20 @@ TEST(HotPathAllocation, FeedEngineStrategiesAndVenueAllocateNothingAfterWarmUp) 
 
   for (int i = 0; i < 2'000; ++i) cycle(i);  // warm-up: first touch of every path
   const uint64_t orders_before = rig.engine->stats().orders_sent.load();
-  g_allocations = 0;
-  t_hot_path_thread = true;
-  g_armed = true;
+  const CountedThread hot_path_thread;
+  AllocationWindow window(CountedThreads::kMarked);
   for (int i = 2'000; i < 22'000; ++i) cycle(i);
-  g_armed = false;
+  window.close();
   const uint64_t orders = rig.engine->stats().orders_sent.load() - orders_before;
 
-  EXPECT_EQ(g_allocations.load(), 0u);
+  EXPECT_EQ(window.allocations(), 0u);
   EXPECT_GT(orders, 5'000u);  // the loop really traded
   EXPECT_GT(rig.engine->stats().fills.load(), 5'000u);
   EXPECT_EQ(rig.engine->stats().illegal_transitions.load(), 0u);
-#endif
 }
 
 TEST(HotPathAllocation, WithTheJournalFeedEngineJournalAndVenueAllocateNothingAfterWarmUp) {
-#ifdef QT_SANITIZER_BUILD
-  GTEST_SKIP() << "allocation counting needs the plain C allocator; run the release preset";
-#else
+  if (!allocation_counting_available()) GTEST_SKIP() << kAllocationCountingUnavailable;
   char dir_template[] = "/tmp/qt-alloc-journal-XXXXXX";
   ASSERT_NE(::mkdtemp(dir_template), nullptr);
   const std::filesystem::path dir = dir_template;
@@ -160,38 +115,25 @@ TEST(HotPathAllocation, WithTheJournalFeedEngineJournalAndVenueAllocateNothingAf
   persist::JournalRingLog log(*ring, (*writer)->durable_sequence());
   rig.engine->set_write_ahead_log(&log, 1);
   rig.start();
-  RandomWalkFeed feed(testing::test_instruments(), {{2300, 0.3, 2.0}, {1.085, 0.00006, 1.0}}, 7,
-                      1'000'000);
-  uint64_t client_sequence = 0;
+  OrderFlow flow(rig, 'J');
   auto pump = [&] {
     for (int k = 0; k < 100; ++k) {
       if (rig.engine->do_work() + journal.do_work() + rig.venue->do_work() == 0) return;
     }
   };
   auto cycle = [&](int i) {
-    for (std::size_t k = 0; k < 2; ++k) {
-      const Quote q = feed.next_quote(k, i);
-      rig.engine_quotes->try_push(q);
-      rig.venue_quotes->try_push(q);
-    }
-    if (i % 4 == 0) {
-      char id[24];
-      std::snprintf(id, sizeof id, "J%llu", static_cast<unsigned long long>(++client_sequence));
-      const Side side = (i / 4) % 2 == 0 ? Side::kBuy : Side::kSell;
-      rig.commands->try_push(testing::new_order(id, 0, side, OrderType::kMarket, 0, 10));
-    }
+    flow.push(i);
     pump();
     rig.updates->drain([](const OrderUpdate&) {});
   };
   for (int i = 0; i < 2'000; ++i) cycle(i);
   const uint64_t records_before = (*writer)->stats().records.load();
   const uint64_t orders_before = rig.engine->stats().orders_sent.load();
-  g_allocations = 0;
-  t_hot_path_thread = true;
-  g_armed = true;
+  const CountedThread hot_path_thread;
+  AllocationWindow window(CountedThreads::kMarked);
   for (int i = 2'000; i < 22'000; ++i) cycle(i);
-  g_armed = false;
-  EXPECT_EQ(g_allocations.load(), 0u);
+  window.close();
+  EXPECT_EQ(window.allocations(), 0u);
   EXPECT_GT(rig.engine->stats().orders_sent.load() - orders_before, 4'000u);
   EXPECT_GT((*writer)->stats().records.load() - records_before, 16'000u);  // 4+ per order
   EXPECT_EQ((*writer)->durable_sequence().load(), rig.engine->journal_sequence());
@@ -199,7 +141,6 @@ TEST(HotPathAllocation, WithTheJournalFeedEngineJournalAndVenueAllocateNothingAf
   journal.on_close();
   writer->reset();
   std::filesystem::remove_all(dir);
-#endif
 }
 
 }  // namespace

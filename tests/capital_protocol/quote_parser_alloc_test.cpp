@@ -1,81 +1,28 @@
-// Proof that QuoteParser allocates nothing per frame: this binary interposes the C allocator
-// (operator new ends in malloc too) and counts calls while armed. After create(), thousands of
-// quote, non-quote, unknown-epic and malformed frames go through parse() and parse_padded(),
-// and the count must stay zero. Skipped under sanitizers (they own malloc).
+// Proof that QuoteParser allocates nothing per frame: allocations are counted on every thread
+// (tests/support/allocation_counter.hpp). After create(), thousands of quote, non-quote,
+// unknown-epic and malformed frames go through parse() and parse_padded(), and the count must
+// stay zero. Skipped under sanitizers (they own malloc).
 #include <gtest/gtest.h>
-#include <malloc.h>
 
-#include <atomic>
 #include <string>
 #include <vector>
 
 #include "feeds/capital/quote_parser.hpp"
-
-#ifndef QT_SANITIZER_BUILD
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void* __libc_memalign(size_t, size_t);
-}
-
-namespace {
-std::atomic<bool> g_armed{false};
-std::atomic<uint64_t> g_allocations{0};
-void count() {
-  if (g_armed.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-}
-}  // namespace
-
-extern "C" {
-void* malloc(size_t size) {
-  count();
-  return __libc_malloc(size);
-}
-void* calloc(size_t n, size_t size) {
-  count();
-  return __libc_calloc(n, size);
-}
-void* realloc(void* p, size_t size) {
-  count();
-  return __libc_realloc(p, size);
-}
-void* aligned_alloc(size_t alignment, size_t size) {
-  count();
-  return __libc_memalign(alignment, size);
-}
-void* memalign(size_t alignment, size_t size) {
-  count();
-  return __libc_memalign(alignment, size);
-}
-int posix_memalign(void** out, size_t alignment, size_t size) {
-  count();
-  *out = __libc_memalign(alignment, size);
-  return *out != nullptr ? 0 : ENOMEM;
-}
-}
-#endif
+#include "tests/support/allocation_counter.hpp"
 
 namespace qt::capital {
 namespace {
 
+using qt::testing::allocation_counting_available;
+using qt::testing::kAllocationCountingUnavailable;
+
 TEST(QuoteParserAllocation, CounterSeesAnAllocationWhenThereIsOne) {
-#ifdef QT_SANITIZER_BUILD
-  GTEST_SKIP() << "allocation counting needs the plain C allocator";
-#else
-  g_allocations = 0;
-  g_armed = true;
-  auto* text = new std::string(100, 'x');
-  g_armed = false;
-  delete text;
-  EXPECT_GE(g_allocations.load(), 1u);
-#endif
+  if (!allocation_counting_available()) GTEST_SKIP() << kAllocationCountingUnavailable;
+  EXPECT_GE(qt::testing::allocations_counted_for_one_new(), 1u);
 }
 
 TEST(QuoteParserAllocation, ParsingAnyFrameAllocatesNothing) {
-#ifdef QT_SANITIZER_BUILD
-  GTEST_SKIP() << "allocation counting needs the plain C allocator";
-#else
+  if (!allocation_counting_available()) GTEST_SKIP() << kAllocationCountingUnavailable;
   const std::vector<InstrumentSpec> specs = {make_instrument(0, "GOLD", 2, 2, 0.01, 0.01, 0.01, 0),
                                              make_instrument(1, "EURUSD", 5, 0, 0.00001, 1, 1, 0)};
   auto parser = QuoteParser::create(specs);
@@ -99,18 +46,16 @@ TEST(QuoteParserAllocation, ParsingAnyFrameAllocatesNothing) {
   Quote q;
   uint64_t quotes = 0;
   for (const std::string& f : frames) (void)parser->parse(f, q);  // warm-up
-  g_allocations = 0;
-  g_armed = true;
+  qt::testing::AllocationWindow window(qt::testing::CountedThreads::kAll);
   for (int i = 0; i < 20'000; ++i) {
     const std::size_t k = static_cast<std::size_t>(i) % frames.size();
     quotes += parser->parse(frames[k], q) == ParseResult::kQuote;
     quotes += parser->parse_padded({padded[k].data(), frames[k].size()}, padded[k].size(), q) ==
               ParseResult::kQuote;
   }
-  g_armed = false;
-  EXPECT_EQ(g_allocations.load(), 0u);
+  window.close();
+  EXPECT_EQ(window.allocations(), 0u);
   EXPECT_EQ(quotes, 15'000u);  // 3 of 8 frames are quotes, each parsed twice
-#endif
 }
 
 }  // namespace

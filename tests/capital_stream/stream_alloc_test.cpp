@@ -1,78 +1,24 @@
-// Proof that the stream client's receive path allocates nothing per quote: this binary
-// interposes the C allocator (operator new ends in malloc too) and counts the calls made on the
-// stream thread only (marked by on_thread_start) while armed. After a warm-up, thousands of
-// quote frames go server → (TLS →) WebSocket → QuoteParser → QuoteRing.
+// Proof that the stream client's receive path allocates nothing per quote: allocations are
+// counted (tests/support/allocation_counter.hpp) on the stream thread only, marked by
+// on_thread_start. After a warm-up, thousands of quote frames go server → (TLS →) WebSocket →
+// QuoteParser → QuoteRing.
 //
 // Over plain TCP the count must be zero. Over TLS 1.3, OpenSSL 3.0 itself allocates one 40-byte
 // block per received record (tls13_enc builds the record's AAD with a WPACKET, whose
 // WPACKET_init_static_len zallocs its sub-packet bookkeeping; freed before SSL_read returns).
-// That one is out of our hands and is counted apart, by its size; every other allocation must
-// be zero — in particular OpenSSL's record buffers, which Asio would otherwise free and
-// allocate again for every record (SSL_MODE_RELEASE_BUFFERS, cleared in stream_tls.cpp).
-// The scripted server and the test's consumer allocate freely on their own threads.
+// That one is out of our hands and is counted apart, by its size (malloc(40)); every other
+// allocation must be zero — in particular OpenSSL's record buffers, which Asio would otherwise free
+// and allocate again for every record (SSL_MODE_RELEASE_BUFFERS, cleared in stream_tls.cpp). The
+// scripted server and the test's consumer allocate freely on their own threads.
 //
 // Sanitizer runtimes own malloc, so the test is skipped (with a message) in those builds.
 #include <gtest/gtest.h>
-#include <malloc.h>
 
-#include <atomic>
 #include <cstdio>
-#include <cstdlib>
 
 #include "feeds/capital/stream_client.hpp"
 #include "tests/capital_stream/stream_test_server.hpp"
-
-#ifndef QT_SANITIZER_BUILD
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void* __libc_memalign(size_t, size_t);
-}
-
-namespace {
-std::atomic<bool> g_armed{false};
-std::atomic<uint64_t> g_allocations{0};          // any size but OpenSSL's record AAD packet
-std::atomic<uint64_t> g_openssl_aad_packets{0};  // 40 bytes: WPACKET_SUB in tls13_enc
-thread_local bool t_counted = false;             // set on the thread under test
-void count(size_t size = 0) {
-  if (!t_counted || !g_armed.load(std::memory_order_relaxed)) return;
-  if (size == 40) {
-    g_openssl_aad_packets.fetch_add(1);
-  } else {
-    g_allocations.fetch_add(1);
-  }
-}
-}  // namespace
-
-extern "C" {
-void* malloc(size_t size) {
-  count(size);
-  return __libc_malloc(size);
-}
-void* calloc(size_t n, size_t size) {
-  count();
-  return __libc_calloc(n, size);
-}
-void* realloc(void* p, size_t size) {
-  count();
-  return __libc_realloc(p, size);
-}
-void* aligned_alloc(size_t alignment, size_t size) {
-  count();
-  return __libc_memalign(alignment, size);
-}
-void* memalign(size_t alignment, size_t size) {
-  count();
-  return __libc_memalign(alignment, size);
-}
-int posix_memalign(void** out, size_t alignment, size_t size) {
-  count();
-  *out = __libc_memalign(alignment, size);
-  return *out != nullptr ? 0 : ENOMEM;
-}
-}
-#endif
+#include "tests/support/allocation_counter.hpp"
 
 namespace qt::capital {
 namespace {
@@ -89,12 +35,10 @@ struct Counts {
   uint64_t openssl_aad_packets = 0;
 };
 
+constexpr std::size_t kOpenSslAadPacketBytes = 40;  // WPACKET_SUB in tls13_enc
+
 // Streams 2000 quotes to warm up, then counts allocations on the stream thread over 20000.
 Counts stream_and_count(bool tls) {
-#ifdef QT_SANITIZER_BUILD
-  (void)tls;
-  return {};
-#else
   const TestPki pki = TestPki::create({"DNS:localhost"});
   StreamTestServer server({}, tls ? &pki : nullptr);
   auto ring = std::make_unique<QuoteRing>();
@@ -109,7 +53,7 @@ Counts stream_and_count(bool tls) {
   callbacks.tokens = [] {
     return std::optional<StreamTokens>(StreamTokens{Secret("cst-1"), Secret("token-1"), 1});
   };
-  callbacks.on_thread_start = [] { t_counted = true; };
+  callbacks.on_thread_start = [] { qt::testing::mark_this_thread_counted(true); };
   std::vector<EpicInstrument> epics = {
       {"GOLD", make_instrument(1, "GOLD", 2, 2, 0.01, 0.01, 0.01, 0)},
       {"EURUSD", make_instrument(2, "EURUSD", 5, 0, 0.00001, 1, 1, 0)}};
@@ -139,34 +83,30 @@ Counts stream_and_count(bool tls) {
   };
 
   EXPECT_EQ(send_and_take(2000), 2000u);  // warm-up: the handler allocators' caches fill
-  g_allocations = 0;
-  g_openssl_aad_packets = 0;
-  g_armed = true;
+  qt::testing::AllocationWindow window(qt::testing::CountedThreads::kMarked,
+                                       kOpenSslAadPacketBytes);
   Counts counts;
   counts.quotes = send_and_take(20000);
-  g_armed = false;
-  counts.allocations = g_allocations.load();
-  counts.openssl_aad_packets = g_openssl_aad_packets.load();
+  window.close();
+  counts.allocations = window.allocations();
+  counts.openssl_aad_packets = window.set_apart();
   EXPECT_EQ((*client)->stats().drops, 0u);
   return counts;
-#endif
 }
 
 TEST(StreamReceivePath, AllocatesNothingPerQuoteOverPlainTcp) {
-#ifdef QT_SANITIZER_BUILD
-  GTEST_SKIP()
-      << "allocation counting needs the plain C allocator; run the debug or release preset";
-#endif
+  if (!qt::testing::allocation_counting_available()) {
+    GTEST_SKIP() << qt::testing::kAllocationCountingUnavailable;
+  }
   const Counts counts = stream_and_count(/*tls=*/false);
   EXPECT_EQ(counts.quotes, 20000u);
   EXPECT_EQ(counts.allocations + counts.openssl_aad_packets, 0u);
 }
 
 TEST(StreamReceivePath, AllocatesNothingPerQuoteOverTlsBesidesOpenSslsRecordAad) {
-#ifdef QT_SANITIZER_BUILD
-  GTEST_SKIP()
-      << "allocation counting needs the plain C allocator; run the debug or release preset";
-#endif
+  if (!qt::testing::allocation_counting_available()) {
+    GTEST_SKIP() << qt::testing::kAllocationCountingUnavailable;
+  }
   const Counts counts = stream_and_count(/*tls=*/true);
   EXPECT_EQ(counts.quotes, 20000u);
   EXPECT_EQ(counts.allocations, 0u) << "allocations on the stream thread while receiving";

@@ -11,11 +11,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -23,32 +21,14 @@
 #include "persist/journal.hpp"
 #include "persist/journal_reader.hpp"
 #include "tests/persist/sample_records.hpp"
+#include "tests/support/test_files.hpp"
 
 namespace qt::persist::test {
 
-class TempJournalDir {
+// <gtest temp dir>/qt_journal_<tag>_<pid>_<n>, removed at the end of the test.
+class TempJournalDir : public qt::testing::ScratchDir {
  public:
-  explicit TempJournalDir(const std::string& tag) {
-    static std::atomic<int> counter{0};
-    path_ =
-        std::filesystem::path(::testing::TempDir()) /
-        ("qt_journal_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempJournalDir() {
-    const char* keep = std::getenv("QT_KEEP_TEST_DIRS");
-    if (keep == nullptr || std::string(keep) != "1") {
-      std::error_code ignored;
-      std::filesystem::remove_all(path_, ignored);
-    }
-  }
-  TempJournalDir(const TempJournalDir&) = delete;
-  TempJournalDir& operator=(const TempJournalDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
+  explicit TempJournalDir(const std::string& tag) : ScratchDir("journal_" + tag) {}
 };
 
 inline JournalOptions small_options(const std::filesystem::path& dir,
@@ -107,10 +87,7 @@ inline std::vector<std::filesystem::path> segment_files(const std::filesystem::p
   return files;
 }
 
-inline std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using qt::testing::read_file;
 
 inline uint64_t file_size(const std::filesystem::path& path) {
   return std::filesystem::file_size(path);

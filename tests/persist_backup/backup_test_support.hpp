@@ -1,62 +1,24 @@
 // Test helpers for persistence, backup and restore tests, meant to be reused by other suites
-// (e.g. a full-engine state-digest comparison): a scratch directory removed at the end of the
-// test, small file helpers, and a fingerprint of a directory tree (to prove "untouched").
+// (e.g. a full-engine state-digest comparison): the scratch directory and file helpers of
+// tests/support/test_files.hpp, a fingerprint of a directory tree (to prove "untouched"), and
+// byte damage.
 //
 // Header-only; tests only (allocates, uses the filesystem freely).
 #pragma once
 
-#include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 
 #include "persist/backup_manifest.hpp"
+#include "tests/support/test_files.hpp"
 
 namespace qt::persist::test {
 
-// A fresh directory under the gtest temp dir, unique per process and instance, removed
-// recursively on destruction (kept when the environment sets QT_KEEP_TEST_DIRS=1, for debugging).
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& tag) {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::path(::testing::TempDir()) /
-            ("qt_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    const char* keep = std::getenv("QT_KEEP_TEST_DIRS");
-    if (keep == nullptr || std::string(keep) != "1") {
-      std::error_code ignored;
-      std::filesystem::remove_all(path_, ignored);
-    }
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-inline void write_file(const std::filesystem::path& path, const std::string& content) {
-  std::filesystem::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
-}
+using qt::testing::read_file;
+using qt::testing::ScratchDir;
+using qt::testing::write_file;
 
 // Every entry under `root` (relative path -> SHA-256 of a file, "dir" for a directory), or an
 // empty map when root does not exist. Equal fingerprints = nothing added, removed or changed.
