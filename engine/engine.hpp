@@ -176,6 +176,9 @@ class Engine final : public Agent {
   std::size_t input_budget() const;  // inputs one duty cycle may take without overflowing
   // Assigns the next sequence and writes the event ahead (timestamp_ns 0 = now).
   void write_ahead(EngineEvent& event);
+  // A place or cancel: its kSentToVenue event first (with a log), then the request. Requests of
+  // the start-up hand-over are sent without an event of their own (send_to_venue).
+  void write_ahead_and_send(const VenueRequest& request);
   void send_to_venue(const VenueRequest& request);
   // A slot at the tail of the output queue, waiting for the last event written; null (counted,
   // logged) when the queue is full despite has_room().

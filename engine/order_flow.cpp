@@ -90,13 +90,8 @@ SubmitResult Engine::submit(const NewOrder& request) {
     received.order_id = order->id;
     received.order = request;
     write_ahead(received);
-    EngineEvent sent;
-    sent.kind = EngineEventKind::kSentToVenue;
-    sent.order_id = order->id;
-    sent.sent = venue_request;
-    write_ahead(sent);
   }
-  send_to_venue(venue_request);
+  write_ahead_and_send(venue_request);
   EngineStats::bump(stats_->orders_sent);
   // With a log the request leaves once durable: measured there, durability included.
   if (log_ == nullptr) stats_->order_latency.record(now_ns() - request.created_ns);
@@ -163,13 +158,8 @@ RejectReason Engine::cancel(SourceId source, OrderId order_id) {
     requested.cancel.order_id = order->id;
     requested.cancel.created_ns = request.created_ns;
     write_ahead(requested);
-    EngineEvent sent;
-    sent.kind = EngineEventKind::kSentToVenue;
-    sent.order_id = order->id;
-    sent.sent = request;
-    write_ahead(sent);
   }
-  send_to_venue(request);
+  write_ahead_and_send(request);
   apply_cancel_request(*order);
   return RejectReason::kNone;
 }

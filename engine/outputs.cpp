@@ -45,6 +45,17 @@ void Engine::write_ahead(EngineEvent& event) {
   EngineStats::bump(stats_->journal_records);
 }
 
+void Engine::write_ahead_and_send(const VenueRequest& request) {
+  if (writing_ahead()) {
+    EngineEvent sent;
+    sent.kind = EngineEventKind::kSentToVenue;
+    sent.order_id = request.order_id;
+    sent.sent = request;
+    write_ahead(sent);
+  }
+  send_to_venue(request);
+}
+
 void Engine::send_to_venue(const VenueRequest& request) {
   if (replaying_) return;
   if (log_ != nullptr) {

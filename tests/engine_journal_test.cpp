@@ -11,6 +11,7 @@
 
 #include "persist/journal_entry.hpp"
 #include "persist/records.hpp"
+#include "tests/engine_journal_support.hpp"
 #include "tests/engine_test_support.hpp"
 
 namespace qt {
@@ -23,30 +24,17 @@ using testing::new_order;
 
 constexpr InstrumentId kGold = 0;
 
-struct JournaledRig {
+struct JournaledRig : testing::JournalTap {
   EngineRig rig;
-  std::unique_ptr<persist::JournalRing> ring = std::make_unique<persist::JournalRing>();
-  std::unique_ptr<persist::JournalRingLog> log;
-  std::atomic<uint64_t> durable{0};
-  std::vector<JournalEntry> records;
-  bool auto_durable = true;
 
   // next_sequence 0: no journal yet (recovery replays first, then attach()es).
   explicit JournaledRig(uint64_t next_sequence = 1, std::size_t order_capacity = 1024)
       : rig(testing::permissive_limits(), order_capacity) {
     if (next_sequence != 0) attach(next_sequence);
   }
-  void attach(uint64_t next_sequence) {
-    log = std::make_unique<persist::JournalRingLog>(*ring, durable);
-    rig.engine->set_write_ahead_log(log.get(), next_sequence);
-  }
+  void attach(uint64_t next_sequence) { attach_to(*rig.engine, next_sequence); }
   void start() { rig.start(); }
 
-  // One journal-thread pass: everything on the ring is "written"; durable if auto_durable.
-  void journal_pass() {
-    ring->drain([&](const JournalEntry& e) { records.push_back(e); });
-    if (auto_durable && !records.empty()) durable.store(records.back().sequence);
-  }
   void pump() {
     for (int i = 0; i < 200; ++i) {
       const int work = rig.engine->do_work() + rig.venue->do_work();
@@ -62,11 +50,6 @@ struct JournaledRig {
   void send(const ClientCommand& command) {
     rig.commands->try_push(command);
     pump();
-  }
-  std::size_t count(RecordType type) const {
-    std::size_t n = 0;
-    for (const JournalEntry& e : records) n += e.record_type() == type ? 1 : 0;
-    return n;
   }
 };
 

@@ -14,6 +14,7 @@
 #include "persist/engine_journal.hpp"
 #include "persist/journal_entry.hpp"
 #include "persist/records.hpp"
+#include "tests/engine_journal_support.hpp"
 #include "tests/engine_test_support.hpp"
 
 namespace qt {
@@ -53,27 +54,15 @@ class BuyOnQuote final : public Strategy {
   std::vector<SubmitResult> results;
 };
 
-struct JournaledEngine {
+struct JournaledEngine : testing::JournalTap {
   EngineRig rig;
   BuyOnQuote strategy;
-  std::unique_ptr<persist::JournalRing> ring = std::make_unique<persist::JournalRing>();
-  std::unique_ptr<persist::JournalRingLog> log;
-  std::atomic<uint64_t> durable{0};
-  std::vector<JournalEntry> records;
-  bool auto_durable = true;
 
   // Same set-up in every life (strategy = source 1, client port = source 2), so that recovered
   // orders keep their sources.
   JournaledEngine() { rig.engine->add_strategy(strategy); }
 
-  void attach(uint64_t next_sequence) {
-    log = std::make_unique<persist::JournalRingLog>(*ring, durable);
-    rig.engine->set_write_ahead_log(log.get(), next_sequence);
-  }
-  void journal_pass() {
-    ring->drain([&](const JournalEntry& e) { records.push_back(e); });
-    if (auto_durable && !records.empty()) durable.store(records.back().sequence);
-  }
+  void attach(uint64_t next_sequence) { attach_to(*rig.engine, next_sequence); }
   // The engine and the journal, the venue not running.
   void engine_only() {
     for (int i = 0; i < 50; ++i) {
