@@ -148,6 +148,8 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
                              {{engine_.get(), spec("qt-engine", config_.engine_thread)},
                               {capital_venue_.get(), spec("qt-venue", config_.venue_thread)}});
     Doorbell& engine_bell = runners_.front()->doorbell();
+    engine_bell_ = &engine_bell;
+    capital_venue_->set_own_doorbell(&runners_.back()->doorbell());
     if (threading_mode_ == ThreadingModeKind::kDedicated) {
       engine_->set_venue_doorbell(&runners_[1]->doorbell());
       capital_venue_->set_engine_doorbell(&engine_bell);
@@ -223,6 +225,7 @@ absl::Status TradingApp::build_paper() {
   if (threading_mode_ == ThreadingModeKind::kDedicated) {
     Doorbell& engine_bell = runners_[1]->doorbell();
     Doorbell& venue_bell = runners_[2]->doorbell();
+    engine_bell_ = &engine_bell;
     feed_->add_output({engine_quotes_.get(), &engine_bell});
     feed_->add_output({venue_quotes_.get(), &venue_bell});
     engine_->set_venue_doorbell(&venue_bell);
@@ -231,7 +234,8 @@ absl::Status TradingApp::build_paper() {
   } else {
     feed_->add_output({engine_quotes_.get(), nullptr});
     feed_->add_output({venue_quotes_.get(), nullptr});
-    add_journal_runner(runners_.front()->doorbell());
+    engine_bell_ = &runners_.front()->doorbell();
+    add_journal_runner(*engine_bell_);
   }
   return absl::OkStatus();
 }
@@ -368,6 +372,7 @@ void TradingApp::shutdown() {
   // market data and every thread with the rings drained.
   if (load_client_) load_client_->stop();
   engine_->request_shutdown();
+  engine_bell_->ring();
   const int64_t deadline = now_ns() + (capital_mode() ? 10'000'000'000LL : 3'000'000'000LL);
   while (now_ns() < deadline) {
     const bool drained = engine_->shutdown_done() && venue_requests_->empty_approx() &&
@@ -396,7 +401,10 @@ absl::StatusOr<RunSummary> TradingApp::run(const RunOptions& options,
     if (absl::Status status = runner->start(); !status.ok()) return status;
   }
   if (stream_) stream_->start();
-  if (load_client_) load_client_->start();
+  if (load_client_) {
+    load_client_->set_engine_doorbell(engine_bell_);
+    load_client_->start();
+  }
   if (absl::Status status = persistence_->start_snapshots(); !status.ok()) return status;
   const int64_t started = now_ns();
   const double interval = config_.status_interval_seconds;

@@ -515,7 +515,7 @@ int g_settle_after_open_ms = 0;
 //         alone beside any busy thread, even one sleeping 20 us at a time); parked, almost none.
 enum class IdleMode { kSpin, kYield, kPark };
 IdleMode g_idle = IdleMode::kSpin;
-int g_spins_before_park = IdleStrategy::kSpinsBeforePark;  // --spins-before-park
+int64_t g_park_spin_ns = IdleStrategy::kDefaultSpinNs;  // --park-spin-ns
 inline void idle_wait() {
   if (g_idle == IdleMode::kYield) std::this_thread::yield();
 }
@@ -715,14 +715,16 @@ PipelineResult run_pipeline(const fs::path& base, Durability mode, EntryPool& po
         first_push = pushed[2];
         last_ack = acked[last];
         stop.store(true, std::memory_order_release);
+        journal_bell.ring();  // the agent parks until rung
       },
       [&] {
         agent.on_start();
-        IdleStrategy idle(WaitMode::kPark, &journal_bell, g_spins_before_park);
+        IdleStrategy idle(WaitMode::kPark, &journal_bell, g_park_spin_ns);
         while (!stop.load(std::memory_order_acquire)) {
           const int work = agent.do_work();
           if (park) {
-            idle.idle(work, [&] { return agent.do_work(); });
+            idle.idle(work,
+                      [&] { return stop.load(std::memory_order_acquire) ? 1 : agent.do_work(); });
           } else if (work == 0) {
             idle_wait();
           }
@@ -1614,8 +1616,8 @@ int main_impl(int argc, char** argv) {
       } else {
         die("--idle must be spin, yield or park");
       }
-    } else if (const char* v = value("--spins-before-park")) {
-      g_spins_before_park = std::atoi(v);
+    } else if (const char* v = value("--park-spin-ns")) {
+      g_park_spin_ns = std::strtoll(v, nullptr, 10);
     } else if (const char* v = value("--settle-after-open-ms")) {
       g_settle_after_open_ms = std::atoi(v);
     } else if (const char* v = value("--group-commit-us")) {
@@ -1625,7 +1627,7 @@ int main_impl(int argc, char** argv) {
           "usage: %s [--dir=DIR] [--rounds=N] [--scale=F] [--segment-mb=N] [--replay-records=N]\n"
           "          [--restart-orders=N] [--paced-seconds=S] [--payloads=64,104,256]\n"
           "          [--group-commit-us=N] [--idle=spin|yield|park] [--settle-after-open-ms=N]\n"
-          "          [--spins-before-park=N]\n"
+          "          [--park-spin-ns=N]\n"
           "          [--only=fdatasync,append,sqlite,pipeline,switch,replay,restart]\n"
           "  DIR (default build/journal_bench.tmp) must be on the disk under test, not tmpfs;\n"
           "  it is created and everything the program writes there is removed at the end.\n"
