@@ -17,6 +17,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "app/backup_command.hpp"
 #include "app/check_capital.hpp"
 #include "app/config.hpp"
@@ -72,9 +73,13 @@ int run_command(const CommonFlags& flags, double duration_seconds, bool live) {
 
   absl::StatusOr<qt::AppConfig> config = qt::load_config(sources_of(flags));
   if (!config.ok()) return report_config_errors(config.status());
-  if (absl::Status s = qt::setup_logging(config->log_level, config->log_format); !s.ok()) {
+  // The stage threads log without waiting on the terminal; every line is out before we return.
+  if (absl::Status s =
+          qt::setup_logging(config->log_level, config->log_format, qt::LogWrites::kBackground);
+      !s.ok()) {
     return report_config_errors(s);
   }
+  absl::Cleanup flush_log = [] { spdlog::default_logger()->flush(); };
   const bool paper = config->venue_kind == "paper";
   spdlog::info("quanttrading starting: {}",
                paper ? "paper venue and simulated random-walk feed on this host (no broker)"
@@ -89,7 +94,6 @@ int run_command(const CommonFlags& flags, double duration_seconds, bool live) {
     spdlog::error("run failed: {}", std::string(summary.status().message()));
     return 1;
   }
-  spdlog::default_logger()->flush();
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "app/logging.hpp"
 #include "engine/clock.hpp"
 #include "engine/strategies/moving_average_crossover.hpp"
 #include "engine/strategies/simple_quoter.hpp"
@@ -352,6 +353,7 @@ std::string TradingApp::status_line(double elapsed_seconds, double interval_seco
             : std::string("reconciling"));
   }
   line += " | " + persistence_->status();
+  line += fmt::format(" | log lines dropped={}", log_lines_dropped());
   for (const InstrumentSpec& spec : instruments_) {
     const EngineStats::InstrumentFigures& f = stats.instruments[spec.id];
     const MoneyUnits realized = f.realized_pnl.load(std::memory_order_relaxed);
@@ -452,11 +454,11 @@ void TradingApp::print_summary(const RunSummary& summary, double elapsed_seconds
   std::string text = fmt::format(
       "summary: ran {:.1f}s, quotes processed={}, orders received={} sent={} filled={} "
       "canceled={} rejected={}, fills={}, live orders at exit={}, illegal transitions={}, "
-      "feed quotes dropped={}",
+      "feed quotes dropped={}, log lines dropped={}",
       elapsed_seconds, summary.quotes, summary.orders_received, summary.orders_sent,
       stats.filled_orders.load(), stats.canceled_orders.load(), summary.rejects, summary.fills,
       summary.live_orders_at_exit, stats.illegal_transitions.load(),
-      feed_ ? feed_->quotes_dropped() : stream_->stats().drops);
+      feed_ ? feed_->quotes_dropped() : stream_->stats().drops, log_lines_dropped());
   for (const InstrumentSpec& spec : instruments_) {
     const EngineStats::InstrumentFigures& f = stats.instruments[spec.id];
     text += fmt::format("\n  {:<8} net={:g} avg={} realized={:.2f} unrealized={:.2f}", spec.name(),
