@@ -21,6 +21,7 @@
 #include "app/backup_command.hpp"
 #include "app/check_capital.hpp"
 #include "app/config.hpp"
+#include "app/config_flags.hpp"
 #include "app/journal_command.hpp"
 #include "app/logging.hpp"
 #include "app/show_config.hpp"
@@ -34,15 +35,13 @@ namespace {
 struct CommonFlags {
   std::string config_file;
   std::vector<std::string> sets;
+  std::string data_dir;
   std::string log_format;
   std::string log_level;
 };
 
 void add_common_flags(CLI::App& command, CommonFlags& flags) {
-  command.add_option("-c,--config", flags.config_file, "TOML configuration file")
-      ->check(CLI::ExistingFile);
-  command.add_option("--set", flags.sets,
-                     "override one key, e.g. --set risk.max_order_notional=5000 (repeatable)");
+  qt::add_config_flags(command, flags.config_file, flags.sets, flags.data_dir);
   command.add_option("--log-format", flags.log_format, "text or json (overrides log.format)");
   command.add_option("--log-level", flags.log_level, "overrides log.level");
 }
@@ -52,6 +51,8 @@ qt::ConfigSources sources_of(const CommonFlags& flags) {
   sources.file_path = flags.config_file;
   sources.environment = qt::process_environment();
   sources.set_overrides = flags.sets;
+  if (!flags.data_dir.empty())
+    sources.set_overrides.push_back("persist.data_dir=" + flags.data_dir);
   if (!flags.log_format.empty()) sources.set_overrides.push_back("log.format=" + flags.log_format);
   if (!flags.log_level.empty()) sources.set_overrides.push_back("log.level=" + flags.log_level);
   return sources;
