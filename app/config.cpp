@@ -685,16 +685,16 @@ class Section {
   Errors* errors_;
 };
 
-ThreadingMode threading_from(std::string_view s) {
-  if (s == "shared") return ThreadingMode::kShared;
-  if (s == "dedicated") return ThreadingMode::kDedicated;
-  return ThreadingMode::kAuto;
+ThreadingModeKind threading_from(std::string_view s) {
+  if (s == "shared") return ThreadingModeKind::kShared;
+  if (s == "dedicated") return ThreadingModeKind::kDedicated;
+  return ThreadingModeKind::kAuto;
 }
 
-WaitKind wait_from(std::string_view s) {
-  if (s == "spin") return WaitKind::kSpin;
-  if (s == "yield") return WaitKind::kYield;
-  return WaitKind::kPark;
+WaitMode wait_from(std::string_view s) {
+  if (s == "spin") return WaitMode::kSpin;
+  if (s == "yield") return WaitMode::kYield;
+  return WaitMode::kPark;
 }
 
 ThreadConfig read_thread(const Section& threads, std::string_view name) {
@@ -1083,24 +1083,6 @@ std::vector<std::string> process_environment() {
     out.emplace_back(*entry);
   }
   return out;
-}
-
-std::string_view to_string(ThreadingMode mode) {
-  switch (mode) {
-    case ThreadingMode::kAuto: return "auto";
-    case ThreadingMode::kShared: return "shared";
-    case ThreadingMode::kDedicated: return "dedicated";
-  }
-  return "auto";
-}
-
-std::string_view to_string(WaitKind wait) {
-  switch (wait) {
-    case WaitKind::kSpin: return "spin";
-    case WaitKind::kYield: return "yield";
-    case WaitKind::kPark: return "park";
-  }
-  return "park";
 }
 
 }  // namespace qt

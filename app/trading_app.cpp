@@ -16,24 +16,6 @@ namespace qt {
 
 namespace {
 
-WaitMode to_wait_mode(WaitKind kind) {
-  switch (kind) {
-    case WaitKind::kSpin: return WaitMode::kSpin;
-    case WaitKind::kYield: return WaitMode::kYield;
-    case WaitKind::kPark: return WaitMode::kPark;
-  }
-  return WaitMode::kPark;
-}
-
-ThreadingModeKind to_threading(ThreadingMode mode) {
-  switch (mode) {
-    case ThreadingMode::kAuto: return ThreadingModeKind::kAuto;
-    case ThreadingMode::kShared: return ThreadingModeKind::kShared;
-    case ThreadingMode::kDedicated: return ThreadingModeKind::kDedicated;
-  }
-  return ThreadingModeKind::kAuto;
-}
-
 TradingState to_trading_state(const std::string& text) {
   if (text == "reducing") return TradingState::kReducing;
   if (text == "halted") return TradingState::kHalted;
@@ -129,10 +111,9 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
   }
   if (absl::Status status = open_persistence(); !status.ok()) return status;
 
-  threading_mode_ =
-      resolve_threading_mode(to_threading(config_.threading), std::thread::hardware_concurrency());
+  threading_mode_ = resolve_threading_mode(config_.threading, std::thread::hardware_concurrency());
   auto spec = [](const char* name, const ThreadConfig& t) {
-    return RunnerSpec{name, t.cpu, to_wait_mode(t.wait)};
+    return RunnerSpec{name, t.cpu, t.wait};
   };
   if (capital_mode()) {
     std::vector<capital::VenueInstrument> venue_instruments;
@@ -216,7 +197,7 @@ absl::Status TradingApp::build_paper() {
                                            config_.quotes_per_second);
   venue_ = std::make_unique<PaperVenue>(*venue_requests_, *venue_events_, venue_quotes_.get());
   auto spec = [](const char* name, const ThreadConfig& t) {
-    return RunnerSpec{name, t.cpu, to_wait_mode(t.wait)};
+    return RunnerSpec{name, t.cpu, t.wait};
   };
   runners_ =
       build_runners(threading_mode_, {{feed_.get(), spec("qt-feed", config_.feed_thread)},
