@@ -9,12 +9,15 @@
 //   snapshot       verify the engine's state snapshots (read-only)
 //   backup         back up the data directory (while the engine runs) to a directory or S3
 //   restore        verify a backup's checksums and restore it into a data directory
+#include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "absl/cleanup/cleanup.h"
@@ -30,7 +33,28 @@
 #include "gateway/capital/client_config.hpp"
 #include "sim/sim_command.hpp"
 
+#if QT_USE_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 namespace {
+
+// The process allocator, checked rather than assumed: memory from malloc and from new must lie
+// in mimalloc's heap for it to be the one in use.
+std::string allocator_in_use() {
+#if QT_USE_MIMALLOC
+  void* from_malloc = std::malloc(64);
+  const auto from_new = std::make_unique<char[]>(64);
+  const bool active = mi_is_in_heap_region(from_malloc) && mi_is_in_heap_region(from_new.get());
+  std::free(from_malloc);
+  const int version = mi_version();
+  return fmt::format("mimalloc {}.{}.{} ({})", version / 100, version % 100 / 10, version % 10,
+                     active ? "active: malloc and new return mimalloc memory"
+                            : "LINKED BUT NOT ACTIVE: malloc or new bypasses it");
+#else
+  return "glibc malloc";
+#endif
+}
 
 struct CommonFlags {
   std::string config_file;
@@ -81,6 +105,7 @@ int run_command(const CommonFlags& flags, double duration_seconds, bool live) {
     return report_config_errors(s);
   }
   absl::Cleanup flush_log = [] { spdlog::default_logger()->flush(); };
+  spdlog::info("allocator: {}", allocator_in_use());
   const bool paper = config->venue_kind == "paper";
   spdlog::info("quanttrading starting: {}",
                paper ? "paper venue and simulated random-walk feed on this host (no broker)"

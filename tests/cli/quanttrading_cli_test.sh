@@ -39,6 +39,9 @@ status_lines=$(grep -c 'quotes/s=' "$work/run.out")
 
 grep -q 'built-in Capital.com simulator' "$work/run.out" && pass "run says it trades against the simulator" \
   || fail "run does not say it runs against the simulator"
+grep -Eq 'allocator: (glibc malloc|mimalloc [0-9.]+ \(active)' "$work/run.out" \
+  && pass "run names its allocator: $(grep -o 'allocator: .*' "$work/run.out")" \
+  || fail "no allocator line, or mimalloc linked but not active"
 
 # 1b. The paper venue (no network at all) still runs.
 "$bin" run --duration 2 --set venue.kind=paper >"$work/paper.out" 2>&1
