@@ -7,7 +7,7 @@
 //         then sleeps on the thread's Doorbell until a producer rings it or the agents' next
 //         deadline comes. A wake-up that finds no work parks again at once: the spin budget
 //         restarts only after real work, so an idle parked thread costs one wake-up per
-//         deadline (bench/idle_bench.cpp, README "Wait modes").
+//         deadline (bench/idle_bench.cpp; README, "Agents and threads").
 //
 // Doorbell::ring() is called by producers after they push to a ring this thread consumes. It
 // costs one locked read-modify-write when the consumer is awake; a wake-up system call only
