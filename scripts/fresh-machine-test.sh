@@ -11,8 +11,8 @@
 #   4. builds scripts/fresh-machine/Containerfile on that base (make, git, ca-certificates);
 #   5. checks that `apt-get update` works inside a container (default network).
 # Then, unless --prepare-only:
-#   6. in a new container: git clone of the repo (bind-mounted read-only at /src) to
-#      /work/quanttrading, checkout of HEAD, `make test`, `timeout RUN_TIMEOUT make run ARGS=...`.
+#   6. in a new container: git clone of the repo (a clone of it bind-mounted read-only at /src)
+#      to /work/quanttrading, checkout of HEAD, `make test`, `timeout RUN_TIMEOUT make run ARGS=...`.
 # Prints a PASS/FAIL summary with timings; exits non-zero on failure.
 #
 # Only committed work is tested (the clone is of HEAD); uncommitted changes are reported.
@@ -201,9 +201,16 @@ run_newcomer() {
     echo "NOTE: $dirty uncommitted change(s) in $REPO_ROOT are NOT tested (clone of $COMMIT)"
   fi
   echo "full output also in $LOG"
+  # The container gets a standalone clone: a git worktree's .git only points to a directory
+  # outside it, which the container cannot see.
+  local source
+  source=$(mktemp -d /var/tmp/qt-fresh-src.XXXXXX)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$source'" EXIT
+  git clone --quiet --no-checkout "$REPO_ROOT" "$source/repo"
   # RUN_ARGS is passed as one string to make's ARGS.
   podman run --rm \
-    -v "$REPO_ROOT:/src:ro" \
+    -v "$source/repo:/src:ro" \
     -e "COMMIT=$COMMIT" -e "TEST_TARGET=$TEST_TARGET" -e "RUN_ARGS=$RUN_ARGS" \
     -e "RUN_TIMEOUT=$RUN_TIMEOUT" \
     "$IMAGE" bash -c '
