@@ -31,6 +31,9 @@
 #   RUN_ARGS [--duration 10]                ARGS for `make run`
 #   RUN_TIMEOUT [60]                        seconds `make run` may take (timeout(1))
 #   LOG [/var/tmp/quanttrading-fresh-machine.log]  full output of the container run
+#   HOST_CA_DIR [/usr/local/share/ca-certificates]  local CA certificates (*.crt) the host trusts
+#                                           beyond Debian's, e.g. a TLS-inspecting proxy's: the
+#                                           container trusts them too (npm needs HTTPS)
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,6 +49,7 @@ TEST_TARGET=${TEST_TARGET:-test}
 RUN_ARGS=${RUN_ARGS:---duration 10}
 RUN_TIMEOUT=${RUN_TIMEOUT:-60}
 LOG=${LOG:-/var/tmp/quanttrading-fresh-machine.log}
+HOST_CA_DIR=${HOST_CA_DIR:-/usr/local/share/ca-certificates}
 
 HOST_PACKAGES=(podman podman-compose runc debootstrap)
 
@@ -67,7 +71,7 @@ die() { printf 'fresh-machine-test: ERROR: %s\n' "$*" >&2; exit 1; }
 if [[ $(id -u) -ne 0 ]]; then
   if command -v sudo >/dev/null 2>&1; then
     echo "fresh-machine-test: not root: re-running under sudo"
-    exec sudo --preserve-env=BASE_IMAGE,IMAGE,DEBIAN_MIRROR,DEBIAN_SECURITY_MIRROR,COMMIT,TEST_TARGET,RUN_ARGS,RUN_TIMEOUT,LOG \
+    exec sudo --preserve-env=BASE_IMAGE,IMAGE,DEBIAN_MIRROR,DEBIAN_SECURITY_MIRROR,COMMIT,TEST_TARGET,RUN_ARGS,RUN_TIMEOUT,LOG,HOST_CA_DIR \
       bash "${BASH_SOURCE[0]}" "$@"
   fi
   die "needs root (podman, debootstrap, /etc/containers) and sudo is not available"
@@ -208,13 +212,23 @@ run_newcomer() {
   # shellcheck disable=SC2064
   trap "rm -rf '$source'" EXIT
   git clone --quiet --no-checkout "$REPO_ROOT" "$source/repo"
+  # A network that inspects TLS makes HTTPS (npm) fail without the host's local CAs.
+  local host_ca=()
+  if compgen -G "$HOST_CA_DIR/*.crt" >/dev/null; then
+    echo "the container trusts the host's local CA certificates in $HOST_CA_DIR too"
+    host_ca=(-v "$HOST_CA_DIR:/usr/local/share/ca-certificates/host:ro"
+             -e NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
+  fi
   # RUN_ARGS is passed as one string to make's ARGS.
-  podman run --rm \
+  podman run --rm "${host_ca[@]}" \
     -v "$source/repo:/src:ro" \
     -e "COMMIT=$COMMIT" -e "TEST_TARGET=$TEST_TARGET" -e "RUN_ARGS=$RUN_ARGS" \
     -e "RUN_TIMEOUT=$RUN_TIMEOUT" \
     "$IMAGE" bash -c '
       set -euo pipefail
+      if compgen -G "/usr/local/share/ca-certificates/host/*.crt" >/dev/null; then
+        update-ca-certificates >/dev/null
+      fi
       git config --global --add safe.directory /src
       git config --global --add safe.directory /src/.git
       t0=$SECONDS
