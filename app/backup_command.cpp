@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app/config.hpp"
+#include "app/config_flags.hpp"
 #include "app/show_config.hpp"
 #include "persist/backup.hpp"
 #include "persist/backup_metrics.hpp"
@@ -54,8 +55,6 @@ CLI::App* add_backup_subcommand(CLI::App& app, BackupCommandOptions& options) {
       "config) to a directory or S3, while the engine runs");
   command->add_option("--to", options.to, "destination: a directory or s3://bucket/prefix")
       ->required();
-  command->add_option("--data-dir", options.data_dir,
-                      "the engine's data directory (default: persist.data_dir of the config)");
   command->add_option("--include-logs", options.include_logs, "also copy this log directory")
       ->check(CLI::ExistingDirectory);
   command
@@ -67,9 +66,7 @@ CLI::App* add_backup_subcommand(CLI::App& app, BackupCommandOptions& options) {
                       "S3 endpoint (MinIO, s3rver, ...); AWS_* variables are honoured as usual");
   command->add_option("--metrics-file", options.metrics_file,
                       "Prometheus textfile to update (default <data_dir>/metrics/backup.prom)");
-  command->add_option("-c,--config", options.config_file, "TOML configuration file (as for run)")
-      ->check(CLI::ExistingFile);
-  command->add_option("--set", options.sets, "override one config key (as for run; repeatable)");
+  add_config_flags(*command, options.config_file, options.sets, options.data_dir);
   return command;
 }
 

@@ -2,13 +2,12 @@
 // overlay keys that exist there (arrays of tables take their element schema from the C++ struct
 // defaults), environment variables and --set flags may only change existing values, and each
 // value keeps the type the default gives it. Every problem is collected, then reported at once.
+// Validation into AppConfig is config_read.cpp; the show-config rendering, config_render.cpp.
 #include "app/config.hpp"
 
 #include <toml++/toml.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -18,7 +17,6 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
-#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -27,63 +25,15 @@
 #include <variant>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "app/config_document.hpp"
 
 extern char** environ;
 
 namespace qt {
-namespace {
-
-constexpr std::string_view kDefaultConfigToml =
-#include "app/default_config_toml.inc"
-    ;
-
-constexpr std::string_view kMask = "********";
-constexpr std::size_t kMaxSymbolLength = 31;  // InstrumentSpec::kSymbolCapacity - 1
-constexpr int kMaxDecimals = 9;
-
-using Errors = std::vector<std::string>;
-
-// ---------------------------------------------------------------------------------------------
-// Small string helpers.
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string to_upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string out;
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    if (i != 0) out += separator;
-    out += parts[i];
-  }
-  return out;
-}
-
-std::vector<std::string> split(std::string_view s, char separator) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t end = s.find(separator, start);
-    parts.emplace_back(s.substr(start, end == std::string_view::npos ? s.npos : end - start));
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return parts;
-}
+namespace config_document {
 
 std::string join_path(std::string_view parent, std::string_view key) {
   if (parent.empty()) return std::string(key);
@@ -115,7 +65,7 @@ std::string in_quotes(std::string_view s) {
 // Secrets.
 
 bool is_secret_name(std::string_view name) {
-  const std::string lower = to_lower(name);
+  const std::string lower = absl::AsciiStrToLower(to_absl(name));
   for (std::string_view word : {"password", "api_key", "secret", "token"}) {
     if (lower.find(word) != std::string::npos) return true;
   }
@@ -124,11 +74,21 @@ bool is_secret_name(std::string_view name) {
 
 // A dotted path is secret if any component is (so a whole [secrets] table is masked too).
 bool is_secret_path(std::string_view path) {
-  for (const std::string& part : split(path, '.')) {
-    if (is_secret_name(part)) return true;
+  for (absl::string_view part : absl::StrSplit(to_absl(path), '.')) {
+    if (is_secret_name(from_absl(part))) return true;
   }
   return false;
 }
+
+}  // namespace config_document
+
+namespace {
+
+using namespace config_document;
+
+constexpr std::string_view kDefaultConfigToml =
+#include "app/default_config_toml.inc"
+    ;
 
 // ---------------------------------------------------------------------------------------------
 // Describing TOML values in messages.
@@ -400,7 +360,7 @@ std::optional<Scalar> parse_as(std::string_view text, toml::node_type type) {
   switch (type) {
     case toml::node_type::string: return Scalar{std::string(text)};
     case toml::node_type::integer: {
-      std::string_view t = trim(text);
+      absl::string_view t = absl::StripAsciiWhitespace(to_absl(text));
       if (!t.empty() && t.front() == '+') t.remove_prefix(1);
       int64_t value = 0;
       const auto result = std::from_chars(t.data(), t.data() + t.size(), value);
@@ -408,7 +368,7 @@ std::optional<Scalar> parse_as(std::string_view text, toml::node_type type) {
       return Scalar{value};
     }
     case toml::node_type::floating_point: {
-      std::string_view t = trim(text);
+      absl::string_view t = absl::StripAsciiWhitespace(to_absl(text));
       if (!t.empty() && t.front() == '+') t.remove_prefix(1);
       double value = 0;
       const auto result = std::from_chars(t.data(), t.data() + t.size(), value);
@@ -416,7 +376,7 @@ std::optional<Scalar> parse_as(std::string_view text, toml::node_type type) {
       return Scalar{value};
     }
     case toml::node_type::boolean: {
-      const std::string t = to_lower(trim(text));
+      const std::string t = absl::AsciiStrToLower(absl::StripAsciiWhitespace(to_absl(text)));
       if (t == "true" || t == "1") return Scalar{true};
       if (t == "false" || t == "0") return Scalar{false};
       break;
@@ -429,7 +389,7 @@ std::optional<Scalar> parse_as(std::string_view text, toml::node_type type) {
 // Sets the value at dotted `parts` of `doc` from `text`. `origin` says where it came from.
 void apply_override(toml::table& doc, const std::vector<std::string>& parts, std::string_view text,
                     std::string_view origin, Errors& errors) {
-  const std::string path = join(parts, ".");
+  const std::string path = absl::StrJoin(parts, ".");
   auto fail = [&](std::string message) {
     errors.push_back(path + ": " + message + std::string(origin));
   };
@@ -490,7 +450,7 @@ void collect_leaves(const toml::node& node, const std::string& path,
 }
 
 std::string env_name_of(std::string_view path) {
-  std::string name = "QT_" + to_upper(path);
+  std::string name = "QT_" + absl::AsciiStrToUpper(to_absl(path));
   for (char& c : name) {
     if (c == '.') c = '_';
   }
@@ -516,7 +476,7 @@ void apply_environment(toml::table& doc, const std::vector<std::string>& environ
     const std::string_view section = rest.substr(0, rest.find('_'));
     bool ours = false;
     for (auto&& [key, unused] : doc) {
-      if (to_upper(key.str()) == section) ours = true;
+      if (absl::AsciiStrToUpper(to_absl(key.str())) == section) ours = true;
     }
     if (!ours) continue;
     const auto it = paths_by_name.find(name);
@@ -525,7 +485,8 @@ void apply_environment(toml::table& doc, const std::vector<std::string>& environ
                        ": unknown configuration environment variable (no config key maps to it)");
       continue;
     }
-    apply_override(doc, split(it->second, '.'), value, " (from " + std::string(name) + ")", errors);
+    const std::vector<std::string> parts = absl::StrSplit(it->second, '.');
+    apply_override(doc, parts, value, " (from " + std::string(name) + ")", errors);
   }
 }
 
@@ -533,343 +494,20 @@ void apply_set_overrides(toml::table& doc, const std::vector<std::string>& overr
                          Errors& errors) {
   for (const std::string& entry : overrides) {
     const std::size_t eq = entry.find('=');
-    const std::string_view key = trim(std::string_view(entry).substr(0, eq));
+    const absl::string_view key =
+        absl::StripAsciiWhitespace(to_absl(std::string_view(entry).substr(0, eq)));
     bool well_formed = eq != std::string::npos && !key.empty();
-    const std::vector<std::string> parts = split(key, '.');
+    const std::vector<std::string> parts = absl::StrSplit(key, '.');
     for (const std::string& part : parts) {
       if (part.empty()) well_formed = false;
     }
     if (!well_formed) {
-      errors.push_back("--set " + in_quotes(is_secret_path(key) ? kMask : entry) +
+      errors.push_back("--set " + in_quotes(is_secret_path(from_absl(key)) ? kMask : entry) +
                        ": expected section.key=value");
       continue;
     }
     apply_override(doc, parts, std::string_view(entry).substr(eq + 1), " (from --set)", errors);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading the merged document into AppConfig, validating as we go.
-
-// One table of the document, with the dotted path used in messages.
-class Section {
- public:
-  Section(const toml::table* table, std::string path, Errors& errors)
-      : table_(table), path_(std::move(path)), errors_(&errors) {}
-
-  const std::string& path() const { return path_; }
-  std::string key_path(std::string_view key) const { return join_path(path_, key); }
-  Errors& errors() const { return *errors_; }
-
-  Section sub(std::string_view key) const {
-    const toml::table* child = nullptr;
-    if (table_ != nullptr) {
-      child = table_->get_as<toml::table>(key);
-      if (child == nullptr) internal_missing(key, "table");
-    }
-    return Section(child, key_path(key), *errors_);
-  }
-
-  std::string str(std::string_view key) const {
-    if (const auto* v = get(key, "string")) {
-      if (const auto* s = v->as_string()) return s->get();
-      internal_missing(key, "string");
-    }
-    return {};
-  }
-
-  bool boolean(std::string_view key) const {
-    if (const auto* v = get(key, "boolean")) {
-      if (const auto* b = v->as_boolean()) return b->get();
-      internal_missing(key, "boolean");
-    }
-    return false;
-  }
-
-  // Floats accept integers; non-finite values are rejected here for every key.
-  double number(std::string_view key) const {
-    if (const auto* v = get(key, "float")) {
-      double value = 0;
-      if (const auto* f = v->as_floating_point()) {
-        value = f->get();
-      } else if (const auto* i = v->as_integer()) {
-        value = static_cast<double>(i->get());
-      } else {
-        internal_missing(key, "float");
-        return 0;
-      }
-      if (!std::isfinite(value)) {
-        errors_->push_back(key_path(key) + ": must be a finite number; got " +
-                           format_double(value));
-        return 0;
-      }
-      return value;
-    }
-    return 0;
-  }
-
-  int64_t integer(std::string_view key) const {
-    if (const auto* v = get(key, "integer")) {
-      if (const auto* i = v->as_integer()) return i->get();
-      internal_missing(key, "integer");
-    }
-    return 0;
-  }
-
-  // An integer that must lie in [lo, hi] (and fit an int).
-  int int_in(std::string_view key, int64_t lo, int64_t hi) const {
-    const int64_t value = integer(key);
-    if (value < lo || value > hi) {
-      std::string message = key_path(key) + ": must be ";
-      if (hi == std::numeric_limits<int>::max()) {
-        message += lo == 1 ? "> 0" : ">= " + std::to_string(lo);
-      } else {
-        message += "between " + std::to_string(lo) + " and " + std::to_string(hi);
-      }
-      errors_->push_back(message + "; got " + std::to_string(value));
-      return static_cast<int>(std::clamp<int64_t>(value, lo, hi));
-    }
-    return static_cast<int>(value);
-  }
-
-  double positive(std::string_view key) const {
-    const double value = number(key);
-    if (!(value > 0)) {
-      errors_->push_back(key_path(key) + ": must be > 0; got " + format_double(value));
-    }
-    return value;
-  }
-
-  double non_negative(std::string_view key) const {
-    const double value = number(key);
-    if (!(value >= 0)) {
-      errors_->push_back(key_path(key) + ": must be >= 0; got " + format_double(value));
-    }
-    return value;
-  }
-
-  // A string that must be one of `choices`.
-  std::string choice(std::string_view key, std::initializer_list<std::string_view> choices) const {
-    std::string value = str(key);
-    if (table_ == nullptr) return value;
-    for (std::string_view c : choices) {
-      if (value == c) return value;
-    }
-    std::string message = key_path(key) + ": must be one of ";
-    bool first = true;
-    for (std::string_view c : choices) {
-      if (!first) message += ", ";
-      message += c;
-      first = false;
-    }
-    message += "; got " + (is_secret_path(key_path(key)) ? std::string(kMask) : in_quotes(value));
-    errors_->push_back(std::move(message));
-    return value;
-  }
-
- private:
-  const toml::node* get(std::string_view key, std::string_view expected) const {
-    if (table_ == nullptr) return nullptr;  // the missing table was already reported
-    const toml::node* node = table_->get(key);
-    if (node == nullptr) internal_missing(key, expected);
-    return node;
-  }
-
-  void internal_missing(std::string_view key, std::string_view expected) const {
-    errors_->push_back(key_path(key) + ": missing or not a " + std::string(expected) +
-                       " (internal: the embedded default lacks it)");
-  }
-
-  const toml::table* table_;
-  std::string path_;
-  Errors* errors_;
-};
-
-ThreadingMode threading_from(std::string_view s) {
-  if (s == "shared") return ThreadingMode::kShared;
-  if (s == "dedicated") return ThreadingMode::kDedicated;
-  return ThreadingMode::kAuto;
-}
-
-WaitKind wait_from(std::string_view s) {
-  if (s == "spin") return WaitKind::kSpin;
-  if (s == "yield") return WaitKind::kYield;
-  return WaitKind::kPark;
-}
-
-ThreadConfig read_thread(const Section& threads, std::string_view name) {
-  const Section s = threads.sub(name);
-  ThreadConfig t;
-  t.cpu = s.int_in("cpu", -1, std::numeric_limits<int>::max());
-  t.wait = wait_from(s.choice("wait", {"spin", "yield", "park"}));
-  return t;
-}
-
-// `value` (> 0) must be a whole number of 10^-decimals units.
-void check_on_grid(const Section& s, std::string_view key, double value, int decimals,
-                   std::string_view decimals_key) {
-  if (!(value > 0) || decimals < 0 || decimals > kMaxDecimals) return;
-  const double scaled = value * std::pow(10.0, decimals);
-  const double rounded = std::round(scaled);
-  if (rounded < 1 || std::fabs(scaled - rounded) > 1e-6 * std::max(1.0, std::fabs(scaled))) {
-    s.errors().push_back(s.key_path(key) + ": " + format_double(value) +
-                         " is not a whole multiple of " +
-                         (decimals == 0 ? std::string("1") : "1e-" + std::to_string(decimals)) +
-                         " (" + std::string(decimals_key) + " = " + std::to_string(decimals) + ")");
-  }
-}
-
-InstrumentConfig read_instrument(const Section& s) {
-  InstrumentConfig c;
-  c.symbol = s.str("symbol");
-  if (c.symbol.empty()) {
-    s.errors().push_back(s.key_path("symbol") + ": must not be empty");
-  } else if (c.symbol.size() > kMaxSymbolLength) {
-    s.errors().push_back(s.key_path("symbol") + ": must be at most " +
-                         std::to_string(kMaxSymbolLength) + " characters; got " +
-                         in_quotes(c.symbol));
-  }
-  c.price_decimals = s.int_in("price_decimals", 0, kMaxDecimals);
-  c.size_decimals = s.int_in("size_decimals", 0, kMaxDecimals);
-  c.tick = s.positive("tick");
-  c.min_size = s.positive("min_size");
-  c.size_increment = s.positive("size_increment");
-  c.max_size = s.non_negative("max_size");
-  c.contract_multiplier = s.positive("contract_multiplier");
-  c.max_order_size = s.positive("max_order_size");
-  c.max_position = s.positive("max_position");
-  c.initial_price = s.positive("initial_price");
-  c.spread = s.non_negative("spread");
-  c.volatility_bps = s.non_negative("volatility_bps");
-
-  check_on_grid(s, "tick", c.tick, c.price_decimals, "price_decimals");
-  check_on_grid(s, "min_size", c.min_size, c.size_decimals, "size_decimals");
-  check_on_grid(s, "size_increment", c.size_increment, c.size_decimals, "size_decimals");
-  check_on_grid(s, "max_size", c.max_size, c.size_decimals, "size_decimals");
-  if (c.max_size > 0 && c.min_size > c.max_size) {
-    s.errors().push_back(s.key_path("min_size") + ": must not exceed max_size (" +
-                         format_double(c.min_size) + " > " + format_double(c.max_size) + ")");
-  }
-  return c;
-}
-
-StrategyConfig read_strategy(const Section& s) {
-  StrategyConfig c;
-  c.type = s.choice("type", {"ma_crossover", "quoter"});
-  c.instrument = s.str("instrument");
-  c.size = s.positive("size");
-  const int max_int = std::numeric_limits<int>::max();
-  c.fast_window = s.int_in("fast_window", 1, max_int);
-  c.slow_window = s.int_in("slow_window", 1, max_int);
-  if (c.fast_window >= c.slow_window) {
-    s.errors().push_back(s.key_path("fast_window") + ": must be < slow_window; got " +
-                         std::to_string(c.fast_window) + " >= " + std::to_string(c.slow_window));
-  }
-  c.quote_offset_bps = s.positive("quote_offset_bps");
-  c.max_position = s.positive("max_position");
-  c.timer_ms = s.int_in("timer_ms", 1, max_int);
-  return c;
-}
-
-AppConfig read_config(const toml::table& doc, Errors& errors) {
-  AppConfig c;
-  const Section root(&doc, "", errors);
-  const int max_int = std::numeric_limits<int>::max();
-
-  c.threading =
-      threading_from(root.sub("engine").choice("threading", {"auto", "shared", "dedicated"}));
-
-  const Section threads = root.sub("threads");
-  c.engine_thread = read_thread(threads, "engine");
-  c.feed_thread = read_thread(threads, "feed");
-  c.venue_thread = read_thread(threads, "venue");
-
-  const Section risk = root.sub("risk");
-  c.max_order_notional = risk.positive("max_order_notional");
-  c.price_collar_bps = risk.positive("price_collar_bps");
-  c.max_orders_per_second = risk.int_in("max_orders_per_second", 1, max_int);
-  c.trading_state = risk.choice("trading_state", {"active", "reducing", "halted"});
-
-  const Section venue = root.sub("venue");
-  c.venue_kind = venue.choice("kind", {"capital", "paper"});
-  c.unknown_resolution_ms = venue.int_in("unknown_resolution_ms", 100, 3'600'000);
-
-  const Section feed = root.sub("feed");
-  const int64_t seed = feed.integer("seed");
-  if (seed < 0)
-    errors.push_back(feed.key_path("seed") + ": must be >= 0; got " + std::to_string(seed));
-  c.feed_seed = static_cast<uint64_t>(std::max<int64_t>(seed, 0));
-  c.quotes_per_second = feed.int_in("quotes_per_second", 1, max_int);
-
-  const Section run = root.sub("run");
-  c.status_interval_seconds = run.positive("status_interval_seconds");
-  c.cancel_on_shutdown = run.boolean("cancel_on_shutdown");
-
-  const Section persist = root.sub("persist");
-  c.data_dir = persist.str("data_dir");
-  if (c.data_dir.empty()) errors.push_back(persist.key_path("data_dir") + ": must not be empty");
-  c.segment_size_mib = persist.int_in("segment_size_mib", 1, 4096);
-  c.durability = persist.choice("durability", {"async", "group", "sync"});
-  c.group_commit_us = persist.int_in("group_commit_us", 0, 1'000'000);
-  c.group_commit_records = persist.int_in("group_commit_records", 1, 16384);
-  c.snapshot_interval_seconds = persist.positive("snapshot_interval_seconds");
-  c.snapshot_keep = persist.int_in("snapshot_keep", 1, 1000);
-  c.segment_retention_hours = persist.non_negative("segment_retention_hours");
-  c.archive_segments = persist.boolean("archive_segments");
-
-  const Section load = root.sub("load");
-  c.load_orders_per_second = load.non_negative("orders_per_second");
-  c.load_ack_log = load.str("ack_log");
-
-  const Section log = root.sub("log");
-  c.log_level = log.choice("level", {"trace", "debug", "info", "warn", "error"});
-  c.log_format = log.choice("format", {"text", "json"});
-
-  const Section capital = root.sub("capital");
-  c.capital_api_key = capital.str("api_key");
-  c.capital_identifier = capital.str("identifier");
-  c.capital_password = capital.str("password");
-
-  std::map<std::string, std::size_t, std::less<>> instrument_index;
-  if (const toml::array* instruments = doc.get_as<toml::array>("instruments")) {
-    for (std::size_t i = 0; i < instruments->size(); ++i) {
-      const Section s(instruments->get_as<toml::table>(i),
-                      join_path("instruments", std::to_string(i)), errors);
-      InstrumentConfig instrument = read_instrument(s);
-      if (!instrument.symbol.empty()) {
-        const auto [it, inserted] = instrument_index.emplace(instrument.symbol, i);
-        if (!inserted) {
-          errors.push_back(s.key_path("symbol") + ": duplicate symbol " +
-                           in_quotes(instrument.symbol) + " (also instruments." +
-                           std::to_string(it->second) + ")");
-        }
-      }
-      c.instruments.push_back(std::move(instrument));
-    }
-  }
-  if (c.instruments.empty()) errors.push_back("instruments: at least one instrument is required");
-
-  if (const toml::array* strategies = doc.get_as<toml::array>("strategies")) {
-    for (std::size_t i = 0; i < strategies->size(); ++i) {
-      const Section s(strategies->get_as<toml::table>(i),
-                      join_path("strategies", std::to_string(i)), errors);
-      StrategyConfig strategy = read_strategy(s);
-      const auto it = instrument_index.find(strategy.instrument);
-      if (it == instrument_index.end()) {
-        std::vector<std::string> known;
-        for (const InstrumentConfig& instrument : c.instruments) known.push_back(instrument.symbol);
-        errors.push_back(s.key_path("instrument") + ": unknown instrument " +
-                         in_quotes(strategy.instrument) + " (configured: " + join(known, ", ") +
-                         ")");
-      } else if (const InstrumentConfig& instrument = c.instruments[it->second];
-                 strategy.size > 0 && strategy.size < instrument.min_size) {
-        errors.push_back(s.key_path("size") + ": " + format_double(strategy.size) + " is below " +
-                         instrument.symbol + "'s min_size " + format_double(instrument.min_size));
-      }
-      c.strategies.push_back(std::move(strategy));
-    }
-  }
-  return c;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -903,148 +541,7 @@ Loaded load(const ConfigSources& sources) {
 }
 
 absl::Status errors_to_status(const Errors& errors) {
-  return absl::InvalidArgumentError(join(errors, "\n"));
-}
-
-void mask_secrets(toml::node& node, bool secret) {
-  if (toml::table* table = node.as_table()) {
-    for (auto&& [key, child] : *table) {
-      const bool child_secret = secret || is_secret_name(key.str());
-      if (child_secret && !child.is_table() && !child.is_array()) {
-        table->insert_or_assign(key.str(), kMask);
-      } else {
-        mask_secrets(child, child_secret);
-      }
-    }
-  } else if (toml::array* array = node.as_array()) {
-    for (std::size_t i = 0; i < array->size(); ++i) {
-      toml::node& child = *array->get(i);
-      if (secret && !child.is_table() && !child.is_array()) {
-        array->replace(array->cbegin() + static_cast<std::ptrdiff_t>(i), kMask);
-      } else {
-        mask_secrets(child, secret);
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rendering as TOML. toml++'s formatter prints floats with 17 significant digits (0.1 becomes
-// 0.10000000000000001), so values are written here with the shortest exact form instead.
-
-std::string render_string(std::string_view s);
-
-std::string render_key(std::string_view key) {
-  const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-  });
-  if (bare) return std::string(key);
-  return render_string(key);
-}
-
-std::string render_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof(buffer), "\\u%04x", static_cast<unsigned char>(c));
-          out += buffer;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
-std::string render_value(const toml::node& node) {
-  if (const auto* s = node.as_string()) return render_string(s->get());
-  if (const auto* i = node.as_integer()) return std::to_string(i->get());
-  if (const auto* b = node.as_boolean()) return b->get() ? "true" : "false";
-  if (const auto* f = node.as_floating_point()) {
-    const double value = f->get();
-    if (std::isnan(value)) return "nan";
-    if (std::isinf(value)) return value < 0 ? "-inf" : "inf";
-    std::string out = format_double(value);
-    if (out.find_first_of(".eE") == std::string::npos) out += ".0";
-    return out;
-  }
-  if (const auto* array = node.as_array()) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < array->size(); ++i) {
-      if (i != 0) out += ", ";
-      out += render_value(*array->get(i));
-    }
-    return out + "]";
-  }
-  if (const auto* table = node.as_table()) {  // inline table (only inside arrays of scalars)
-    std::string out = "{";
-    bool first = true;
-    for (auto&& [key, child] : *table) {
-      out += first ? " " : ", ";
-      out += render_key(key.str()) + " = " + render_value(child);
-      first = false;
-    }
-    return out + (first ? "}" : " }");
-  }
-  std::ostringstream os;  // dates and times
-  node.visit([&](const auto& n) { os << n; });
-  return os.str();
-}
-
-bool is_table_array(const toml::node& node) {
-  const toml::array* array = node.as_array();
-  return array != nullptr && !array->empty() && array->is_array_of_tables();
-}
-
-// The keys of `table`, the root's sections in the embedded default's order.
-std::vector<std::string> ordered_keys(const toml::table& table, bool root) {
-  std::vector<std::string> keys;
-  if (root) {
-    for (std::string_view key : {"engine", "threads", "risk", "venue", "feed", "run", "log",
-                                 "capital", "instruments", "strategies"}) {
-      if (table.contains(key)) keys.emplace_back(key);
-    }
-  }
-  for (auto&& [key, unused] : table) {
-    if (std::find(keys.begin(), keys.end(), key.str()) == keys.end()) keys.emplace_back(key.str());
-  }
-  return keys;
-}
-
-void render_table(std::ostringstream& os, const toml::table& table, const std::string& path) {
-  const std::vector<std::string> keys = ordered_keys(table, path.empty());
-  for (const std::string& key : keys) {
-    const toml::node& child = *table.get(key);
-    if (child.is_table() || is_table_array(child)) continue;
-    os << render_key(key) << " = " << render_value(child) << '\n';
-  }
-  for (const std::string& key : keys) {
-    const toml::node& child = *table.get(key);
-    const std::string child_path = path.empty() ? render_key(key) : path + "." + render_key(key);
-    if (const toml::table* sub = child.as_table()) {
-      // A table holding only tables needs no header of its own ([threads] before
-      // [threads.engine]).
-      const bool only_tables =
-          !sub->empty() &&
-          std::all_of(sub->begin(), sub->end(), [](auto&& kv) { return kv.second.is_table(); });
-      if (!only_tables) os << "\n[" << child_path << "]\n";
-      render_table(os, *sub, child_path);
-    } else if (is_table_array(child)) {
-      for (const toml::node& element : *child.as_array()) {
-        os << "\n[[" << child_path << "]]\n";
-        render_table(os, *element.as_table(), child_path);
-      }
-    }
-  }
+  return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
 }
 
 }  // namespace
@@ -1067,11 +564,7 @@ absl::StatusOr<std::string> render_effective_config(const ConfigSources& sources
   try {
     Loaded loaded = load(sources);
     if (!loaded.errors.empty()) return errors_to_status(loaded.errors);
-    mask_secrets(loaded.doc, false);
-    std::ostringstream os;
-    os << "# Effective configuration (secrets masked)\n";
-    render_table(os, loaded.doc, "");
-    return os.str();
+    return render_masked(std::move(loaded.doc));
   } catch (const std::exception& e) {
     return absl::InternalError(std::string("rendering the configuration failed: ") + e.what());
   }
@@ -1083,24 +576,6 @@ std::vector<std::string> process_environment() {
     out.emplace_back(*entry);
   }
   return out;
-}
-
-std::string_view to_string(ThreadingMode mode) {
-  switch (mode) {
-    case ThreadingMode::kAuto: return "auto";
-    case ThreadingMode::kShared: return "shared";
-    case ThreadingMode::kDedicated: return "dedicated";
-  }
-  return "auto";
-}
-
-std::string_view to_string(WaitKind wait) {
-  switch (wait) {
-    case WaitKind::kSpin: return "spin";
-    case WaitKind::kYield: return "yield";
-    case WaitKind::kPark: return "park";
-  }
-  return "park";
 }
 
 }  // namespace qt

@@ -13,15 +13,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/agent_runner.hpp"
+#include "engine/idle_strategy.hpp"
 
 namespace qt {
 
-enum class ThreadingMode { kAuto, kShared, kDedicated };
-enum class WaitKind { kSpin, kYield, kPark };
-
 struct ThreadConfig {
   int cpu = -1;  // -1 = not pinned
-  WaitKind wait = WaitKind::kPark;
+  WaitMode wait = WaitMode::kPark;
 };
 
 struct InstrumentConfig {
@@ -55,7 +54,7 @@ struct StrategyConfig {
 
 struct AppConfig {
   // [engine]
-  ThreadingMode threading = ThreadingMode::kAuto;
+  ThreadingModeKind threading = ThreadingModeKind::kAuto;
   ThreadConfig engine_thread;  // [threads.engine]
   ThreadConfig feed_thread;    // [threads.feed]
   ThreadConfig venue_thread;   // [threads.venue]
@@ -128,9 +127,5 @@ absl::StatusOr<std::string> render_effective_config(const ConfigSources& sources
 
 // The process environment (environ) as "NAME=value" strings, for ConfigSources::environment.
 std::vector<std::string> process_environment();
-
-// Config spellings of the enums ("auto", "park", ...), e.g. for status output.
-std::string_view to_string(ThreadingMode mode);
-std::string_view to_string(WaitKind wait);
 
 }  // namespace qt

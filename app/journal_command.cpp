@@ -8,6 +8,7 @@
 #include <ostream>
 
 #include "app/config.hpp"
+#include "app/config_flags.hpp"
 #include "persist/data_dir.hpp"
 #include "persist/journal_reader.hpp"
 #include "persist/records.hpp"
@@ -18,11 +19,7 @@ namespace {
 using Action = JournalCommandOptions::Action;
 
 void add_common(CLI::App& command, JournalCommandOptions& options) {
-  command.add_option("--dir", options.dir,
-                     "journal directory (default: <persist.data_dir>/journal of the config)");
-  command.add_option("-c,--config", options.config_file, "TOML configuration file (as for run)")
-      ->check(CLI::ExistingFile);
-  command.add_option("--set", options.sets, "override one config key (as for run; repeatable)");
+  add_config_flags(command, options.config_file, options.sets, options.data_dir);
 }
 
 // "2026-11-25T21:45:24.123456789Z" for wall-clock nanoseconds.
@@ -171,8 +168,10 @@ CLI::App* add_journal_subcommand(CLI::App& app, JournalCommandOptions& options) 
 int run_journal_command(const JournalCommandOptions& options,
                         const std::vector<std::string>& environment, std::ostream& out,
                         std::ostream& err) {
-  std::filesystem::path dir = options.dir;
-  if (dir.empty()) {
+  std::filesystem::path dir;
+  if (!options.data_dir.empty()) {
+    dir = persist::journal_dir(options.data_dir);
+  } else {
     ConfigSources sources;
     sources.file_path = options.config_file;
     sources.set_overrides = options.sets;

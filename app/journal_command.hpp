@@ -1,11 +1,11 @@
 // `quanttrading journal dump | verify | stats`: the command-line face of persist/journal_reader.
 //
-//   quanttrading journal dump   [--dir D] [--order-id N] [--type NAME] [--from-seq N]
-//   quanttrading journal verify [--dir D]
-//   quanttrading journal stats  [--dir D]
+//   quanttrading journal dump   [--data-dir D] [--order-id N] [--type NAME] [--from-seq N]
+//   quanttrading journal verify [--data-dir D]
+//   quanttrading journal stats  [--data-dir D]
 //   (each also takes -c/--config and --set, as run does, to find persist.data_dir)
 //
-// D defaults to <persist.data_dir>/journal of the configuration. All three only read: they run
+// They read the journal in D/journal; D defaults to persist.data_dir. All three only read: they run
 // beside a live engine (without its data-directory lock) and never change a byte — repairing a
 // torn tail is the engine's start-up recovery, not this command's.
 //
@@ -38,7 +38,7 @@ struct JournalCommandOptions {
   Action action = Action::kNone;
   std::string config_file;        // -c/--config
   std::vector<std::string> sets;  // --set
-  std::string dir;                // --dir; empty = <persist.data_dir>/journal
+  std::string data_dir;           // --data-dir; empty = persist.data_dir of the configuration
   uint64_t order_id = 0;          // dump --order-id (0 = any)
   std::string type;               // dump --type (record type name)
   uint64_t from_sequence = 0;     // dump --from-seq

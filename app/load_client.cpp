@@ -69,6 +69,7 @@ void LoadClient::loop() {
       command.new_order.size = options_.size;
       command.new_order.created_ns = now;
       if (commands_->try_push(command)) {
+        if (engine_doorbell_ != nullptr) engine_doorbell_->ring();
         ++n;
         sent_.fetch_add(1, std::memory_order_relaxed);
       }

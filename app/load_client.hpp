@@ -38,6 +38,8 @@ class LoadClient {
                                                             Engine& engine);
   ~LoadClient();
 
+  // The doorbell of the engine's thread, rung after each order (set before start()).
+  void set_engine_doorbell(Doorbell* doorbell) { engine_doorbell_ = doorbell; }
   void start();
   void stop();
   uint64_t sent() const { return sent_.load(std::memory_order_relaxed); }
@@ -51,6 +53,7 @@ class LoadClient {
   int log_fd_ = -1;
   std::unique_ptr<CommandRing> commands_ = std::make_unique<CommandRing>();
   std::unique_ptr<OrderUpdateRing> updates_ring_ = std::make_unique<OrderUpdateRing>();
+  Doorbell* engine_doorbell_ = nullptr;
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::atomic<uint64_t> sent_{0};

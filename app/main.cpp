@@ -9,17 +9,22 @@
 //   snapshot       verify the engine's state snapshots (read-only)
 //   backup         back up the data directory (while the engine runs) to a directory or S3
 //   restore        verify a backup's checksums and restore it into a data directory
+#include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "app/backup_command.hpp"
 #include "app/check_capital.hpp"
 #include "app/config.hpp"
+#include "app/config_flags.hpp"
 #include "app/journal_command.hpp"
 #include "app/logging.hpp"
 #include "app/show_config.hpp"
@@ -28,20 +33,39 @@
 #include "gateway/capital/client_config.hpp"
 #include "sim/sim_command.hpp"
 
+#if QT_USE_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 namespace {
+
+// The process allocator, checked rather than assumed: memory from malloc and from new must lie
+// in mimalloc's heap for it to be the one in use.
+std::string allocator_in_use() {
+#if QT_USE_MIMALLOC
+  void* from_malloc = std::malloc(64);
+  const auto from_new = std::make_unique<char[]>(64);
+  const bool active = mi_is_in_heap_region(from_malloc) && mi_is_in_heap_region(from_new.get());
+  std::free(from_malloc);
+  const int version = mi_version();
+  return fmt::format("mimalloc {}.{}.{} ({})", version / 100, version % 100 / 10, version % 10,
+                     active ? "active: malloc and new return mimalloc memory"
+                            : "LINKED BUT NOT ACTIVE: malloc or new bypasses it");
+#else
+  return "glibc malloc";
+#endif
+}
 
 struct CommonFlags {
   std::string config_file;
   std::vector<std::string> sets;
+  std::string data_dir;
   std::string log_format;
   std::string log_level;
 };
 
 void add_common_flags(CLI::App& command, CommonFlags& flags) {
-  command.add_option("-c,--config", flags.config_file, "TOML configuration file")
-      ->check(CLI::ExistingFile);
-  command.add_option("--set", flags.sets,
-                     "override one key, e.g. --set risk.max_order_notional=5000 (repeatable)");
+  qt::add_config_flags(command, flags.config_file, flags.sets, flags.data_dir);
   command.add_option("--log-format", flags.log_format, "text or json (overrides log.format)");
   command.add_option("--log-level", flags.log_level, "overrides log.level");
 }
@@ -51,6 +75,8 @@ qt::ConfigSources sources_of(const CommonFlags& flags) {
   sources.file_path = flags.config_file;
   sources.environment = qt::process_environment();
   sources.set_overrides = flags.sets;
+  if (!flags.data_dir.empty())
+    sources.set_overrides.push_back("persist.data_dir=" + flags.data_dir);
   if (!flags.log_format.empty()) sources.set_overrides.push_back("log.format=" + flags.log_format);
   if (!flags.log_level.empty()) sources.set_overrides.push_back("log.level=" + flags.log_level);
   return sources;
@@ -72,9 +98,14 @@ int run_command(const CommonFlags& flags, double duration_seconds, bool live) {
 
   absl::StatusOr<qt::AppConfig> config = qt::load_config(sources_of(flags));
   if (!config.ok()) return report_config_errors(config.status());
-  if (absl::Status s = qt::setup_logging(config->log_level, config->log_format); !s.ok()) {
+  // The stage threads log without waiting on the terminal; every line is out before we return.
+  if (absl::Status s =
+          qt::setup_logging(config->log_level, config->log_format, qt::LogWrites::kBackground);
+      !s.ok()) {
     return report_config_errors(s);
   }
+  absl::Cleanup flush_log = [] { spdlog::default_logger()->flush(); };
+  spdlog::info("allocator: {}", allocator_in_use());
   const bool paper = config->venue_kind == "paper";
   spdlog::info("quanttrading starting: {}",
                paper ? "paper venue and simulated random-walk feed on this host (no broker)"
@@ -89,7 +120,6 @@ int run_command(const CommonFlags& flags, double duration_seconds, bool live) {
     spdlog::error("run failed: {}", std::string(summary.status().message()));
     return 1;
   }
-  spdlog::default_logger()->flush();
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <ostream>
 
 #include "app/config.hpp"
+#include "app/config_flags.hpp"
 #include "app/trading_app.hpp"
 #include "engine/engine.hpp"
 #include "persist/data_dir.hpp"
@@ -18,15 +19,6 @@
 
 namespace qt {
 namespace {
-
-void add_common(CLI::App& command, std::string& config_file, std::vector<std::string>& sets,
-                std::string& data_dir) {
-  command.add_option("--data-dir", data_dir,
-                     "the engine's data directory (default: persist.data_dir of the config)");
-  command.add_option("-c,--config", config_file, "TOML configuration file (as for run)")
-      ->check(CLI::ExistingFile);
-  command.add_option("--set", sets, "override one config key (as for run; repeatable)");
-}
 
 absl::StatusOr<AppConfig> config_of(const std::string& file, const std::vector<std::string>& sets,
                                     const std::vector<std::string>& environment) {
@@ -111,7 +103,7 @@ CLI::App* add_snapshot_subcommand(CLI::App& app, SnapshotCommandOptions& options
   snapshot->require_subcommand(1);
   CLI::App* verify = snapshot->add_subcommand(
       "verify", "check every snapshot; exit 1 when the newest is damaged (never writes)");
-  add_common(*verify, options.config_file, options.sets, options.data_dir);
+  add_config_flags(*verify, options.config_file, options.sets, options.data_dir);
   return snapshot;
 }
 
@@ -120,7 +112,7 @@ CLI::App* add_journal_replay_subcommand(CLI::App& journal, JournalReplayOptions&
       "replay",
       "rebuild the engine state from snapshot + journal as start-up would, offline (never "
       "writes); exit 0 to the end, 1 torn tail, 2 refused");
-  add_common(*replay, options.config_file, options.sets, options.data_dir);
+  add_config_flags(*replay, options.config_file, options.sets, options.data_dir);
   replay->add_flag("--digest", options.digest, "also print the state digest");
   replay->add_flag("--no-snapshot", options.no_snapshot,
                    "ignore snapshots: replay the whole journal from sequence 1");

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "app/logging.hpp"
 #include "engine/clock.hpp"
 #include "engine/strategies/moving_average_crossover.hpp"
 #include "engine/strategies/simple_quoter.hpp"
@@ -14,24 +15,6 @@
 namespace qt {
 
 namespace {
-
-WaitMode to_wait_mode(WaitKind kind) {
-  switch (kind) {
-    case WaitKind::kSpin: return WaitMode::kSpin;
-    case WaitKind::kYield: return WaitMode::kYield;
-    case WaitKind::kPark: return WaitMode::kPark;
-  }
-  return WaitMode::kPark;
-}
-
-ThreadingModeKind to_threading(ThreadingMode mode) {
-  switch (mode) {
-    case ThreadingMode::kAuto: return ThreadingModeKind::kAuto;
-    case ThreadingMode::kShared: return ThreadingModeKind::kShared;
-    case ThreadingMode::kDedicated: return ThreadingModeKind::kDedicated;
-  }
-  return ThreadingModeKind::kAuto;
-}
 
 TradingState to_trading_state(const std::string& text) {
   if (text == "reducing") return TradingState::kReducing;
@@ -128,10 +111,9 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
   }
   if (absl::Status status = open_persistence(); !status.ok()) return status;
 
-  threading_mode_ =
-      resolve_threading_mode(to_threading(config_.threading), std::thread::hardware_concurrency());
+  threading_mode_ = resolve_threading_mode(config_.threading, std::thread::hardware_concurrency());
   auto spec = [](const char* name, const ThreadConfig& t) {
-    return RunnerSpec{name, t.cpu, to_wait_mode(t.wait)};
+    return RunnerSpec{name, t.cpu, t.wait};
   };
   if (capital_mode()) {
     std::vector<capital::VenueInstrument> venue_instruments;
@@ -148,6 +130,8 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
                              {{engine_.get(), spec("qt-engine", config_.engine_thread)},
                               {capital_venue_.get(), spec("qt-venue", config_.venue_thread)}});
     Doorbell& engine_bell = runners_.front()->doorbell();
+    engine_bell_ = &engine_bell;
+    capital_venue_->set_own_doorbell(&runners_.back()->doorbell());
     if (threading_mode_ == ThreadingModeKind::kDedicated) {
       engine_->set_venue_doorbell(&runners_[1]->doorbell());
       capital_venue_->set_engine_doorbell(&engine_bell);
@@ -213,7 +197,7 @@ absl::Status TradingApp::build_paper() {
                                            config_.quotes_per_second);
   venue_ = std::make_unique<PaperVenue>(*venue_requests_, *venue_events_, venue_quotes_.get());
   auto spec = [](const char* name, const ThreadConfig& t) {
-    return RunnerSpec{name, t.cpu, to_wait_mode(t.wait)};
+    return RunnerSpec{name, t.cpu, t.wait};
   };
   runners_ =
       build_runners(threading_mode_, {{feed_.get(), spec("qt-feed", config_.feed_thread)},
@@ -223,6 +207,7 @@ absl::Status TradingApp::build_paper() {
   if (threading_mode_ == ThreadingModeKind::kDedicated) {
     Doorbell& engine_bell = runners_[1]->doorbell();
     Doorbell& venue_bell = runners_[2]->doorbell();
+    engine_bell_ = &engine_bell;
     feed_->add_output({engine_quotes_.get(), &engine_bell});
     feed_->add_output({venue_quotes_.get(), &venue_bell});
     engine_->set_venue_doorbell(&venue_bell);
@@ -231,7 +216,8 @@ absl::Status TradingApp::build_paper() {
   } else {
     feed_->add_output({engine_quotes_.get(), nullptr});
     feed_->add_output({venue_quotes_.get(), nullptr});
-    add_journal_runner(runners_.front()->doorbell());
+    engine_bell_ = &runners_.front()->doorbell();
+    add_journal_runner(*engine_bell_);
   }
   return absl::OkStatus();
 }
@@ -348,6 +334,7 @@ std::string TradingApp::status_line(double elapsed_seconds, double interval_seco
             : std::string("reconciling"));
   }
   line += " | " + persistence_->status();
+  line += fmt::format(" | log lines dropped={}", log_lines_dropped());
   for (const InstrumentSpec& spec : instruments_) {
     const EngineStats::InstrumentFigures& f = stats.instruments[spec.id];
     const MoneyUnits realized = f.realized_pnl.load(std::memory_order_relaxed);
@@ -368,6 +355,7 @@ void TradingApp::shutdown() {
   // market data and every thread with the rings drained.
   if (load_client_) load_client_->stop();
   engine_->request_shutdown();
+  engine_bell_->ring();
   const int64_t deadline = now_ns() + (capital_mode() ? 10'000'000'000LL : 3'000'000'000LL);
   while (now_ns() < deadline) {
     const bool drained = engine_->shutdown_done() && venue_requests_->empty_approx() &&
@@ -396,7 +384,10 @@ absl::StatusOr<RunSummary> TradingApp::run(const RunOptions& options,
     if (absl::Status status = runner->start(); !status.ok()) return status;
   }
   if (stream_) stream_->start();
-  if (load_client_) load_client_->start();
+  if (load_client_) {
+    load_client_->set_engine_doorbell(engine_bell_);
+    load_client_->start();
+  }
   if (absl::Status status = persistence_->start_snapshots(); !status.ok()) return status;
   const int64_t started = now_ns();
   const double interval = config_.status_interval_seconds;
@@ -444,11 +435,11 @@ void TradingApp::print_summary(const RunSummary& summary, double elapsed_seconds
   std::string text = fmt::format(
       "summary: ran {:.1f}s, quotes processed={}, orders received={} sent={} filled={} "
       "canceled={} rejected={}, fills={}, live orders at exit={}, illegal transitions={}, "
-      "feed quotes dropped={}",
+      "feed quotes dropped={}, log lines dropped={}",
       elapsed_seconds, summary.quotes, summary.orders_received, summary.orders_sent,
       stats.filled_orders.load(), stats.canceled_orders.load(), summary.rejects, summary.fills,
       summary.live_orders_at_exit, stats.illegal_transitions.load(),
-      feed_ ? feed_->quotes_dropped() : stream_->stats().drops);
+      feed_ ? feed_->quotes_dropped() : stream_->stats().drops, log_lines_dropped());
   for (const InstrumentSpec& spec : instruments_) {
     const EngineStats::InstrumentFigures& f = stats.instruments[spec.id];
     text += fmt::format("\n  {:<8} net={:g} avg={} realized={:.2f} unrealized={:.2f}", spec.name(),

@@ -91,6 +91,7 @@ class TradingApp {
   std::unique_ptr<LoadClient> load_client_;
   std::unique_ptr<EnginePersistence> persistence_;
   std::vector<std::unique_ptr<AgentRunner>> runners_;
+  Doorbell* engine_bell_ = nullptr;  // the engine's thread: rung for work no ring announces
 
   // Previous status sample, for per-interval rates and percentiles.
   uint64_t last_quotes_ = 0;

@@ -298,8 +298,8 @@ int main_impl(int argc, char** argv) {
   app.add_option("--idle", idle, "how the durable-ack producer and journal agent wait")
       ->default_val(idle)
       ->check(CLI::IsMember({"spin", "yield", "park"}));
-  app.add_option("--spins-before-park", g_spins_before_park, "park mode")
-      ->default_val(g_spins_before_park);
+  app.add_option("--park-spin-ns", g_park_spin_ns, "park mode: spin this long after work")
+      ->default_val(g_park_spin_ns);
   app.add_option("--settle-after-open-ms", g_settle_after_open_ms,
                  "pause between opening a durable-ack row's journal and its first record")
       ->default_val(g_settle_after_open_ms);

@@ -109,7 +109,7 @@ inline int g_settle_after_open_ms = 0;
 //         alone beside any busy thread, even one sleeping 20 us at a time); parked, almost none.
 enum class IdleMode { kSpin, kYield, kPark };
 inline IdleMode g_idle = IdleMode::kSpin;
-inline int g_spins_before_park = IdleStrategy::kSpinsBeforePark;  // --spins-before-park
+inline int64_t g_park_spin_ns = IdleStrategy::kDefaultSpinNs;  // --park-spin-ns
 inline void idle_wait() {
   if (g_idle == IdleMode::kYield) std::this_thread::yield();
 }

@@ -91,14 +91,16 @@ PipelineResult run_pipeline(const fs::path& base, Durability mode, EntryPool& po
         first_push = pushed[2];
         last_ack = acked[last];
         stop.store(true, std::memory_order_release);
+        journal_bell.ring();  // the agent parks until rung
       },
       [&] {
         agent.on_start();
-        IdleStrategy idle(WaitMode::kPark, &journal_bell, g_spins_before_park);
+        IdleStrategy idle(WaitMode::kPark, &journal_bell, g_park_spin_ns);
         while (!stop.load(std::memory_order_acquire)) {
           const int work = agent.do_work();
           if (park) {
-            idle.idle(work, [&] { return agent.do_work(); });
+            idle.idle(work,
+                      [&] { return stop.load(std::memory_order_acquire) ? 1 : agent.do_work(); });
           } else if (work == 0) {
             idle_wait();
           }

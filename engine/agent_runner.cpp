@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,12 @@ int AgentRunner::do_work_once() {
   int work = 0;
   for (Agent* agent : agents_) work += agent->do_work();
   return work;
+}
+
+int64_t AgentRunner::next_deadline_ns() const {
+  int64_t deadline = kNoDeadline;
+  for (const Agent* agent : agents_) deadline = std::min(deadline, agent->next_deadline_ns());
+  return deadline;
 }
 
 absl::Status AgentRunner::start() {
@@ -53,8 +60,10 @@ void AgentRunner::run() {
   for (Agent* agent : agents_) agent->on_start();
   IdleStrategy idle(spec_.wait, &doorbell_);
   while (running_.load(std::memory_order_acquire)) {
-    idle.idle(do_work_once(),
-              [this] { return running_.load(std::memory_order_acquire) ? do_work_once() : 1; });
+    idle.idle(
+        do_work_once(),
+        [this] { return running_.load(std::memory_order_acquire) ? do_work_once() : 1; },
+        [this] { return next_deadline_ns(); });
   }
   for (Agent* agent : agents_) agent->on_close();
 }

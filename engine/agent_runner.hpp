@@ -1,5 +1,6 @@
 // AgentRunner: a named thread that runs one or more agents' duty cycles round-robin until
-// stopped, optionally pinned to a CPU, idling with its own IdleStrategy.
+// stopped, optionally pinned to a CPU, idling with its own IdleStrategy; parked, it sleeps until
+// its Doorbell rings or the earliest next_deadline_ns() of its agents.
 //
 // With one agent per runner this is the `dedicated` threading mode; with every agent on one
 // runner it is `shared` (stages run to completion on one thread, no core crossing).
@@ -44,6 +45,8 @@ class AgentRunner {
 
   // One duty cycle over all agents; exposed for single-threaded tests and benchmarks.
   int do_work_once();
+  // The earliest of the agents' next_deadline_ns() (runner thread).
+  int64_t next_deadline_ns() const;
 
  private:
   void run();

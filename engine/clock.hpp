@@ -9,6 +9,9 @@
 
 namespace qt {
 
+// A now_ns() instant that never comes: "no deadline".
+inline constexpr int64_t kNoDeadline = INT64_MAX;
+
 inline int64_t now_ns() {
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -134,6 +134,23 @@ void Engine::run_timers(int64_t now) {
   }
 }
 
+int64_t Engine::next_deadline_ns() const {
+  // Room in the venue or journal ring is not announced by a ring: retry as a 1 ms park did.
+  constexpr int64_t kBackPressureRetryNs = 1'000'000;
+  int64_t deadline = kNoDeadline;
+  if (!outputs_.empty() || recovery_cursor_ != 0 || startup_reconcile_unsent_) {
+    deadline = now_ns() + kBackPressureRetryNs;
+  }
+  if (!strategies_started_ || strategies_stopped_) return deadline;
+  for (const StrategySlot& slot : strategies_) {
+    const StrategyContext& context = *slot.context;
+    if (context.timer_interval_ns() > 0 && context.next_timer_ns < deadline) {
+      deadline = context.next_timer_ns;
+    }
+  }
+  return deadline;
+}
+
 void Engine::begin_shutdown() {
   // A strategy that never started (the engine never got ready) has nothing to stop.
   if (strategies_started_) {

@@ -109,6 +109,8 @@ class Engine final : public Agent {
   std::string_view name() const override { return "engine"; }
   void on_start() override;
   int do_work() override;
+  // The next strategy timer; soon (a retry) while outputs or recovered orders wait for room.
+  int64_t next_deadline_ns() const override;
   void on_close() override;
 
   // Any thread: ask the engine to stop its strategies and (if configured) cancel open orders.

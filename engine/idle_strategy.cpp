@@ -28,6 +28,14 @@ void Doorbell::wait(uint32_t epoch, int64_t timeout_ns) noexcept {
             nullptr, 0);
 }
 
+void Doorbell::wait_until(uint32_t epoch, int64_t deadline_ns) noexcept {
+  // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, the clock of now_ns().
+  const timespec deadline{static_cast<time_t>(deadline_ns / 1'000'000'000),
+                          static_cast<long>(deadline_ns % 1'000'000'000)};
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&epoch_), FUTEX_WAIT_BITSET_PRIVATE, epoch,
+            deadline_ns == kNoDeadline ? nullptr : &deadline, nullptr, FUTEX_BITSET_MATCH_ANY);
+}
+
 void Doorbell::wake() noexcept {
   epoch_.fetch_add(1, std::memory_order_seq_cst);
   wakeups_.fetch_add(1, std::memory_order_relaxed);

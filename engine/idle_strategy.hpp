@@ -1,5 +1,13 @@
-// What a thread does when its agents found no work: spin, yield, or park (spin a while, then
-// sleep on a futex until a producer rings the thread's Doorbell or a short timeout passes).
+// What a thread does when its agents found no work: spin, yield, or park.
+//
+//  spin   never sleeps: the lowest hand-off latency, one whole core (for isolated cores).
+//  yield  sched_yield() between polls: still a whole core when nothing else wants it.
+//  park   after real work, spins for a budget of spin_ns (work that follows work — the next
+//         quote of a burst, a fill after an order — is picked up without a wake-up),
+//         then sleeps on the thread's Doorbell until a producer rings it or the agents' next
+//         deadline comes. A wake-up that finds no work parks again at once: the spin budget
+//         restarts only after real work, so an idle parked thread costs one wake-up per
+//         deadline (bench/idle_bench.cpp; README, "Agents and threads").
 //
 // Doorbell::ring() is called by producers after they push to a ring this thread consumes. It
 // costs one locked read-modify-write when the consumer is awake; a wake-up system call only
@@ -13,6 +21,8 @@
 #include <atomic>
 #include <cstdint>
 #include <string_view>
+
+#include "engine/clock.hpp"
 
 namespace qt {
 
@@ -32,8 +42,11 @@ class Doorbell {
     return epoch_.load(std::memory_order_seq_cst);
   }
   void wait(uint32_t epoch, int64_t timeout_ns) noexcept;
+  // Until a ring or the now_ns() instant `deadline_ns` (kNoDeadline: until a ring).
+  void wait_until(uint32_t epoch, int64_t deadline_ns) noexcept;
   void cancel_wait() noexcept { waiters_.fetch_sub(1, std::memory_order_seq_cst); }
   uint64_t wakeups() const noexcept { return wakeups_.load(std::memory_order_relaxed); }
+  bool has_waiter() const noexcept { return waiters_.load(std::memory_order_seq_cst) != 0; }
 
  private:
   void wake() noexcept;
@@ -45,37 +58,51 @@ class Doorbell {
 
 class IdleStrategy {
  public:
-  static constexpr int kSpinsBeforePark = 20'000;
-  static constexpr int64_t kParkTimeoutNs = 1'000'000;  // timers still fire while parked
+  // About what a wake-up costs here (~4 µs within the hypervisor's halt-poll window, ~130 µs
+  // after it): spinning longer buys little latency for much CPU (bench/idle_bench.cpp).
+  static constexpr int64_t kDefaultSpinNs = 20'000;
 
-  // `spins_before_park`: idle duty cycles spent spinning before a park. Fewer leave the CPU to
-  // others sooner (on a small VM, to the hypervisor's I/O thread: see bench/RESULTS.md, journal)
-  // at the price of a wake-up (~20 µs here) for work that arrives later.
-  IdleStrategy(WaitMode mode, Doorbell* doorbell, int spins_before_park = kSpinsBeforePark)
-      : mode_(mode), doorbell_(doorbell), spins_before_park_(spins_before_park) {}
+  IdleStrategy(WaitMode mode, Doorbell* doorbell, int64_t spin_ns = kDefaultSpinNs)
+      : mode_(mode), doorbell_(doorbell), spin_ns_(spin_ns) {}
 
   // Called after each duty cycle with the work it did. `repoll` runs the duty cycle once more
-  // after announcing the park, closing the race with a producer that pushed just before.
-  template <typename Repoll>
-  void idle(int work_done, Repoll&& repoll) {
+  // after announcing the park, closing the race with a producer that pushed just before;
+  // `next_deadline` (asked after it) bounds the park, on the now_ns() clock.
+  template <typename Repoll, typename NextDeadline>
+  void idle(int work_done, Repoll&& repoll, NextDeadline&& next_deadline) {
     if (work_done > 0) {
-      idle_spins_ = 0;
+      after_work_ = true;
       return;
     }
     switch (mode_) {
       case WaitMode::kSpin: cpu_relax(); return;
       case WaitMode::kYield: yield(); return;
-      case WaitMode::kPark:
-        if (++idle_spins_ < spins_before_park_ || doorbell_ == nullptr) {
+      case WaitMode::kPark: {
+        const int64_t now = now_ns();
+        if (after_work_) {
+          after_work_ = false;
+          spin_until_ns_ = now + spin_ns_;
+        }
+        if (now < spin_until_ns_ || doorbell_ == nullptr) {
           cpu_relax();
           return;
         }
         const uint32_t epoch = doorbell_->prepare_wait();
-        if (repoll() == 0) doorbell_->wait(epoch, kParkTimeoutNs);
+        const int found = repoll();
+        if (found == 0) {
+          const int64_t deadline = next_deadline();
+          if (deadline > now_ns()) doorbell_->wait_until(epoch, deadline);
+        }
         doorbell_->cancel_wait();
-        idle_spins_ = 0;
+        if (found > 0) after_work_ = true;
         return;
+      }
     }
+  }
+  // Without deadlines: parks until a ring.
+  template <typename Repoll>
+  void idle(int work_done, Repoll&& repoll) {
+    idle(work_done, repoll, [] { return kNoDeadline; });
   }
   WaitMode mode() const { return mode_; }
 
@@ -91,8 +118,9 @@ class IdleStrategy {
  private:
   WaitMode mode_;
   Doorbell* doorbell_;
-  int spins_before_park_;
-  int idle_spins_ = 0;
+  int64_t spin_ns_;
+  bool after_work_ = false;
+  int64_t spin_until_ns_ = 0;
 };
 
 }  // namespace qt

@@ -11,8 +11,8 @@
 #   4. builds scripts/fresh-machine/Containerfile on that base (make, git, ca-certificates);
 #   5. checks that `apt-get update` works inside a container (default network).
 # Then, unless --prepare-only:
-#   6. in a new container: git clone of the repo (bind-mounted read-only at /src) to
-#      /work/quanttrading, checkout of HEAD, `make test`, `timeout RUN_TIMEOUT make run ARGS=...`.
+#   6. in a new container: git clone of the repo (a clone of it bind-mounted read-only at /src)
+#      to /work/quanttrading, checkout of HEAD, `make test`, `timeout RUN_TIMEOUT make run ARGS=...`.
 # Prints a PASS/FAIL summary with timings; exits non-zero on failure.
 #
 # Only committed work is tested (the clone is of HEAD); uncommitted changes are reported.
@@ -31,6 +31,9 @@
 #   RUN_ARGS [--duration 10]                ARGS for `make run`
 #   RUN_TIMEOUT [60]                        seconds `make run` may take (timeout(1))
 #   LOG [/var/tmp/quanttrading-fresh-machine.log]  full output of the container run
+#   HOST_CA_DIR [/usr/local/share/ca-certificates]  local CA certificates (*.crt) the host trusts
+#                                           beyond Debian's, e.g. a TLS-inspecting proxy's: the
+#                                           container trusts them too (npm needs HTTPS)
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,6 +49,7 @@ TEST_TARGET=${TEST_TARGET:-test}
 RUN_ARGS=${RUN_ARGS:---duration 10}
 RUN_TIMEOUT=${RUN_TIMEOUT:-60}
 LOG=${LOG:-/var/tmp/quanttrading-fresh-machine.log}
+HOST_CA_DIR=${HOST_CA_DIR:-/usr/local/share/ca-certificates}
 
 HOST_PACKAGES=(podman podman-compose runc debootstrap)
 
@@ -67,7 +71,7 @@ die() { printf 'fresh-machine-test: ERROR: %s\n' "$*" >&2; exit 1; }
 if [[ $(id -u) -ne 0 ]]; then
   if command -v sudo >/dev/null 2>&1; then
     echo "fresh-machine-test: not root: re-running under sudo"
-    exec sudo --preserve-env=BASE_IMAGE,IMAGE,DEBIAN_MIRROR,DEBIAN_SECURITY_MIRROR,COMMIT,TEST_TARGET,RUN_ARGS,RUN_TIMEOUT,LOG \
+    exec sudo --preserve-env=BASE_IMAGE,IMAGE,DEBIAN_MIRROR,DEBIAN_SECURITY_MIRROR,COMMIT,TEST_TARGET,RUN_ARGS,RUN_TIMEOUT,LOG,HOST_CA_DIR \
       bash "${BASH_SOURCE[0]}" "$@"
   fi
   die "needs root (podman, debootstrap, /etc/containers) and sudo is not available"
@@ -201,13 +205,30 @@ run_newcomer() {
     echo "NOTE: $dirty uncommitted change(s) in $REPO_ROOT are NOT tested (clone of $COMMIT)"
   fi
   echo "full output also in $LOG"
+  # The container gets a standalone clone: a git worktree's .git only points to a directory
+  # outside it, which the container cannot see.
+  local source
+  source=$(mktemp -d /var/tmp/qt-fresh-src.XXXXXX)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$source'" EXIT
+  git clone --quiet --no-checkout "$REPO_ROOT" "$source/repo"
+  # A network that inspects TLS makes HTTPS (npm) fail without the host's local CAs.
+  local host_ca=()
+  if compgen -G "$HOST_CA_DIR/*.crt" >/dev/null; then
+    echo "the container trusts the host's local CA certificates in $HOST_CA_DIR too"
+    host_ca=(-v "$HOST_CA_DIR:/usr/local/share/ca-certificates/host:ro"
+             -e NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
+  fi
   # RUN_ARGS is passed as one string to make's ARGS.
-  podman run --rm \
-    -v "$REPO_ROOT:/src:ro" \
+  podman run --rm "${host_ca[@]}" \
+    -v "$source/repo:/src:ro" \
     -e "COMMIT=$COMMIT" -e "TEST_TARGET=$TEST_TARGET" -e "RUN_ARGS=$RUN_ARGS" \
     -e "RUN_TIMEOUT=$RUN_TIMEOUT" \
     "$IMAGE" bash -c '
       set -euo pipefail
+      if compgen -G "/usr/local/share/ca-certificates/host/*.crt" >/dev/null; then
+        update-ca-certificates >/dev/null
+      fi
       git config --global --add safe.directory /src
       git config --global --add safe.directory /src/.git
       t0=$SECONDS

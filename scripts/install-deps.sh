@@ -47,9 +47,8 @@ PACKAGES=(
   shellcheck                 # lints deploy/scripts/*.sh in tests
   systemd                    # systemd-analyze verify of deploy/systemd units in tests
   # redis-server nginx haproxy sqlite3 libquickfix-dev
-  # s3rver comes from npm: scripts/install-node-tools.sh (run by `make deps`). Note: on the
-  # build machines nodejs comes preinstalled from NodeSource with npm bundled; Debian's `npm`
-  # package would pull Debian's nodejs instead, so nodejs/npm are not listed here.
+  # s3rver comes from npm: scripts/install-node-tools.sh (run by `make deps`), with the nodejs
+  # and npm below.
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -63,6 +62,13 @@ is_installed() {
   status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
   [[ "$status" == "install ok installed" ]]
 }
+
+# Node.js and npm, for the npm test tools (s3rver): Debian's, unless a `node` and an `npm` are on
+# PATH already (the build machines' NodeSource nodejs bundles npm; Debian's npm package would
+# pull Debian's nodejs over it).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -3,8 +3,8 @@
 # else: s3rver, a local S3-compatible server that the backup/restore tests drive with the aws CLI.
 #
 # Idempotent: does nothing when the pinned version is already installed. Node.js and npm must
-# already be on the machine (the build machines have them from NodeSource, npm bundled; do not
-# install Debian's `npm` package over them). Packages come from the npm registry only.
+# already be on the machine: scripts/install-deps.sh installs Debian's when there are none (the
+# build machines have them from NodeSource, npm bundled). Packages come from the npm registry.
 #
 # Usage: scripts/install-node-tools.sh [PREFIX]      (default PREFIX: build/tools in the repo)
 # The tests look for PREFIX/node_modules/.bin/s3rver (then s3rver on PATH).
@@ -24,12 +24,9 @@ installed_version() {
   node -e 'process.stdout.write(require(process.argv[1]).version)' "$package_json"
 }
 
-# Without Node.js the build and every other test still work; the S3 backup test then fails with
-# a message saying s3rver is missing. So warn here instead of stopping `make deps`.
+# The S3 backup tests need s3rver: without node and npm, `make deps` stops here, not the tests.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  log "WARNING: node/npm not found: s3rver not installed (install Node.js 20 with npm, e.g. from"
-  log "NodeSource, then re-run this script); the S3 backup/restore test will fail until then"
-  exit 0
+  die "node/npm not found: run scripts/install-deps.sh first (it installs Debian's nodejs and npm)"
 fi
 
 if [[ "$(installed_version 2>/dev/null || true)" == "$S3RVER_VERSION" ]]; then

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <thread>
 
+#include "engine/clock.hpp"
 #include "engine/engine.hpp"
 #include "engine/strategies/moving_average_crossover.hpp"
 #include "engine/strategies/simple_quoter.hpp"
@@ -114,6 +115,93 @@ TEST(IdleStrategy, ParkedThreadWakesWhenTheProducerRings) {
   runner.stop();
   EXPECT_EQ(consumer.last.load(), 200u);
   EXPECT_GT(runner.doorbell().wakeups(), 0u);  // at least some pushes found it parked
+}
+
+// An agent with work only at its deadlines: a timer firing every `period_ns`.
+class TimerAgent final : public Agent {
+ public:
+  explicit TimerAgent(int64_t period_ns) : period_ns_(period_ns) {}
+  std::string_view name() const override { return "timer"; }
+  void on_start() override { next_ns_ = now_ns() + period_ns_; }
+  int do_work() override {
+    cycles.fetch_add(1, std::memory_order_relaxed);
+    if (now_ns() < next_ns_) return 0;
+    next_ns_ += period_ns_;
+    fired.fetch_add(1, std::memory_order_relaxed);
+    return 1;
+  }
+  int64_t next_deadline_ns() const override { return next_ns_; }
+
+  std::atomic<uint64_t> cycles{0};
+  std::atomic<uint64_t> fired{0};
+
+ private:
+  int64_t period_ns_;
+  int64_t next_ns_ = 0;
+};
+
+// Waits until the runner's thread sleeps on its doorbell.
+void wait_until_parked(AgentRunner& runner) {
+  while (!runner.doorbell().has_waiter()) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));  // past its last re-poll
+}
+
+TEST(IdleStrategy, ParksUntilTheDeadlineNotAFixedTimeout) {
+  Doorbell bell;
+  IdleStrategy idle(WaitMode::kPark, &bell);
+  const int64_t start = now_ns();
+  const int64_t deadline = start + 30'000'000;
+  idle.idle(
+      0, [] { return 0; }, [&] { return deadline; });
+  EXPECT_GE(now_ns(), deadline);  // one park, unbroken until the deadline
+}
+
+TEST(IdleStrategy, AWakeUpThatFindsNoWorkParksAgainWithoutSpinning) {
+  Doorbell bell;
+  IdleStrategy idle(WaitMode::kPark, &bell, /*spin_ns=*/60'000'000'000);
+  int parks = 0;
+  auto deadline_soon = [&] {
+    ++parks;  // asked only when about to park
+    return now_ns() + 1'000'000;
+  };
+  // Nothing has been done yet: the first idle cycle parks; so does every one after a timeout.
+  for (int i = 0; i < 3; ++i)
+    idle.idle(
+        0, [] { return 0; }, deadline_soon);
+  EXPECT_EQ(parks, 3);
+  // After real work the thread spins (here for a minute) instead of parking.
+  idle.idle(
+      1, [] { return 0; }, deadline_soon);
+  for (int i = 0; i < 1000; ++i)
+    idle.idle(
+        0, [] { return 0; }, deadline_soon);
+  EXPECT_EQ(parks, 3);
+}
+
+TEST(AgentRunner, AParkedRunnerWithoutDeadlinesRunsNoDutyCycleUntilRung) {
+  CountingAgent agent;
+  AgentRunner runner({"qt-idle", -1, WaitMode::kPark}, {&agent});
+  ASSERT_TRUE(runner.start().ok());
+  wait_until_parked(runner);
+  const uint64_t cycles = agent.cycles.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(agent.cycles.load(), cycles);  // the old 1 ms futex timeout ran ~200 here
+  runner.stop();
+}
+
+TEST(AgentRunner, AParkedRunnerWakesForTheEarliestDeadlineOfItsAgents) {
+  CountingAgent silent;
+  TimerAgent timer(10'000'000);
+  AgentRunner runner({"qt-timer", -1, WaitMode::kPark}, {&silent, &timer});
+  ASSERT_TRUE(runner.start().ok());
+  // Nothing rings: only the timer's deadline can wake the parked thread.
+  const int64_t give_up = now_ns() + 10'000'000'000;
+  while (timer.fired.load() < 5 && now_ns() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(runner.doorbell().wakeups(), 0u);
+  runner.stop();
+  EXPECT_GE(timer.fired.load(), 5u);
 }
 
 // The real pipeline — feed, engine with both example strategies, paper venue — on three

@@ -51,9 +51,9 @@ std::string load_error(const ConfigSources& sources) {
 TEST(Config, EmbeddedDefaultLoadsAndValidates) {
   const absl::StatusOr<AppConfig> config = load_config({});
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->threading, ThreadingMode::kAuto);
+  EXPECT_EQ(config->threading, ThreadingModeKind::kAuto);
   EXPECT_EQ(config->engine_thread.cpu, -1);
-  EXPECT_EQ(config->venue_thread.wait, WaitKind::kPark);
+  EXPECT_EQ(config->venue_thread.wait, WaitMode::kPark);
   EXPECT_DOUBLE_EQ(config->max_order_notional, 1'000'000);
   EXPECT_EQ(config->max_orders_per_second, 100);
   EXPECT_EQ(config->trading_state, "active");
@@ -81,8 +81,8 @@ TEST(Config, FileOverlayReplacesScalarAndKeepsOtherDefaults) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_DOUBLE_EQ(config->max_order_notional, 5000);
   EXPECT_DOUBLE_EQ(config->price_collar_bps, 200);  // same table, not in the file
-  EXPECT_EQ(config->feed_thread.wait, WaitKind::kSpin);
-  EXPECT_EQ(config->engine_thread.wait, WaitKind::kPark);
+  EXPECT_EQ(config->feed_thread.wait, WaitMode::kSpin);
+  EXPECT_EQ(config->engine_thread.wait, WaitMode::kPark);
   EXPECT_EQ(config->instruments.size(), 3u);
 }
 
@@ -126,7 +126,7 @@ TEST(Config, EnvironmentOverridesAreTypedByTheKeyTheyReplace) {
   EXPECT_EQ(config->max_orders_per_second, 7);
   EXPECT_EQ(config->log_format, "json");
   EXPECT_FALSE(config->cancel_on_shutdown);
-  EXPECT_EQ(config->engine_thread.wait, WaitKind::kSpin);
+  EXPECT_EQ(config->engine_thread.wait, WaitMode::kSpin);
 }
 
 TEST(Config, EnvironmentOverrideSelectsArrayElementByIndex) {

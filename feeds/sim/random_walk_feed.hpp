@@ -41,6 +41,7 @@ class RandomWalkFeed final : public Agent {
   std::string_view name() const override { return "feed"; }
   void on_start() override;
   int do_work() override;
+  int64_t next_deadline_ns() const override { return next_emit_ns_; }  // the next paced emit
 
   // Produces the next quote for instrument `index` without pacing (tests, benchmarks).
   Quote next_quote(std::size_t index, int64_t now);

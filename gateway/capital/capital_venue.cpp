@@ -163,6 +163,12 @@ int CapitalVenue::do_work() {
   return work + static_cast<int>(pushed);
 }
 
+int64_t CapitalVenue::next_deadline_ns() const {
+  constexpr int64_t kBacklogRetryNs = 1'000'000;
+  return event_backlog_.empty() && request_backlog_.empty() ? kNoDeadline
+                                                            : now_ns() + kBacklogRetryNs;
+}
+
 // ---- workers -----------------------------------------------------------------------------------
 
 void CapitalVenue::worker_loop(Worker& worker) {
@@ -174,6 +180,7 @@ void CapitalVenue::worker_loop(Worker& worker) {
                             ::strnlen(e.venue_order_id.data(), e.venue_order_id.size())),
            e.reason);
       findings_emitted_.fetch_add(1, std::memory_order_release);
+      wake_venue_thread();  // the start-up report waits for this count
     }));
     VenueRequest request;
     while (worker.requests.try_pop(request)) {
@@ -208,6 +215,7 @@ void CapitalVenue::emit(VenueEventKind kind, OrderId order_id, PriceUnits price,
   std::memcpy(event.venue_order_id.data(), venue_order_id.data(),
               std::min(venue_order_id.size(), event.venue_order_id.size() - 1));
   outbox_.enqueue(event);
+  wake_venue_thread();
 }
 
 absl::StatusOr<ConfirmedDeal> CapitalVenue::await_confirm(const std::string& deal_reference) {
@@ -520,6 +528,7 @@ void CapitalVenue::finish_startup_if_settled() {
   startup_after_findings_.store(findings_posted_.load(std::memory_order_relaxed),
                                 std::memory_order_relaxed);
   startup_decided_.store(true, std::memory_order_release);
+  wake_venue_thread();
 }
 
 bool CapitalVenue::reconcile() {

@@ -109,9 +109,14 @@ class CapitalVenue final : public Agent {
   ~CapitalVenue() override;
 
   void set_engine_doorbell(Doorbell* doorbell) { engine_doorbell_ = doorbell; }
+  // The doorbell of the thread that runs this agent: workers and the poller ring it when they
+  // leave it events (set before on_start).
+  void set_own_doorbell(Doorbell* doorbell) { own_doorbell_ = doorbell; }
   std::string_view name() const override { return "venue"; }
   void on_start() override;
   int do_work() override;
+  // A retry while a backlog waits for room in a ring (the consumer does not ring back).
+  int64_t next_deadline_ns() const override;
   void on_close() override;
 
   // Starts worker and poller threads (on_start calls it; tests may call it directly).
@@ -166,6 +171,9 @@ class CapitalVenue final : public Agent {
   void resolve_absent(const std::vector<OrderId>& candidates);
   void emit(VenueEventKind kind, OrderId order_id, PriceUnits price, SizeUnits size,
             std::string_view venue_order_id, RejectReason reason = RejectReason::kNone);
+  void wake_venue_thread() {
+    if (own_doorbell_ != nullptr) own_doorbell_->ring();
+  }
   bool shape_pending(const Tracked& unknown) const;  // mutex_ held
 
   TradingApi& api_;
@@ -174,6 +182,7 @@ class CapitalVenue final : public Agent {
   VenueEventRing& events_;
   CapitalVenueOptions options_;
   Doorbell* engine_doorbell_ = nullptr;
+  Doorbell* own_doorbell_ = nullptr;
 
   std::vector<std::unique_ptr<Worker>> workers_;
   std::thread poller_;

@@ -39,6 +39,9 @@ status_lines=$(grep -c 'quotes/s=' "$work/run.out")
 
 grep -q 'built-in Capital.com simulator' "$work/run.out" && pass "run says it trades against the simulator" \
   || fail "run does not say it runs against the simulator"
+grep -Eq 'allocator: (glibc malloc|mimalloc [0-9.]+ \(active)' "$work/run.out" \
+  && pass "run names its allocator: $(grep -o 'allocator: .*' "$work/run.out")" \
+  || fail "no allocator line, or mimalloc linked but not active"
 
 # 1b. The paper venue (no network at all) still runs.
 "$bin" run --duration 2 --set venue.kind=paper >"$work/paper.out" 2>&1
@@ -116,6 +119,19 @@ out=$(QT_RISK_MAX_ORDERS_PER_SECOND=7 QT_CAPITAL_PASSWORD=hunter2-secret "$bin" 
 grep -q 'max_orders_per_second = 7' <<<"$out" && pass "env override applied" || fail "env override missing"
 grep -q 'seed = 99' <<<"$out" && pass "--set override applied" || fail "--set override missing"
 grep -q 'hunter2-secret' <<<"$out" && fail "secret printed by show-config" || pass "secret masked"
+
+# 5b. One flag names the data directory wherever one is meant, and every --help shows it.
+for command in "run" "show-config" "journal dump" "journal verify" "journal stats" "journal replay" \
+               "snapshot verify" "backup" "restore"; do
+  # shellcheck disable=SC2086
+  "$bin" $command --help 2>&1 | grep -q -- '--data-dir' && pass "$command --help shows --data-dir" \
+    || fail "$command --help lacks --data-dir"
+done
+"$bin" show-config --data-dir "$work/flagdir" | grep -q "data_dir = \"$work/flagdir\"" \
+  && pass "--data-dir overrides persist.data_dir (and QT_PERSIST_DATA_DIR)" || fail "show-config --data-dir"
+"$bin" run --duration 1 --set venue.kind=paper --data-dir "$work/flagdir" >"$work/flagdir.out" 2>&1
+[[ -d "$work/flagdir/journal" ]] && pass "run --data-dir journals there" \
+  || { fail "run --data-dir"; cat "$work/flagdir.out"; }
 
 # 6. check-capital: against the built-in simulator (no credentials), against a separately started
 #    `quanttrading sim`, and against that simulator with wrong credentials or injected faults.

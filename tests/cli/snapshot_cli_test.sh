@@ -125,7 +125,7 @@ crashed="$work/crashed"
 csets=(--set venue.kind=paper --set "persist.data_dir=$crashed" --set persist.durability=async
        --set load.orders_per_second=300 --set log.level=warn)
 timeout -s KILL 3 "$bin" run "${csets[@]}" >"$work/crash_run.out" 2>&1
-"$bin" journal dump --dir "$crashed/journal" >"$work/dump.out" 2>/dev/null
+"$bin" journal dump --data-dir "$crashed" >"$work/dump.out" 2>/dev/null
 read -r segment offset < <(tail -1 "$work/dump.out" | python3 -c \
   'import json,sys; r=json.loads(sys.stdin.read()); print(r["segment"], r["offset"])')
 clast=$(tail -1 "$work/dump.out" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["seq"])')
