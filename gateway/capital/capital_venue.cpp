@@ -20,6 +20,13 @@ void sleep_ns(int64_t ns) {
   std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
 }
 
+// The broker's exact decimal at the instrument's scale: rounded half away from zero only when the
+// broker sent more digits than the instrument has; 0 when it does not fit the fixed point.
+int64_t units_of(Decimal value, int decimals) {
+  int64_t units = 0;
+  return value.to_fixed_point(decimals, units) == DecimalStatus::kOk ? units : 0;
+}
+
 template <typename T>
 void bump(std::atomic<T>& counter) {
   counter.fetch_add(1, std::memory_order_relaxed);
@@ -246,8 +253,8 @@ void CapitalVenue::place(const VenueRequest& request) {
   DealRequest deal;
   deal.epic = instrument.epic;
   deal.side = request.side;
-  deal.size = spec.size_to_double(request.size);
-  deal.level = spec.price_to_double(request.limit_price);
+  deal.size = Decimal::from_fixed_point(request.size, spec.size_decimals);
+  deal.level = Decimal::from_fixed_point(request.limit_price, spec.price_decimals);
   deal.working_order = tracked.working_order;
   bump(stats_.deals_submitted);
   const DealSubmission submission = api_.submit_deal(deal);
@@ -263,7 +270,7 @@ void CapitalVenue::place(const VenueRequest& request) {
 
   if (submission.outcome == SendOutcome::kOutcomeUnknown) {
     spdlog::warn("order {}: {} {} {} outcome unknown ({}); not re-sending, reconciling",
-                 request.order_id, to_string(request.side), deal.size, deal.epic,
+                 request.order_id, to_string(request.side), to_string(deal.size), deal.epic,
                  std::string(submission.error.message()));
     bump(stats_.outcomes_unknown);
     finish(Phase::kUnknown);
@@ -312,8 +319,8 @@ void CapitalVenue::place(const VenueRequest& request) {
     return;
   }
   finish(Phase::kDone);
-  const double level = confirmation->level > 0 ? confirmation->level : deal.level;
-  emit(VenueEventKind::kFill, request.order_id, spec.price_from_double(level), request.size,
+  const Decimal level = confirmation->level != Decimal() ? confirmation->level : deal.level;
+  emit(VenueEventKind::kFill, request.order_id, units_of(level, spec.price_decimals), request.size,
        confirmation->deal_id);
 }
 
@@ -573,7 +580,8 @@ bool CapitalVenue::reconcile() {
           if (filled != positions->end()) {
             claimed_deal_ids_.insert(filled->deal_id);
             findings.push_back(make(VenueEventKind::kFill, order_id,
-                                    spec.price_from_double(filled->level), t.size, t.deal_id));
+                                    units_of(filled->level, spec.price_decimals), t.size,
+                                    t.deal_id));
             bump(stats_.working_order_fills);
             done = true;
           } else if (++t.missing_polls >= 2) {
@@ -589,17 +597,18 @@ bool CapitalVenue::reconcile() {
             std::max(t.sent_epoch_ms - options_.unknown_match_skew_ms, started_epoch_ms_);
         auto as_position = std::find_if(positions->begin(), positions->end(), [&](auto& p) {
           return !t.recovered && p.epic == epic && p.side == t.side &&
-                 spec.size_from_double(p.size) == t.size && p.created_epoch_ms >= earliest &&
+                 units_of(p.size, spec.size_decimals) == t.size && p.created_epoch_ms >= earliest &&
                  !claimed_deal_ids_.contains(p.deal_id);
         });
         auto as_working = std::find_if(working->begin(), working->end(), [&](auto& w) {
           return !t.recovered && w.epic == epic && w.side == t.side &&
-                 spec.size_from_double(w.size) == t.size && !claimed_deal_ids_.contains(w.deal_id);
+                 units_of(w.size, spec.size_decimals) == t.size &&
+                 !claimed_deal_ids_.contains(w.deal_id);
         });
         if (!t.working_order && as_position != positions->end()) {
           claimed_deal_ids_.insert(as_position->deal_id);
           findings.push_back(make(VenueEventKind::kFill, order_id,
-                                  spec.price_from_double(as_position->level), t.size,
+                                  units_of(as_position->level, spec.price_decimals), t.size,
                                   as_position->deal_id));
           bump(stats_.unknown_resolved);
           spdlog::info("order {}: Unknown resolved: executed as position {}", order_id,

@@ -63,8 +63,8 @@ absl::StatusOr<ConfirmedDeal> RestTradingApi::confirm(const std::string& deal_re
   for (const AffectedDeal& affected : answer->affected_deals) {
     deal.affected_deal_ids.push_back(affected.deal_id);
   }
-  deal.level = answer->level.value_or(0);
-  deal.size = answer->size.value_or(0);
+  deal.level = answer->level.value_or(Decimal());
+  deal.size = answer->size.value_or(Decimal());
   return deal;
 }
 

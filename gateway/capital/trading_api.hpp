@@ -3,8 +3,9 @@
 // against a scripted fake, and runs in production over the REST client (rest_trading_api.hpp).
 //
 // Calls block (they are network requests) and are made only from the venue's worker threads.
-// Prices and sizes cross this boundary as the broker's decimal numbers; the venue agent
-// converts them to the engine's fixed point with the instrument's scales.
+// Prices and sizes cross this boundary as exact decimals (Decimal, protocol/decimal.hpp), exactly
+// the digits on the wire; the venue agent converts them to and from the engine's fixed point
+// with the instrument's scales, without floating point.
 #pragma once
 
 #include <cstdint>
@@ -14,14 +15,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "engine/types.hpp"
+#include "gateway/capital/protocol/decimal.hpp"
 
 namespace qt::capital {
 
 struct DealRequest {
   std::string epic;
   Side side = Side::kBuy;
-  double size = 0;
-  double level = 0;            // working orders only
+  Decimal size;
+  Decimal level;               // working orders only
   bool working_order = false;  // false: POST /positions; true: POST /workingorders LIMIT
 };
 
@@ -41,8 +43,8 @@ struct ConfirmedDeal {
   std::string reason;                          // e.g. SUCCESS, MINIMUM_ORDER_SIZE_ERROR
   std::string deal_id;                         // the order's dealId
   std::vector<std::string> affected_deal_ids;  // position ids (affectedDeals[].dealId)
-  double level = 0;
-  double size = 0;
+  Decimal level;                               // 0 when the confirm has none
+  Decimal size;
 };
 
 struct BrokerPosition {
@@ -50,8 +52,8 @@ struct BrokerPosition {
   std::string working_order_id;  // set when the position came from a working order
   std::string epic;
   Side side = Side::kBuy;
-  double size = 0;
-  double level = 0;
+  Decimal size;
+  Decimal level;
   int64_t created_epoch_ms = 0;
 };
 
@@ -59,8 +61,8 @@ struct BrokerWorkingOrder {
   std::string deal_id;
   std::string epic;
   Side side = Side::kBuy;
-  double size = 0;
-  double level = 0;
+  Decimal size;
+  Decimal level;
 };
 
 // One entry of the broker's activity history (GET /history/activity, detailed).
@@ -72,7 +74,7 @@ struct BrokerActivity {
   std::string status;  // ACCEPTED, EXECUTED, REJECTED, CREATED, ...
   bool has_details = false;
   Side side = Side::kBuy;  // details.direction, when has_details
-  double size = 0;
+  Decimal size;
   int64_t epoch_ms = 0;  // dateUTC
 };
 

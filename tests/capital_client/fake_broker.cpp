@@ -11,6 +11,8 @@
 namespace qt::capital::testing {
 namespace {
 
+using namespace decimal_literals;
+
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -35,10 +37,10 @@ MarketDetails gold_details() {
   d.instrument.expiry = "-";
   d.instrument.type = "COMMODITIES";
   d.instrument.currency = "USD";
-  d.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 0.01};
-  d.dealing_rules.max_deal_size = DealingRule{RuleUnit::kPoints, 500};
-  d.dealing_rules.min_size_increment = DealingRule{RuleUnit::kPoints, 0.01};
-  d.dealing_rules.min_step_distance = DealingRule{RuleUnit::kPoints, 0.01};
+  d.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 0.01_dec};
+  d.dealing_rules.max_deal_size = DealingRule{RuleUnit::kPoints, 500_dec};
+  d.dealing_rules.min_size_increment = DealingRule{RuleUnit::kPoints, 0.01_dec};
+  d.dealing_rules.min_step_distance = DealingRule{RuleUnit::kPoints, 0.01_dec};
   d.snapshot.market_status = MarketStatus::kTradeable;
   d.snapshot.bid = 2300.1;
   d.snapshot.offer = 2300.4;

@@ -11,6 +11,8 @@
 namespace qt::capital {
 namespace {
 
+using namespace decimal_literals;
+
 using testing::read_example;
 
 std::string message_of(const absl::Status& s) {
@@ -116,7 +118,7 @@ TEST(CapitalParseErrors, CurrentAndLegacyFieldNamesAreBothRead) {
   ASSERT_TRUE(current.ok()) << current.status();
   EXPECT_TRUE(current->instrument.guaranteed_stop_allowed);
   EXPECT_EQ(current->dealing_rules.min_guaranteed_stop_distance,
-            (DealingRule{RuleUnit::kPercentage, 2}));
+            (DealingRule{RuleUnit::kPercentage, 2_dec}));
   EXPECT_EQ(current->snapshot.market_status, MarketStatus::kClosed);
 }
 

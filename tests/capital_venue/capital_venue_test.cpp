@@ -17,6 +17,8 @@
 namespace qt::capital {
 namespace {
 
+using namespace decimal_literals;
+
 // A broker in memory: deals execute at `price`; hooks script failures.
 class FakeBroker final : public TradingApi {
  public:
@@ -110,7 +112,7 @@ class FakeBroker final : public TradingApi {
 
   std::mutex mutex;
   int submissions = 0;
-  double price = 2300.3;
+  Decimal price = 2300.3_dec;
   bool reject_next = false;
   bool answer_with_error = false;
   bool drop_response = false;  // executes, answer lost
@@ -448,9 +450,9 @@ TEST(CapitalVenueStartup, RecoveredWorkingAndUnknownOrdersAreResolvedBeforeTheRe
     std::lock_guard lock(rig.broker.mutex);
     // Order 1's working order is still working; order 2's was filled while the engine was down
     // (a position opened from it); order 3 (sent, no answer) never reached the market.
-    rig.broker.working.push_back({"deal-w", "GOLD", Side::kBuy, 1.0, 2299.0});
+    rig.broker.working.push_back({"deal-w", "GOLD", Side::kBuy, 1_dec, 2299_dec});
     rig.broker.positions_.push_back(
-        {"pos-f", "deal-f", "GOLD", Side::kBuy, 1.0, 2298.0, wall_epoch_ms()});
+        {"pos-f", "deal-f", "GOLD", Side::kBuy, 1_dec, 2298_dec, wall_epoch_ms()});
   }
   rig.recovered(1, OrderType::kLimit, "deal-w");
   rig.recovered(2, OrderType::kLimit, "deal-f");
@@ -512,8 +514,8 @@ TEST(CapitalVenueStartup, ARecoveredUnknownTheHistoryCannotRuleOutIsFlaggedAndTh
   {
     std::lock_guard lock(rig.broker.mutex);
     // A buy on GOLD by the user since order 5 was sent: it could be order 5.
-    rig.broker.activities.push_back(
-        {"deal-x", "GOLD", "USER", "POSITION", "ACCEPTED", true, Side::kBuy, 1.0, wall_epoch_ms()});
+    rig.broker.activities.push_back({"deal-x", "GOLD", "USER", "POSITION", "ACCEPTED", true,
+                                     Side::kBuy, 1_dec, wall_epoch_ms()});
   }
   rig.recovered(5, OrderType::kMarket);
   rig.startup_reconcile();

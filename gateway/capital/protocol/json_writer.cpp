@@ -111,6 +111,12 @@ JsonWriter& JsonWriter::integer(int64_t value) {
   return *this;
 }
 
+JsonWriter& JsonWriter::number_text(std::string_view json_number) {
+  before_value();
+  out_ += json_number;
+  return *this;
+}
+
 JsonWriter& JsonWriter::boolean(bool value) {
   before_value();
   out_ += value ? "true" : "false";

@@ -25,6 +25,8 @@ class JsonWriter {
   JsonWriter& string(std::string_view text);
   JsonWriter& number(double value);
   JsonWriter& integer(int64_t value);
+  // A number already written as JSON text (e.g. an exact decimal); the caller vouches for it.
+  JsonWriter& number_text(std::string_view json_number);
   JsonWriter& boolean(bool value);
   JsonWriter& null();
 

@@ -10,8 +10,10 @@
 //     "Capital.com market details: missing required field 'snapshot.marketStatus'"
 //   Malformed JSON fails with InvalidArgument too. Messages never quote string field values
 //   from the input (a login body carries the password); only enum texts are echoed.
-// - Never throws (simdjson's error-code API), allocates (DOM parser): not for the quote path —
-//   use feeds/capital/quote_parser.hpp there. Thread-safe (no shared state).
+// - Exact: Decimal fields are read from the number's text, every digit kept (decimal.hpp).
+// - Never throws (simdjson's error-code API), allocates (the DTOs; simdjson's parsers keep their
+//   buffers per thread): not for the quote path — use feeds/capital/quote_parser.hpp there.
+//   Thread-safe (no state shared between threads).
 #pragma once
 
 #include <string_view>
