@@ -9,9 +9,10 @@
 #include "gateway/capital/protocol.hpp"
 
 namespace qt::capital::testing {
-namespace {
 
 using namespace decimal_literals;
+
+namespace {
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -282,8 +283,8 @@ ServerReply FakeBroker::authenticated(const ServerRequest& request, const std::s
     confirmation.deal_id = "006011e7-0001-54c4-0000-000080560045";
     confirmation.affected_deals.push_back(
         AffectedDeal{"006011e7-0001-54c4-0000-000080560046", AffectedDealStatus::kOpened});
-    confirmation.level = 2300.4;
-    confirmation.size = 1;
+    confirmation.level = 2300.4_dec;
+    confirmation.size = 1_dec;
     confirmation.direction = Side::kBuy;
     return answer(to_json(confirmation));
   }
