@@ -155,7 +155,7 @@ class CapitalVenue final : public Agent {
   void place(const VenueRequest& request);
   void cancel(const VenueRequest& request);
   void track_recovered(const VenueRequest& request);
-  absl::StatusOr<ConfirmedDeal> await_confirm(const std::string& deal_reference);
+  absl::StatusOr<DealConfirmation> await_confirm(const std::string& deal_reference);
   // Any thread but the venue thread (takes poll_mutex_): the poller runs a pass now.
   void wake_poller();
   // Whether the broker's working orders and positions were both read (a snapshot).

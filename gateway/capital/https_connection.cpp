@@ -69,15 +69,6 @@ std::string_view to_string(HttpMethod method) {
   return "?";
 }
 
-std::string_view to_string(RequestOutcome outcome) {
-  switch (outcome) {
-    case RequestOutcome::kAnswered: return "answered";
-    case RequestOutcome::kNotSent: return "not sent";
-    case RequestOutcome::kOutcomeUnknown: return "outcome unknown";
-  }
-  return "?";
-}
-
 std::string_view to_string(TransportError error) {
   switch (error) {
     case TransportError::kNone: return "none";

@@ -35,6 +35,7 @@ class context;
 
 #include "absl/status/statusor.h"
 #include "gateway/capital/client_config.hpp"
+#include "gateway/capital/request_outcome.hpp"
 
 namespace qt::capital {
 
@@ -65,9 +66,6 @@ struct HttpResponse {
   // The first header of that name (case-insensitive), or null.
   const std::string* header(std::string_view name) const;
 };
-
-enum class RequestOutcome : uint8_t { kAnswered, kNotSent, kOutcomeUnknown };
-std::string_view to_string(RequestOutcome outcome);
 
 enum class TransportError : uint8_t {
   kNone,

@@ -206,5 +206,12 @@ TEST(CapitalParseErrors, RandomMutationsOfEveryExampleNeverCrash) {
   SUCCEED() << parsed << " mutated payloads still parsed";
 }
 
+TEST(CapitalParseErrors, BrokerUtcTimestampsBecomeEpochMillisecondsAndGarbageZero) {
+  EXPECT_EQ(parse_broker_utc_ms("2024-05-01T09:59:59.123"), 1714557599123);
+  EXPECT_EQ(parse_broker_utc_ms("2024-05-01T09:59:59"), 1714557599000);
+  EXPECT_EQ(parse_broker_utc_ms("yesterday"), 0);
+  EXPECT_EQ(parse_broker_utc_ms(""), 0);
+}
+
 }  // namespace
 }  // namespace qt::capital

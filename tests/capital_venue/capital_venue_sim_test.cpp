@@ -14,7 +14,6 @@
 #include "engine/engine.hpp"
 #include "gateway/capital/capital_venue.hpp"
 #include "gateway/capital/rest_client.hpp"
-#include "gateway/capital/rest_trading_api.hpp"
 #include "sim/capital_simulator.hpp"
 
 namespace qt::capital {
@@ -47,7 +46,6 @@ InstrumentSpec spec_of(CapitalRestClient& client, const char* epic, InstrumentId
 struct Stack {
   sim::CapitalSimulator simulator;
   std::unique_ptr<CapitalRestClient> client;
-  std::unique_ptr<RestTradingApi> api;
   std::unique_ptr<QuoteRing> quotes = std::make_unique<QuoteRing>();
   std::unique_ptr<VenueRequestRing> requests = std::make_unique<VenueRequestRing>();
   std::unique_ptr<VenueEventRing> events = std::make_unique<VenueEventRing>();
@@ -62,7 +60,6 @@ struct Stack {
     simulator.start();
     client = logged_in_client(simulator);
     gold = spec_of(*client, "GOLD", 0);
-    api = std::make_unique<RestTradingApi>(*client);
 
     EngineOptions engine_options;
     engine_options.instruments = {gold};
@@ -74,7 +71,7 @@ struct Stack {
     venue_options.workers = 2;
     venue_options.poll_interval_ns = 50'000'000;
     venue_options.unknown_absence_after_ms = unknown_absence_after_ms;
-    venue = std::make_unique<CapitalVenue>(*api, std::vector<VenueInstrument>{{"GOLD", gold}},
+    venue = std::make_unique<CapitalVenue>(*client, std::vector<VenueInstrument>{{"GOLD", gold}},
                                            *requests, *events, venue_options);
     venue->start_threads();
   }
@@ -108,7 +105,6 @@ struct Stack {
 struct VenueOnSimulator {
   sim::CapitalSimulator simulator;
   std::unique_ptr<CapitalRestClient> client;
-  std::unique_ptr<RestTradingApi> api;
   std::vector<VenueInstrument> instruments;
   std::unique_ptr<VenueRequestRing> requests = std::make_unique<VenueRequestRing>();
   std::unique_ptr<VenueEventRing> events = std::make_unique<VenueEventRing>();
@@ -119,14 +115,13 @@ struct VenueOnSimulator {
       : simulator(std::move(options)) {
     simulator.start();
     client = logged_in_client(simulator);
-    api = std::make_unique<RestTradingApi>(*client);
     for (const char* epic : epics) {
       instruments.push_back({epic, spec_of(*client, epic, instruments.size())});
     }
     CapitalVenueOptions venue_options;
     venue_options.workers = 2;
     venue_options.poll_interval_ns = 20'000'000;
-    venue = std::make_unique<CapitalVenue>(*api, instruments, *requests, *events, venue_options);
+    venue = std::make_unique<CapitalVenue>(*client, instruments, *requests, *events, venue_options);
     venue->start_threads();
   }
   ~VenueOnSimulator() { venue->stop_threads(); }
@@ -203,11 +198,12 @@ TEST(CapitalVenueOnSimulator, PricesCrossTheVenueExactToTheUnit) {
   set_ask(1.0920, 109203);  // above the limit
   rig.place(3, 0, Side::kBuy, eurusd.min_size, /*limit=*/108977);
   ASSERT_TRUE(rig.wait_for(3, VenueEventKind::kAccepted));
-  absl::StatusOr<std::vector<BrokerWorkingOrder>> working = rig.api->working_orders();
+  absl::StatusOr<WorkingOrdersResponse> working = rig.client->working_orders();
   ASSERT_TRUE(working.ok()) << working.status();
-  ASSERT_EQ(working->size(), 1u);
-  EXPECT_EQ((*working)[0].level, 1.08977_dec);
-  EXPECT_EQ((*working)[0].size, Decimal::from_fixed_point(eurusd.min_size, eurusd.size_decimals));
+  ASSERT_EQ(working->working_orders.size(), 1u);
+  const WorkingOrderData& listed = working->working_orders[0].working_order_data;
+  EXPECT_EQ(listed.order_level, 1.08977_dec);
+  EXPECT_EQ(listed.order_size, Decimal::from_fixed_point(eurusd.min_size, eurusd.size_decimals));
 
   set_ask(1.08974, 108977);  // the ask reaches the limit
   const std::optional<VenueEvent> limit_fill = rig.wait_for(3, VenueEventKind::kFill);
@@ -215,10 +211,11 @@ TEST(CapitalVenueOnSimulator, PricesCrossTheVenueExactToTheUnit) {
   EXPECT_EQ(limit_fill->fill_price, 108977);
   EXPECT_EQ(limit_fill->fill_size, eurusd.min_size);
 
-  absl::StatusOr<std::vector<BrokerPosition>> positions = rig.api->positions();
+  absl::StatusOr<PositionsResponse> positions = rig.client->positions();
   ASSERT_TRUE(positions.ok()) << positions.status();
-  ASSERT_EQ(positions->size(), 3u);
-  for (const BrokerPosition& p : *positions) {
+  ASSERT_EQ(positions->positions.size(), 3u);
+  for (const PositionItem& item : positions->positions) {
+    const Position& p = item.position;
     const PriceUnits level = rig.sim_level_units(p.deal_id, 0);
     EXPECT_EQ(p.level, Decimal::from_fixed_point(level, 5)) << p.deal_id;
     EXPECT_TRUE(level == 108975 || level == 108977) << level;
@@ -251,11 +248,12 @@ TEST(CapitalVenueOnSimulator, SizesCrossTheVenueExactToTheUnit) {
   EXPECT_EQ(filled, 59);
   EXPECT_EQ(rig.venue->stats().unknown_resolved.load(), 3u);
 
-  absl::StatusOr<std::vector<BrokerPosition>> positions = rig.api->positions();
+  absl::StatusOr<PositionsResponse> positions = rig.client->positions();
   ASSERT_TRUE(positions.ok()) << positions.status();
-  ASSERT_EQ(positions->size(), 3u);
+  ASSERT_EQ(positions->positions.size(), 3u);
   SizeUnits at_broker = 0;
-  for (const BrokerPosition& p : *positions) {
+  for (const PositionItem& item : positions->positions) {
+    const Position& p = item.position;
     SizeUnits units = 0;
     ASSERT_EQ(p.size.to_fixed_point(gold.size_decimals, units), DecimalStatus::kOk);
     EXPECT_TRUE(p.size == 0.1_dec || p.size == 0.2_dec || p.size == 0.29_dec) << p.size;
@@ -386,7 +384,7 @@ TEST(CapitalVenueOnSimulator, ARestartedEngineTradesOnlyOnceTheVenueHasReconcile
   venue_options.workers = 2;
   venue_options.poll_interval_ns = 50'000'000;
   venue_options.unknown_absence_after_ms = 300;
-  CapitalVenue venue(*stack.api, std::vector<VenueInstrument>{{"GOLD", stack.gold}}, *requests,
+  CapitalVenue venue(*stack.client, std::vector<VenueInstrument>{{"GOLD", stack.gold}}, *requests,
                      *events, venue_options);
   venue.start_threads();
   auto pump_until = [&](auto done) {

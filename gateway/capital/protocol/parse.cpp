@@ -8,6 +8,8 @@
 #include <simdjson.h>
 
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <limits>
 #include <map>
 #include <string>
@@ -391,6 +393,18 @@ QT_CAPITAL_PARSER(DealConfirmation, parse_deal_confirmation, "deal confirmation"
 QT_CAPITAL_PARSER(ActivityHistoryResponse, parse_activity_history_response, "activity history")
 
 #undef QT_CAPITAL_PARSER
+
+int64_t parse_broker_utc_ms(std::string_view text) {
+  std::tm tm{};
+  int millis = 0;
+  const std::string copy(text);
+  const int fields = std::sscanf(copy.c_str(), "%d-%d-%dT%d:%d:%d.%d", &tm.tm_year, &tm.tm_mon,
+                                 &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis);
+  if (fields < 6) return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + (fields == 7 ? millis : 0);
+}
 
 absl::StatusOr<ErrorBody> parse_error_body(std::string_view json) {
   std::string text;

@@ -54,6 +54,10 @@ absl::StatusOr<WorkingOrdersResponse> parse_working_orders_response(std::string_
 absl::StatusOr<ActivityHistoryResponse> parse_activity_history_response(std::string_view json);
 absl::StatusOr<DealConfirmation> parse_deal_confirmation(std::string_view json);
 
+// The broker's UTC timestamps ("2024-05-01T09:59:59.123", no zone: createdDateUTC, dateUTC)
+// → epoch ms; 0 if malformed.
+int64_t parse_broker_utc_ms(std::string_view text);
+
 // {"errorCode":"code[: detail]"} (section 7).
 absl::StatusOr<ErrorBody> parse_error_body(std::string_view json);
 
