@@ -14,7 +14,8 @@ namespace qt::capital {
 
 namespace {
 
-constexpr std::size_t kBacklogReserve = 4096;
+constexpr std::size_t kRequestDrainLimit = 256;  // per do_work, so events get their turn
+constexpr std::size_t kOutboxBatch = 64;
 constexpr int64_t kWorkerParkNs = 50'000'000;
 
 void sleep_ns(int64_t ns) {
@@ -42,11 +43,11 @@ CapitalVenue::CapitalVenue(TradingApi& api, std::vector<VenueInstrument> instrum
       instruments_(std::move(instruments)),
       requests_(requests),
       events_(events),
-      options_(options) {
+      options_(options),
+      request_backlog_(kRequestBacklog),
+      event_backlog_(kEventBacklog) {
   const int worker_count = std::max(1, options_.workers);
   for (int i = 0; i < worker_count; ++i) workers_.push_back(std::make_unique<Worker>());
-  event_backlog_.reserve(kBacklogReserve);
-  request_backlog_.reserve(kBacklogReserve);
 }
 
 CapitalVenue::~CapitalVenue() {
@@ -100,6 +101,13 @@ std::size_t CapitalVenue::unknown_orders() const {
 int CapitalVenue::do_work() {
   int work = 0;
   // Requests: backlog first, so one order's requests keep their order.
+  while (!request_backlog_.empty()) {
+    Worker& worker = worker_for(request_backlog_.front().order_id);
+    if (!worker.requests.try_push(request_backlog_.front())) break;
+    worker.doorbell.ring();
+    request_backlog_.pop_front();
+    ++work;
+  }
   auto hand_over = [this](const VenueRequest& request) {
     if (request.kind == VenueRequestKind::kReconcile) ++reconcile_requests_seen_;
     if (request.kind == VenueRequestKind::kStartupReconcile) {
@@ -112,23 +120,19 @@ int CapitalVenue::do_work() {
     }
     Worker& worker = worker_for(request.order_id);
     if (!request_backlog_.empty() || !worker.requests.try_push(request)) {
-      request_backlog_.push_back(request);
+      request_backlog_.push_back(request);  // room was checked before draining
       return;
     }
     worker.doorbell.ring();
   };
-  if (!request_backlog_.empty()) {
-    std::size_t handed = 0;
-    for (; handed < request_backlog_.size(); ++handed) {
-      Worker& worker = worker_for(request_backlog_[handed].order_id);
-      if (!worker.requests.try_push(request_backlog_[handed])) break;
-      worker.doorbell.ring();
-    }
-    request_backlog_.erase(request_backlog_.begin(),
-                           request_backlog_.begin() + static_cast<std::ptrdiff_t>(handed));
-    work += static_cast<int>(handed);
+  // Never take more from the engine's ring than the backlog could hold.
+  const std::size_t request_room = request_backlog_.reserve();
+  note_backpressure(request_room == 0, request_backpressure_, stats_.request_backpressure,
+                    "request backlog full: requests wait on the engine's ring");
+  if (request_room != 0) {
+    work +=
+        static_cast<int>(requests_.drain(hand_over, std::min(request_room, kRequestDrainLimit)));
   }
-  work += static_cast<int>(requests_.drain(hand_over, 256));
 
   // Decided before the outbox is drained: every finding counted here is in the outbox by now, so
   // it reaches the ring ahead of kStartupReconciled.
@@ -137,38 +141,54 @@ int CapitalVenue::do_work() {
                               findings_emitted_.load(std::memory_order_acquire) >=
                                   startup_after_findings_.load(std::memory_order_relaxed);
 
-  // Events: backlog first, then the outbox.
+  // Events: backlog first, then the outbox, a batch at a time while the backlog could hold it.
   std::size_t pushed = 0;
-  while (pushed < event_backlog_.size() && events_.try_push(event_backlog_[pushed])) ++pushed;
-  event_backlog_.erase(event_backlog_.begin(),
-                       event_backlog_.begin() + static_cast<std::ptrdiff_t>(pushed));
-  VenueEvent batch[64];
-  std::size_t n;
-  while ((n = outbox_.try_dequeue_bulk(batch, 64)) != 0) {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!event_backlog_.empty() || !events_.try_push(batch[i])) {
-        event_backlog_.push_back(batch[i]);
-      } else {
-        ++pushed;
-      }
+  auto forward = [&](const VenueEvent& event) {
+    if (!event_backlog_.empty() || !events_.try_push(event)) {
+      event_backlog_.push_back(event);
+    } else {
+      ++pushed;
     }
+  };
+  while (!event_backlog_.empty() && events_.try_push(event_backlog_.front())) {
+    event_backlog_.pop_front();
+    ++pushed;
   }
-  if (report_startup) {
+  bool outbox_empty = false;
+  VenueEvent batch[kOutboxBatch];
+  while (event_backlog_.reserve() >= kOutboxBatch) {
+    const std::size_t n = outbox_.try_dequeue_bulk(batch, kOutboxBatch);
+    if (n == 0) {
+      outbox_empty = true;
+      break;
+    }
+    for (std::size_t i = 0; i < n; ++i) forward(batch[i]);
+  }
+  note_backpressure(!outbox_empty, event_backpressure_, stats_.event_backpressure,
+                    "event backlog full: results wait in the workers' outbox");
+  // Behind every finding: only once the outbox is empty, and only with room to keep it.
+  if (report_startup && outbox_empty && !event_backlog_.full()) {
     startup_reported_ = true;
     VenueEvent reconciled;
     reconciled.kind = VenueEventKind::kStartupReconciled;
     reconciled.fill_size =
         static_cast<SizeUnits>(stats_.startup_left_unknown.load(std::memory_order_relaxed));
     reconciled.created_ns = now_ns();
-    if (!event_backlog_.empty() || !events_.try_push(reconciled)) {
-      event_backlog_.push_back(reconciled);
-    } else {
-      ++pushed;
-    }
+    forward(reconciled);
     stats_.startup_reconciled.store(true, std::memory_order_relaxed);
   }
   if (pushed != 0 && engine_doorbell_ != nullptr) engine_doorbell_->ring();
   return work + static_cast<int>(pushed);
+}
+
+void CapitalVenue::note_backpressure(bool full, bool& active, std::atomic<uint64_t>& episodes,
+                                     std::string_view what) {
+  if (full && !active) {
+    bump(episodes);
+    spdlog::warn("venue: {} (back-pressure episode {})", what,
+                 episodes.load(std::memory_order_relaxed));
+  }
+  active = full;
 }
 
 // ---- workers -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -152,6 +153,7 @@ class FakeBroker final : public TradingApi {
   int position_queries = 0;
   bool positions_unavailable = false;  // GET /positions answers 503
   bool activity_unavailable = false;   // GET /history/activity answers 503
+  std::atomic<bool> hold{false};       // deals block until released (a broker that stalls)
 
  private:
   static DealSendResult answered(std::string ref, absl::Status status) {
@@ -164,6 +166,7 @@ class FakeBroker final : public TradingApi {
   // `level`: a working order's limit; none for a market order.
   DealSendResult submit(const std::string& epic, Side side, Decimal size,
                         std::optional<Decimal> level) {
+    while (hold.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     std::lock_guard lock(mutex);
     ++submissions;
     if (lose_request) return unknown(absl::UnavailableError("reset"));
@@ -473,6 +476,46 @@ TEST(CapitalVenue, EventsOfOneOrderKeepTheirOrderUnderLoad) {
     EXPECT_EQ(e.kind, n == 0 ? VenueEventKind::kAccepted : VenueEventKind::kFill);
   }
   EXPECT_EQ(rig.broker.submissions, 200);
+}
+
+// A broker that stalls: the workers' rings and the request backlog fill, and the venue leaves
+// the rest on the engine's ring; the engine does not drain its events: the event ring and the
+// event backlog fill, and the rest waits in the outbox. Both are counted; once the broker and
+// the engine move again, every order gets its Accepted then its Fill, none lost or reordered.
+TEST(CapitalVenue, FullBacklogsPushBackOnTheRingsAndLoseNothing) {
+  VenueRig rig;
+  rig.broker.hold = true;
+  constexpr OrderId kOrders = VenueRequestRing::kCapacity;
+  for (OrderId id = 1; id <= kOrders; ++id) rig.send(VenueRequestKind::kPlace, id);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (rig.venue->stats().request_backpressure.load() == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    rig.venue->do_work();
+  }
+  EXPECT_EQ(rig.venue->stats().request_backpressure.load(), 1u);
+  // Two full worker rings, a full backlog and at most one deal in flight per worker taken; the
+  // rest is still on the engine's ring.
+  const std::size_t held = 2 * 1024 + CapitalVenue::kRequestBacklog;
+  EXPECT_LE(rig.requests->size_approx(), kOrders - held);
+  EXPECT_GE(rig.requests->size_approx(), kOrders - held - 2);
+
+  rig.broker.hold = false;
+  while (rig.venue->stats().event_backpressure.load() == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    rig.venue->do_work();  // nobody drains the event ring
+  }
+  EXPECT_EQ(rig.venue->stats().event_backpressure.load(), 1u);
+  EXPECT_EQ(rig.events->size_approx(), VenueEventRing::kCapacity);
+
+  const auto events = rig.collect(2 * kOrders, 20'000);
+  ASSERT_EQ(events.size(), 2 * kOrders);
+  std::map<OrderId, int> seen;
+  for (const VenueEvent& e : events) {
+    const int n = seen[e.order_id]++;
+    EXPECT_EQ(e.kind, n == 0 ? VenueEventKind::kAccepted : VenueEventKind::kFill) << e.order_id;
+  }
+  EXPECT_EQ(seen.size(), kOrders);
+  EXPECT_EQ(rig.broker.submissions, static_cast<int>(kOrders));
 }
 
 // ---- start-up reconciliation -------------------------------------------------------------------
