@@ -4,15 +4,11 @@
 // exchange is an ordinary blocking call.
 #include "gateway/capital/https_connection.hpp"
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
 #include <strings.h>
 #include <sys/socket.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -23,6 +19,7 @@
 #include <optional>
 
 #include "fmt/format.h"
+#include "gateway/capital/client_tls.hpp"
 
 namespace qt::capital {
 
@@ -45,12 +42,6 @@ http::verb to_verb(HttpMethod method) {
     case HttpMethod::kDelete: return http::verb::delete_;
   }
   return http::verb::get;
-}
-
-bool is_ip_literal(const std::string& host) {
-  beast::error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
 }
 
 std::string str(beast::string_view s) {
@@ -258,35 +249,19 @@ struct HttpsConnection::Impl {
     if (!endpoint.tls) return std::nullopt;
 
     SSL* native = tls_stream->native_handle();
-    const bool ip = is_ip_literal(endpoint.host);
-    if (!ip && SSL_set_tlsext_host_name(native, endpoint.host.c_str()) != 1) {
+    if (absl::Status prepared = prepare_client_tls(native, endpoint.host, tls->verify());
+        !prepared.ok()) {
       return fail(RequestOutcome::kNotSent, TransportError::kTlsHandshake,
-                  fmt::format("TLS: cannot set SNI for {}", endpoint.host));
-    }
-    if (tls->verify()) {
-      // OpenSSL checks the name during chain verification (so a mismatch is reported as
-      // such); Asio's host_name_verification checks it again in the verify callback.
-      X509_VERIFY_PARAM* param = SSL_get0_param(native);
-      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, endpoint.host.c_str())
-                         : X509_VERIFY_PARAM_set1_host(param, endpoint.host.c_str(), 0);
-      if (set != 1) {
-        return fail(RequestOutcome::kNotSent, TransportError::kTlsHandshake,
-                    fmt::format("TLS: cannot set the expected host {}", endpoint.host));
-      }
-      tls_stream->set_verify_mode(ssl::verify_peer);
-      tls_stream->set_verify_callback(ssl::host_name_verification(endpoint.host));
-    } else {
-      tls_stream->set_verify_mode(ssl::verify_none);
+                  std::string(prepared.message()));
     }
     lowest().expires_at(deadline);
     ec = run([&](auto handler) { tls_stream->async_handshake(ssl::stream_base::client, handler); });
     if (ec) {
-      const long verify_result = SSL_get_verify_result(native);
-      if (tls->verify() && verify_result != X509_V_OK) {
-        return fail(RequestOutcome::kNotSent, TransportError::kCertificate,
-                    fmt::format("TLS: the certificate of {} failed verification: {}", where,
-                                X509_verify_cert_error_string(verify_result)));
+      const std::string certificate = certificate_failure(native);
+      if (tls->verify() && !certificate.empty()) {
+        return fail(
+            RequestOutcome::kNotSent, TransportError::kCertificate,
+            fmt::format("TLS: the certificate of {} failed verification: {}", where, certificate));
       }
       return fail(RequestOutcome::kNotSent, TransportError::kTlsHandshake,
                   ec == beast::error::timeout

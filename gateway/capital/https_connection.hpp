@@ -1,9 +1,9 @@
 // One keep-alive HTTPS connection to the broker (Boost.Beast over OpenSSL), used by one thread
 // at a time, blocking the caller for at most one deadline per exchange.
 //
-// exchange() opens the connection lazily — resolve, TCP connect, TLS handshake with SNI, peer
-// verification (verify_peer + host_name_verification of the configured host) unless insecure
-// mode was chosen — then writes the request and reads the answer, all before one deadline
+// exchange() opens the connection lazily — resolve, TCP connect, TLS handshake with SNI and
+// verification of the peer and the configured host (client_tls.hpp) unless insecure mode was
+// chosen — then writes the request and reads the answer, all before one deadline
 // (API_TIMEOUT). It classifies what happened so that callers never guess about an order:
 //
 //   kAnswered        a complete HTTP answer with a status below 500.
