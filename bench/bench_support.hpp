@@ -1,10 +1,13 @@
 // Shared pieces of the benchmark programs: a calibrated TSC clock, pinned thread pairs, the
-// cache-line ping-pong probe that tells how far apart the two cores are right now, and
-// nearest-rank percentiles. Header-only; benchmark code, not engine code.
+// cache-line ping-pong probe that tells how far apart the two cores are right now, nearest-rank
+// percentiles, and a meter of the CPU other processes take meanwhile. Header-only; benchmark
+// code, not engine code.
 #pragma once
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,7 +15,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -209,5 +214,53 @@ inline double median(std::vector<double> values) {
   const std::size_t n = values.size();
   return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
 }
+
+// CPU time the rest of the machine used while a measurement ran (other sessions' builds and
+// tests), from /proc/stat minus this process's own CPU time. With both CPUs of a 2-vCPU host
+// busy in the benchmark, anything above a few hundredths of a CPU was taken from it.
+class OtherLoadMeter {
+ public:
+  OtherLoadMeter() : start_(sample()) {}
+  // Average number of CPUs busy with other work since construction; negative if unknown.
+  double other_cpus() const {
+    const Sample end = sample();
+    if (!start_.valid || !end.valid || end.wall_s <= start_.wall_s) return -1;
+    const double busy = (end.machine_busy_s - start_.machine_busy_s) - (end.self_s - start_.self_s);
+    return std::max(0.0, busy / (end.wall_s - start_.wall_s));
+  }
+
+ private:
+  struct Sample {
+    bool valid = false;
+    double machine_busy_s = 0;  // all CPUs: user + nice + system + irq + softirq + steal
+    double self_s = 0;          // this process: user + system
+    double wall_s = 0;
+  };
+
+  static Sample sample() {
+    Sample out;
+    std::ifstream stat("/proc/stat");
+    std::string label;
+    uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    if (!(stat >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
+        label != "cpu") {
+      return out;
+    }
+    const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+    out.machine_busy_s = static_cast<double>(user + nice + system + irq + softirq + steal) / tick;
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval& tv) {
+      return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
+    };
+    out.self_s = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+    out.wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    out.valid = true;
+    return out;
+  }
+
+  Sample start_;
+};
 
 }  // namespace qt::bench

@@ -115,8 +115,8 @@ class CapitalRestClient final : public TradingApi {
   // Any call, authenticated, with the 401 handling above. `target` is relative to /api/v1.
   // An error Status means no session could be had (login failed): the request was not sent,
   // or was refused with 401 and not sent again.
-  absl::StatusOr<SendResult> execute(HttpMethod method, std::string target, std::string body,
-                                     RequestClass request_class);
+  absl::StatusOr<SendResult> execute(HttpMethod method, std::string_view target,
+                                     std::string_view body, RequestClass request_class);
 
   // Keep-alive: pings when the session has been idle for config.ping_interval.
   void start_keepalive();
