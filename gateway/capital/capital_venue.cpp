@@ -164,7 +164,8 @@ int CapitalVenue::do_work() {
     }
     for (std::size_t i = 0; i < n; ++i) forward(batch[i]);
   }
-  note_backpressure(!outbox_empty, event_backpressure_, stats_.event_backpressure,
+  note_backpressure(!outbox_empty && outbox_.size_approx() != 0, event_backpressure_,
+                    stats_.event_backpressure,
                     "event backlog full: results wait in the workers' outbox");
   // Behind every finding: only once the outbox is empty, and only with room to keep it.
   if (report_startup && outbox_empty && !event_backlog_.full()) {

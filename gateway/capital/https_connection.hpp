@@ -17,11 +17,11 @@
 // does not allow keep-alive closes it too. Plain http:// is supported for local tests only.
 //
 // Beast and OpenSSL stay inside the .cpp: including this header costs little. Not thread-safe
-// (the ConnectionPool hands a connection to one thread at a time). Allocation per exchange on an
-// open connection: the response body only (when longer than a std::string holds inline) — the
-// request is written into a buffer the connection keeps, the
-// response is parsed without a header map, and Asio's operations take their memory from slots
-// the connection keeps (OperationArena in the .cpp).
+// (the ConnectionPool hands a connection to one thread at a time). Heap allocation per exchange
+// on an open connection: the response body (when longer than std::string keeps inline) and, with
+// TLS, OpenSSL's per-record bookkeeping; nothing else — the request is written into a buffer the
+// connection keeps, the response is parsed without a header map, and Asio's operations take
+// their memory from slots the connection keeps (OperationArena in the .cpp).
 #pragma once
 
 #include <atomic>
