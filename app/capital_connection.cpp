@@ -85,7 +85,8 @@ absl::StatusOr<std::unique_ptr<capital::CapitalStreamClient>> CapitalConnection:
   callbacks.tokens = [&session]() -> std::optional<capital::StreamTokens> {
     const capital::CapitalSession::Credentials credentials = session.credentials();
     if (!credentials.valid()) return std::nullopt;
-    return capital::StreamTokens{credentials.cst, credentials.security_token, credentials.epoch};
+    return capital::StreamTokens{credentials.tokens->cst, credentials.tokens->security_token,
+                                 credentials.epoch};
   };
   callbacks.on_session_invalid = [&session](uint64_t epoch) {
     if (absl::Status status = session.relogin(epoch); !status.ok()) {

@@ -186,7 +186,7 @@ int run_check_capital(const CheckCapitalOptions& options,
       capital::CreatePositionRequest request;
       request.epic = options.epic;
       request.direction = Side::kBuy;
-      request.size = spec->size_to_double(spec->min_size);
+      request.size = capital::Decimal::from_fixed_point(spec->min_size, spec->size_decimals);
       return confirm_accepted(client, client.open_position(request), &position_id);
     });
     if (opened) {

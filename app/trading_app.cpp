@@ -120,11 +120,10 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
     for (const InstrumentSpec& instrument : instruments_) {
       venue_instruments.push_back({std::string(instrument.name()), instrument});
     }
-    trading_api_ = std::make_unique<capital::RestTradingApi>(capital_->rest());
     capital::CapitalVenueOptions venue_options;
     venue_options.unknown_absence_after_ms = config_.unknown_resolution_ms;
     capital_venue_ =
-        std::make_unique<capital::CapitalVenue>(*trading_api_, std::move(venue_instruments),
+        std::make_unique<capital::CapitalVenue>(capital_->rest(), std::move(venue_instruments),
                                                 *venue_requests_, *venue_events_, venue_options);
     runners_ = build_runners(threading_mode_,
                              {{engine_.get(), spec("qt-engine", config_.engine_thread)},

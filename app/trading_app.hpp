@@ -22,7 +22,6 @@
 #include "engine/engine.hpp"
 #include "feeds/sim/random_walk_feed.hpp"
 #include "gateway/capital/capital_venue.hpp"
-#include "gateway/capital/rest_trading_api.hpp"
 #include "gateway/paper/paper_venue.hpp"
 
 namespace qt {
@@ -84,7 +83,6 @@ class TradingApp {
   std::unique_ptr<PaperVenue> venue_;
   // Capital.com mode.
   std::unique_ptr<CapitalConnection> capital_;
-  std::unique_ptr<capital::RestTradingApi> trading_api_;
   std::unique_ptr<capital::CapitalVenue> capital_venue_;
   std::unique_ptr<capital::CapitalStreamClient> stream_;
   std::vector<std::unique_ptr<Strategy>> strategies_;

@@ -23,12 +23,18 @@
 // Slices of --requests requests run A, B, C, D, E, F, then B, C, D, E, F, A, ... (rotated by one
 // each round, so no variant always follows the probe) for --rounds rounds, so machine noise
 // hits every variant alike; warm-up requests per variant come first, unmeasured. Per
-// variant: p50/p90/p99/p99.9/max per request (CLOCK_MONOTONIC around each call), requests/s
-// over its slices, TCP connections it opened (the pool's counters; HttpsConnection::connects
-// for E and F), client-side allocations per request (a malloc interposer armed on the client
-// threads only: the simulator's allocations are not counted; Asio's resolver thread is not
-// either) and CPU time per request (client threads / whole process). With --concurrency 1,4
-// the whole comparison runs again with 4 client threads.
+// variant: p50/p99/p99.9/max per request (bench_support's TickClock around each call),
+// requests/s over its slices, TCP connections it opened (the pool's counters;
+// HttpsConnection::connects for E and F), client-side allocations per request (a malloc
+// interposer armed on the client threads only: the simulator's allocations are not counted;
+// Asio's resolver thread is not either) and CPU time per request (client threads / whole
+// process). With --concurrency 1,4 the whole comparison runs again with 4 client threads.
+//
+// Allocations per pooled request after warm-up (A, C, E): none on the client's own path (the
+// request is written into the connection's buffer, the answer parsed without a header map, Asio's
+// operations take memory the connection keeps); with TLS, OpenSSL 3.0's record layer allocates
+// its packet bookkeeping per record (4 per request: 3 writing, 1 reading), and an answer body
+// over 15 bytes adds one (GET /ping's 15 bytes stay inline). Printed with every run.
 //
 // Benchmark code: allocates freely outside the timed calls; every object lives in main().
 //
@@ -47,26 +53,22 @@
 //                        [--market EPIC] [--only ABCDEF] [--no-plain] [--no-bare] [--no-pin]
 #include <malloc.h>
 #include <openssl/crypto.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bench/bench_support.hpp"
-#include "engine/clock.hpp"
 #include "fmt/format.h"
 #include "gateway/capital/rest_client.hpp"
 #include "sim/capital_simulator.hpp"
@@ -124,6 +126,11 @@ using namespace qt::capital;
 using std::chrono::milliseconds;
 
 constexpr int kClientRequestsPerSecond = 1'000'000;  // the broker's limit is 10/s
+// What a pooled request (A, C, E) still allocates after warm-up, and why.
+constexpr const char* kPooledAllocations =
+    "a pooled request allocates nothing on the client's own path; with TLS, OpenSSL 3.0's "
+    "record layer allocates its packet bookkeeping per record: 3 for the request written, 1 for "
+    "the answer read; an answer body over 15 bytes adds 1, reserved at its Content-Length";
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 
 struct Options {
@@ -138,54 +145,6 @@ struct Options {
   bool pin = true;
 };
 
-// CPU time the rest of the machine used meanwhile (other sessions' builds and tests), from
-// /proc/stat minus this process's own CPU time, as ring_bench measures it: anything above a few
-// hundredths of a CPU was taken from the client or the simulator.
-class OtherLoadMeter {
- public:
-  OtherLoadMeter() : start_(sample()) {}
-  // Average number of CPUs busy with other work since construction; negative if unknown.
-  double other_cpus() const {
-    const Sample end = sample();
-    if (!start_.valid || !end.valid || end.wall_s <= start_.wall_s) return -1;
-    const double busy = (end.machine_busy_s - start_.machine_busy_s) - (end.self_s - start_.self_s);
-    return std::max(0.0, busy / (end.wall_s - start_.wall_s));
-  }
-
- private:
-  struct Sample {
-    bool valid = false;
-    double machine_busy_s = 0;  // all CPUs: user + nice + system + irq + softirq + steal
-    double self_s = 0;          // this process: user + system
-    double wall_s = 0;
-  };
-
-  static Sample sample() {
-    Sample out;
-    std::ifstream stat("/proc/stat");
-    std::string label;
-    uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-    if (!(stat >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) ||
-        label != "cpu") {
-      return out;
-    }
-    const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-    out.machine_busy_s = static_cast<double>(user + nice + system + irq + softirq + steal) / tick;
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    auto seconds = [](const timeval& tv) {
-      return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
-    };
-    out.self_s = seconds(usage.ru_utime) + seconds(usage.ru_stime);
-    out.wall_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-    out.valid = true;
-    return out;
-  }
-
-  Sample start_;
-};
-
 // One way of sending the request, and what it measured.
 struct Variant {
   std::string label;  // "A", "B", ...
@@ -194,17 +153,20 @@ struct Variant {
   bool reuse = true;
   bool bare = false;
 
-  std::unique_ptr<CapitalRestClient> client;           // !bare
-  RestEndpoint endpoint;                               // bare
-  std::shared_ptr<TlsContext> tls_context;             // bare, tls
-  HttpRequest bare_request;                            // bare: full target and session headers
+  std::unique_ptr<CapitalRestClient> client;     // !bare
+  RestEndpoint endpoint;                         // bare
+  std::shared_ptr<TlsContext> tls_context;       // bare, tls
+  HttpRequest bare_request;                      // bare: the target and session headers
+  CapitalSession::Credentials bare_credentials;  // bare: what bare_headers view
+  std::vector<HttpHeader> bare_headers;
   std::vector<std::unique_ptr<HttpsConnection>> kept;  // bare && reuse: one per worker
   std::atomic<uint64_t> bare_connects{0};              // bare && !reuse
 
   // Results of the current concurrency level.
-  std::vector<int64_t> samples_ns;
+  std::vector<int64_t> samples;  // TickClock ticks per request
   std::vector<double> round_p50_ns;
-  int64_t wall_ns = 0;  // sum of the slices' wall times
+  bench::Percentiles latency;  // of `samples`, in ns, once the level's rounds are done
+  uint64_t wall_ticks = 0;     // sum of the slices' wall times
   uint64_t requests = 0;
   uint64_t connects = 0;
   uint64_t allocations = 0;
@@ -214,9 +176,10 @@ struct Variant {
   std::string first_failure;
 
   void reset_results() {
-    samples_ns.clear();
+    samples.clear();
     round_p50_ns.clear();
-    wall_ns = client_cpu_ns = process_cpu_ns = 0;
+    wall_ticks = 0;
+    client_cpu_ns = process_cpu_ns = 0;
     requests = connects = allocations = failures = 0;
     first_failure.clear();
   }
@@ -262,21 +225,20 @@ int64_t cpu_time_ns(clockid_t which) {
 }
 
 struct WorkerResult {
-  std::vector<int64_t> samples_ns;
+  std::vector<int64_t> samples;  // ticks
   int64_t cpu_ns = 0;
   uint64_t failures = 0;
   std::string first_failure;
 };
 
 void run_requests(Variant& v, const std::string& target, int worker, int n, WorkerResult& out) {
-  out.samples_ns.reserve(static_cast<std::size_t>(n));
+  out.samples.reserve(static_cast<std::size_t>(n));
   const int64_t cpu_before = cpu_time_ns(CLOCK_THREAD_CPUTIME_ID);
   t_counted = true;
   for (int i = 0; i < n; ++i) {
-    const int64_t start = now_ns();
+    const uint64_t start = bench::TickClock::now();
     std::string failure = send_one(v, target, worker);
-    const int64_t end = now_ns();
-    out.samples_ns.push_back(end - start);
+    out.samples.push_back(static_cast<int64_t>(bench::TickClock::now() - start));
     if (!failure.empty()) {
       ++out.failures;
       if (out.first_failure.empty()) out.first_failure = std::move(failure);
@@ -288,16 +250,16 @@ void run_requests(Variant& v, const std::string& target, int worker, int n, Work
 
 // One slice: `n` requests of `v` from `concurrency` client threads. `record` false: warm-up.
 void run_slice(Variant& v, const std::string& target, int n, int concurrency, int client_cpu,
-               bool record) {
+               const bench::TickClock& clock, bool record) {
   const uint64_t connects_before = v.connections_opened();
   const uint64_t allocations_before = g_allocations.load();
   const int64_t process_cpu_before = cpu_time_ns(CLOCK_PROCESS_CPUTIME_ID);
   std::vector<WorkerResult> results(static_cast<std::size_t>(concurrency));
-  int64_t wall_ns = 0;
+  uint64_t wall_ticks = 0;
   if (concurrency == 1) {
-    const int64_t start = now_ns();
+    const uint64_t start = bench::TickClock::now();
     run_requests(v, target, 0, n, results[0]);
-    wall_ns = now_ns() - start;
+    wall_ticks = bench::TickClock::now() - start;
   } else {
     std::atomic<int> ready{0};
     std::atomic<bool> go{false};
@@ -312,39 +274,32 @@ void run_slice(Variant& v, const std::string& target, int n, int concurrency, in
       });
     }
     while (ready.load() < concurrency) std::this_thread::yield();
-    const int64_t start = now_ns();
+    const uint64_t start = bench::TickClock::now();
     go.store(true, std::memory_order_release);
     for (std::thread& t : workers) t.join();
-    wall_ns = now_ns() - start;
+    wall_ticks = bench::TickClock::now() - start;
   }
   const int64_t process_cpu_ns = cpu_time_ns(CLOCK_PROCESS_CPUTIME_ID) - process_cpu_before;
   if (!record) return;
   std::vector<int64_t> slice;
   for (WorkerResult& r : results) {
-    slice.insert(slice.end(), r.samples_ns.begin(), r.samples_ns.end());
+    slice.insert(slice.end(), r.samples.begin(), r.samples.end());
     v.failures += r.failures;
     v.client_cpu_ns += r.cpu_ns;
     if (v.first_failure.empty()) v.first_failure = r.first_failure;
   }
-  v.samples_ns.insert(v.samples_ns.end(), slice.begin(), slice.end());
-  v.round_p50_ns.push_back(bench::percentiles(slice).p50);
-  v.wall_ns += wall_ns;
+  v.samples.insert(v.samples.end(), slice.begin(), slice.end());
+  v.round_p50_ns.push_back(bench::percentiles(slice, clock.to_ns(1.0)).p50);
+  v.wall_ticks += wall_ticks;
   v.requests += static_cast<uint64_t>(n);
   v.connects += v.connections_opened() - connects_before;
   v.allocations += g_allocations.load() - allocations_before;
   v.process_cpu_ns += process_cpu_ns;
 }
 
-// Nearest rank, on sorted samples.
-double quantile(const std::vector<int64_t>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  const double rank = std::ceil(q * static_cast<double>(sorted.size()));
-  const std::size_t index = rank < 1 ? 0 : static_cast<std::size_t>(rank) - 1;
-  return static_cast<double>(sorted[std::min(index, sorted.size() - 1)]);
-}
-
-double requests_per_second(const Variant& v) {
-  return v.wall_ns > 0 ? static_cast<double>(v.requests) * 1e9 / static_cast<double>(v.wall_ns) : 0;
+double requests_per_second(const Variant& v, const bench::TickClock& clock) {
+  const double wall_ns = clock.to_ns(static_cast<double>(v.wall_ticks));
+  return wall_ns > 0 ? static_cast<double>(v.requests) * 1e9 / wall_ns : 0;
 }
 
 // Per round: the probe taken before it and the CPU other processes used during it.
@@ -353,19 +308,18 @@ struct RoundConditions {
   std::vector<double> other_cpus;
 };
 
-void print_results(std::vector<std::unique_ptr<Variant>>& variants, const RoundConditions& rounds) {
+void print_results(std::vector<std::unique_ptr<Variant>>& variants, const bench::TickClock& clock,
+                   const RoundConditions& rounds) {
   std::printf(
-      "  variant                                   p50 µs   p90 µs   p99 µs p99.9 µs   max µs"
+      "  variant                                   p50 µs   p99 µs p99.9 µs   max µs"
       "     req/s  TCP conns  allocs/req  CPU µs/req client/all  failed\n");
   for (auto& v : variants) {
-    std::sort(v->samples_ns.begin(), v->samples_ns.end());
-    const auto& s = v->samples_ns;
     const double n = v->requests > 0 ? static_cast<double>(v->requests) : 1.0;
-    std::printf("  %-2s %-37s %8.1f %8.1f %8.1f %8.1f %8.1f %9.0f %10" PRIu64
+    std::printf("  %-2s %-37s %8.1f %8.1f %8.1f %8.1f %9.0f %10" PRIu64
                 " %11.1f %11.1f /%7.1f %7" PRIu64 "\n",
-                v->label.c_str(), v->name.c_str(), quantile(s, 0.50) / 1e3, quantile(s, 0.90) / 1e3,
-                quantile(s, 0.99) / 1e3, quantile(s, 0.999) / 1e3, quantile(s, 1.0) / 1e3,
-                requests_per_second(*v), v->connects, static_cast<double>(v->allocations) / n,
+                v->label.c_str(), v->name.c_str(), v->latency.p50 / 1e3, v->latency.p99 / 1e3,
+                v->latency.p999 / 1e3, v->latency.max / 1e3, requests_per_second(*v, clock),
+                v->connects, static_cast<double>(v->allocations) / n,
                 static_cast<double>(v->client_cpu_ns) / n / 1e3,
                 static_cast<double>(v->process_cpu_ns) / n / 1e3, v->failures);
   }
@@ -396,11 +350,11 @@ Variant* find(std::vector<std::unique_ptr<Variant>>& variants, const char* label
 }
 
 // "B vs A": the ratio of p50s over the whole run, its range over rounds, and req/s.
-void print_ratio(std::vector<std::unique_ptr<Variant>>& variants, const char* slow,
-                 const char* fast, const char* what) {
-  Variant* s = find(variants, slow);
-  Variant* f = find(variants, fast);
-  if (s == nullptr || f == nullptr || s->samples_ns.empty() || f->samples_ns.empty()) return;
+void print_ratio(std::vector<std::unique_ptr<Variant>>& variants, const bench::TickClock& clock,
+                 const char* slow, const char* fast, const char* what) {
+  const Variant* s = find(variants, slow);
+  const Variant* f = find(variants, fast);
+  if (s == nullptr || f == nullptr || s->requests == 0 || f->requests == 0) return;
   std::vector<double> per_round;
   for (std::size_t r = 0; r < std::min(s->round_p50_ns.size(), f->round_p50_ns.size()); ++r) {
     per_round.push_back(s->round_p50_ns[r] / f->round_p50_ns[r]);
@@ -409,10 +363,9 @@ void print_ratio(std::vector<std::unique_ptr<Variant>>& variants, const char* sl
   std::printf(
       "  %s/%s  p50 %.2fx (per round %.2f-%.2fx), p99 %.2fx, req/s %s/%s %.2fx, p50 difference "
       "%.1f µs  [%s]\n",
-      slow, fast, quantile(s->samples_ns, 0.5) / quantile(f->samples_ns, 0.5), *lo, *hi,
-      quantile(s->samples_ns, 0.99) / quantile(f->samples_ns, 0.99), fast, slow,
-      requests_per_second(*f) / requests_per_second(*s),
-      (quantile(s->samples_ns, 0.5) - quantile(f->samples_ns, 0.5)) / 1e3, what);
+      slow, fast, s->latency.p50 / f->latency.p50, *lo, *hi, s->latency.p99 / f->latency.p99, fast,
+      slow, requests_per_second(*f, clock) / requests_per_second(*s, clock),
+      (s->latency.p50 - f->latency.p50) / 1e3, what);
 }
 
 CapitalClientConfig client_config(const sim::CapitalSimulator& simulator, bool reuse) {
@@ -444,62 +397,42 @@ std::unique_ptr<CapitalRestClient> logged_in_client(const sim::CapitalSimulator&
   return *std::move(client);
 }
 
-Options parse(int argc, char** argv) {
-  Options o;
-  auto usage = [] {
-    std::fprintf(stderr,
-                 "usage: rest_roundtrip_bench [--requests N] [--rounds R] [--warmup N] "
-                 "[--concurrency 1,4] [--market EPIC] [--only ABCDEF] [--no-plain] [--no-bare] "
-                 "[--no-pin]\n");
-    std::exit(2);
-  };
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage();
-      return argv[++i];
-    };
-    if (arg == "--requests") {
-      o.requests = std::stoi(value());
-    } else if (arg == "--rounds") {
-      o.rounds = std::stoi(value());
-    } else if (arg == "--warmup") {
-      o.warmup = std::stoi(value());
-    } else if (arg == "--concurrency") {
-      o.concurrency.clear();
-      const std::string list = value();
-      std::size_t at = 0;
-      while (at < list.size()) {
-        const std::size_t comma = list.find(',', at);
-        o.concurrency.push_back(std::stoi(list.substr(at, comma - at)));
-        if (comma == std::string::npos) break;
-        at = comma + 1;
-      }
-    } else if (arg == "--market") {
-      o.market_epic = value();
-    } else if (arg == "--only") {
-      o.only = value();
-    } else if (arg == "--no-plain") {
-      o.plain = false;
-    } else if (arg == "--no-bare") {
-      o.bare = false;
-    } else if (arg == "--no-pin") {
-      o.pin = false;
-    } else {
-      usage();
-    }
+// Fills `options` from the command line; the exit code when the program must stop.
+std::optional<int> parse(int argc, char** argv, Options& options) {
+  CLI::App app(
+      "rest_roundtrip_bench: a Capital.com REST request to the in-process simulator, "
+      "pooled against a new connection per request (variants A-F, see the source)");
+  app.add_option("--requests", options.requests, "requests per slice")
+      ->default_val(options.requests)
+      ->check(CLI::Range(1, 1'000'000));
+  app.add_option("--rounds", options.rounds, "rounds of slices")
+      ->default_val(options.rounds)
+      ->check(CLI::Range(1, 10'000));
+  app.add_option("--warmup", options.warmup, "unmeasured requests per variant before the rounds")
+      ->default_val(options.warmup)
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--concurrency", options.concurrency, "client thread counts to run, e.g. 1,4")
+      ->delimiter(',')
+      ->default_str("1,4")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--market", options.market_epic, "GET /markets/EPIC instead of GET /ping");
+  app.add_option("--only", options.only, "labels of the variants to run, e.g. AC");
+  app.add_flag("!--no-plain", options.plain, "skip the plain-HTTP variants C and D");
+  app.add_flag("!--no-bare", options.bare, "skip the bare-transport variants E and F");
+  app.add_flag("!--no-pin", options.pin, "leave client and simulator threads unpinned");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
   }
-  if (o.requests < 1 || o.rounds < 1 || o.warmup < 0 || o.concurrency.empty()) usage();
-  for (int c : o.concurrency) {
-    if (c < 1 || c > 64) usage();
-  }
-  return o;
+  return std::nullopt;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options options = parse(argc, argv);
+  Options options;
+  if (const std::optional<int> exit = parse(argc, argv, options)) return *exit;
   // The client warns loudly about plain http:// (variants C and D); nothing else is logged.
   spdlog::set_level(spdlog::level::err);
 
@@ -563,12 +496,14 @@ int main(int argc, char** argv) {
       v->reuse = reuse;
       v->endpoint = *parse_rest_url(a.config().demo_url);
       v->tls_context = *TlsContext::create(true, "", tls_sim.certificate_pem());
-      v->bare_request = HttpRequest(HttpMethod::kGet, full_target);
-      v->bare_request.headers = {
-          HttpHeader{std::string(kHeaderApiKey), a.config().api_key.reveal()},
-          HttpHeader{std::string(kHeaderCst), credentials.cst.reveal()},
-          HttpHeader{std::string(kHeaderSecurityToken), credentials.security_token.reveal()},
+      v->bare_credentials = credentials;
+      v->bare_headers = {
+          {kHeaderApiKey, a.config().api_key.reveal()},
+          {kHeaderCst, credentials.tokens->cst.reveal()},
+          {kHeaderSecurityToken, credentials.tokens->security_token.reveal()},
       };
+      v->bare_request = HttpRequest(HttpMethod::kGet, relative_target);
+      v->bare_request.headers = v->bare_headers;
       if (reuse) {
         for (int w = 0; w < max_concurrency; ++w) {
           v->kept.push_back(std::make_unique<HttpsConnection>(v->endpoint, v->tls_context));
@@ -611,32 +546,33 @@ int main(int argc, char** argv) {
       "core-distance probe before the run: %.0f ns one-way cache-line hop (median of 3 x 2000 "
       "round trips)\n"
       "per slice %d requests; %d rounds of slices %s(rotated by one each round); %d warm-up "
-      "requests per variant; clock CLOCK_MONOTONIC around each call\n"
+      "requests per variant; clock %s at %.2f GHz around each call\n"
       "TCP conns = connections the variant opened in its measured slices (pool / "
-      "HttpsConnection counters); allocs/req = client threads only;\n"
+      "HttpsConnection counters); allocs/req = client threads only (%s);\n"
       "CPU µs/req: client threads / whole process (client + simulator + Asio resolver "
       "threads)\n",
       full_target.c_str(), answer_bytes, tls_sim.rest_url().c_str(),
       OpenSSL_version(OPENSSL_VERSION), plain_sim ? ", plain: " : "",
       plain_sim ? plain_sim->rest_url().c_str() : "", kClientRequestsPerSecond, client_cpu, sim_cpu,
-      load[0], probe_before, options.requests, options.rounds, order.c_str(), options.warmup);
+      load[0], probe_before, options.requests, options.rounds, order.c_str(), options.warmup,
+      bench::TickClock::source(), clock.ghz(), kPooledAllocations);
 
   for (const int concurrency : options.concurrency) {
     for (auto& v : variants) {
       v->reset_results();
       if (options.warmup > 0) {
-        run_slice(*v, relative_target, options.warmup, concurrency, client_cpu, false);
+        run_slice(*v, relative_target, options.warmup, concurrency, client_cpu, clock, false);
       }
     }
     RoundConditions conditions;
-    const OtherLoadMeter other_load;
+    const bench::OtherLoadMeter other_load;
     for (int round = 0; round < options.rounds; ++round) {
       if (can_probe) conditions.probe_ns.push_back(bench::probe_hop_ns(cpus, clock, 2000, 3));
-      const OtherLoadMeter round_load;
+      const bench::OtherLoadMeter round_load;
       // Rotated by one each round, so no variant always runs first after the probe.
       for (std::size_t k = 0; k < variants.size(); ++k) {
         Variant& v = *variants[(k + static_cast<std::size_t>(round)) % variants.size()];
-        run_slice(v, relative_target, options.requests, concurrency, client_cpu, true);
+        run_slice(v, relative_target, options.requests, concurrency, client_cpu, clock, true);
       }
       conditions.other_cpus.push_back(round_load.other_cpus());
     }
@@ -651,12 +587,14 @@ int main(int argc, char** argv) {
     const double others = other_load.other_cpus();
     std::printf("; other load %.2f CPU%s\n", others,
                 others > 0.1 ? " (CONTENDED: another process ran)" : "");
-    print_results(variants, conditions);
-    print_ratio(variants, "B", "A", "new TLS connection per request vs pooled: the headline");
-    print_ratio(variants, "D", "C", "new plain TCP connection vs pooled, no TLS");
-    print_ratio(variants, "A", "C", "TLS records vs plain, both pooled");
-    print_ratio(variants, "F", "E", "same comparison on the bare transport");
-    print_ratio(variants, "A", "E", "client + pool + limiter over the bare transport");
+    for (auto& v : variants) v->latency = bench::percentiles(v->samples, clock.to_ns(1.0));
+    print_results(variants, clock, conditions);
+    print_ratio(variants, clock, "B", "A",
+                "new TLS connection per request vs pooled: the headline");
+    print_ratio(variants, clock, "D", "C", "new plain TCP connection vs pooled, no TLS");
+    print_ratio(variants, clock, "A", "C", "TLS records vs plain, both pooled");
+    print_ratio(variants, clock, "F", "E", "same comparison on the bare transport");
+    print_ratio(variants, clock, "A", "E", "client + pool + limiter over the bare transport");
     for (auto& v : variants) {
       if (!v->bare && v->client->transport().retries() > 0) {
         std::printf("  note: %s retried %" PRIu64 " requests\n", v->label.c_str(),

@@ -11,7 +11,6 @@ endif()
 add_library(qt_capital_stream
   ${CMAKE_CURRENT_LIST_DIR}/stream_client.cpp
   ${CMAKE_CURRENT_LIST_DIR}/stream_endpoint.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/stream_tls.cpp
 )
 qt_target_defaults(qt_capital_stream)
 target_link_libraries(qt_capital_stream

@@ -20,8 +20,8 @@
 #include <variant>
 
 #include "engine/clock.hpp"
-#include "feeds/capital/stream_tls.hpp"
 #include "fmt/format.h"
+#include "gateway/capital/client_tls.hpp"
 #include "gateway/capital/protocol.hpp"
 #include "spdlog/spdlog.h"
 
@@ -794,9 +794,7 @@ absl::StatusOr<std::unique_ptr<CapitalStreamClient>> CapitalStreamClient::create
       if (!tls.ok()) return tls.status();
       config.tls = *std::move(tls);
     }
-    absl::StatusOr<ssl::context*> shared = stream_ssl_context(*config.tls);
-    if (!shared.ok()) return shared.status();
-    context = *shared;
+    context = &config.tls->asio_context();
     if (!config.tls->verify()) {
       spdlog::warn(
           "Capital.com stream: TLS certificate verification is OFF for {} "

@@ -36,9 +36,9 @@
 // connection), where QuoteParser parses it in place (parse_padded, no second copy); a full ring
 // drops the quote and counts it (a newer quote for the same epic supersedes it). OpenSSL 3.0
 // itself allocates 40 bytes per received TLS 1.3 record (and frees them before returning); its
-// record buffers are kept (stream_tls.cpp). tests/capital_stream/stream_alloc_test.cpp
-// measures both. Control frames (acks, pings, errors) are decoded with the allocating protocol
-// parser; that is the control path.
+// record buffers are kept (gateway/capital/client_tls.cpp).
+// tests/capital_stream/stream_alloc_test.cpp measures both. Control frames (acks, pings, errors)
+// are decoded with the allocating protocol parser; that is the control path.
 //
 // Secrets: the tokens are written only into the envelopes on the wire, never logged.
 #pragma once

@@ -8,16 +8,25 @@
 #include <map>
 
 #include "engine/clock.hpp"
+#include "gateway/capital/protocol/parse.hpp"
 
 namespace qt::capital {
 
 namespace {
 
-constexpr std::size_t kBacklogReserve = 4096;
+constexpr std::size_t kRequestDrainLimit = 256;  // per do_work, so events get their turn
+constexpr std::size_t kOutboxBatch = 64;
 constexpr int64_t kWorkerParkNs = 50'000'000;
 
 void sleep_ns(int64_t ns) {
   std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
+}
+
+// The broker's exact decimal at the instrument's scale: rounded half away from zero only when the
+// broker sent more digits than the instrument has; 0 when it does not fit the fixed point.
+int64_t units_of(Decimal value, int decimals) {
+  int64_t units = 0;
+  return value.to_fixed_point(decimals, units) == DecimalStatus::kOk ? units : 0;
 }
 
 template <typename T>
@@ -34,11 +43,11 @@ CapitalVenue::CapitalVenue(TradingApi& api, std::vector<VenueInstrument> instrum
       instruments_(std::move(instruments)),
       requests_(requests),
       events_(events),
-      options_(options) {
+      options_(options),
+      request_backlog_(kRequestBacklog),
+      event_backlog_(kEventBacklog) {
   const int worker_count = std::max(1, options_.workers);
   for (int i = 0; i < worker_count; ++i) workers_.push_back(std::make_unique<Worker>());
-  event_backlog_.reserve(kBacklogReserve);
-  request_backlog_.reserve(kBacklogReserve);
 }
 
 CapitalVenue::~CapitalVenue() {
@@ -92,6 +101,13 @@ std::size_t CapitalVenue::unknown_orders() const {
 int CapitalVenue::do_work() {
   int work = 0;
   // Requests: backlog first, so one order's requests keep their order.
+  while (!request_backlog_.empty()) {
+    Worker& worker = worker_for(request_backlog_.front().order_id);
+    if (!worker.requests.try_push(request_backlog_.front())) break;
+    worker.doorbell.ring();
+    request_backlog_.pop_front();
+    ++work;
+  }
   auto hand_over = [this](const VenueRequest& request) {
     if (request.kind == VenueRequestKind::kReconcile) ++reconcile_requests_seen_;
     if (request.kind == VenueRequestKind::kStartupReconcile) {
@@ -104,23 +120,19 @@ int CapitalVenue::do_work() {
     }
     Worker& worker = worker_for(request.order_id);
     if (!request_backlog_.empty() || !worker.requests.try_push(request)) {
-      request_backlog_.push_back(request);
+      request_backlog_.push_back(request);  // room was checked before draining
       return;
     }
     worker.doorbell.ring();
   };
-  if (!request_backlog_.empty()) {
-    std::size_t handed = 0;
-    for (; handed < request_backlog_.size(); ++handed) {
-      Worker& worker = worker_for(request_backlog_[handed].order_id);
-      if (!worker.requests.try_push(request_backlog_[handed])) break;
-      worker.doorbell.ring();
-    }
-    request_backlog_.erase(request_backlog_.begin(),
-                           request_backlog_.begin() + static_cast<std::ptrdiff_t>(handed));
-    work += static_cast<int>(handed);
+  // Never take more from the engine's ring than the backlog could hold.
+  const std::size_t request_room = request_backlog_.reserve();
+  note_backpressure(request_room == 0, request_backpressure_, stats_.request_backpressure,
+                    "request backlog full: requests wait on the engine's ring");
+  if (request_room != 0) {
+    work +=
+        static_cast<int>(requests_.drain(hand_over, std::min(request_room, kRequestDrainLimit)));
   }
-  work += static_cast<int>(requests_.drain(hand_over, 256));
 
   // Decided before the outbox is drained: every finding counted here is in the outbox by now, so
   // it reaches the ring ahead of kStartupReconciled.
@@ -129,34 +141,41 @@ int CapitalVenue::do_work() {
                               findings_emitted_.load(std::memory_order_acquire) >=
                                   startup_after_findings_.load(std::memory_order_relaxed);
 
-  // Events: backlog first, then the outbox.
+  // Events: backlog first, then the outbox, a batch at a time while the backlog could hold it.
   std::size_t pushed = 0;
-  while (pushed < event_backlog_.size() && events_.try_push(event_backlog_[pushed])) ++pushed;
-  event_backlog_.erase(event_backlog_.begin(),
-                       event_backlog_.begin() + static_cast<std::ptrdiff_t>(pushed));
-  VenueEvent batch[64];
-  std::size_t n;
-  while ((n = outbox_.try_dequeue_bulk(batch, 64)) != 0) {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!event_backlog_.empty() || !events_.try_push(batch[i])) {
-        event_backlog_.push_back(batch[i]);
-      } else {
-        ++pushed;
-      }
+  auto forward = [&](const VenueEvent& event) {
+    if (!event_backlog_.empty() || !events_.try_push(event)) {
+      event_backlog_.push_back(event);
+    } else {
+      ++pushed;
     }
+  };
+  while (!event_backlog_.empty() && events_.try_push(event_backlog_.front())) {
+    event_backlog_.pop_front();
+    ++pushed;
   }
-  if (report_startup) {
+  bool outbox_empty = false;
+  VenueEvent batch[kOutboxBatch];
+  while (event_backlog_.reserve() >= kOutboxBatch) {
+    const std::size_t n = outbox_.try_dequeue_bulk(batch, kOutboxBatch);
+    if (n == 0) {
+      outbox_empty = true;
+      break;
+    }
+    for (std::size_t i = 0; i < n; ++i) forward(batch[i]);
+  }
+  note_backpressure(!outbox_empty && outbox_.size_approx() != 0, event_backpressure_,
+                    stats_.event_backpressure,
+                    "event backlog full: results wait in the workers' outbox");
+  // Behind every finding: only once the outbox is empty, and only with room to keep it.
+  if (report_startup && outbox_empty && !event_backlog_.full()) {
     startup_reported_ = true;
     VenueEvent reconciled;
     reconciled.kind = VenueEventKind::kStartupReconciled;
     reconciled.fill_size =
         static_cast<SizeUnits>(stats_.startup_left_unknown.load(std::memory_order_relaxed));
     reconciled.created_ns = now_ns();
-    if (!event_backlog_.empty() || !events_.try_push(reconciled)) {
-      event_backlog_.push_back(reconciled);
-    } else {
-      ++pushed;
-    }
+    forward(reconciled);
     stats_.startup_reconciled.store(true, std::memory_order_relaxed);
   }
   if (pushed != 0 && engine_doorbell_ != nullptr) engine_doorbell_->ring();
@@ -167,6 +186,16 @@ int64_t CapitalVenue::next_deadline_ns() const {
   constexpr int64_t kBacklogRetryNs = 1'000'000;
   return event_backlog_.empty() && request_backlog_.empty() ? kNoDeadline
                                                             : now_ns() + kBacklogRetryNs;
+}
+
+void CapitalVenue::note_backpressure(bool full, bool& active, std::atomic<uint64_t>& episodes,
+                                     std::string_view what) {
+  if (full && !active) {
+    bump(episodes);
+    spdlog::warn("venue: {} (back-pressure episode {})", what,
+                 episodes.load(std::memory_order_relaxed));
+  }
+  active = full;
 }
 
 // ---- workers -----------------------------------------------------------------------------------
@@ -218,10 +247,10 @@ void CapitalVenue::emit(VenueEventKind kind, OrderId order_id, PriceUnits price,
   wake_venue_thread();
 }
 
-absl::StatusOr<ConfirmedDeal> CapitalVenue::await_confirm(const std::string& deal_reference) {
+absl::StatusOr<DealConfirmation> CapitalVenue::await_confirm(const std::string& deal_reference) {
   absl::Status last = absl::NotFoundError("no confirm yet");
   for (int attempt = 0; attempt < options_.confirm_attempts; ++attempt) {
-    absl::StatusOr<ConfirmedDeal> confirmation = api_.confirm(deal_reference);
+    absl::StatusOr<DealConfirmation> confirmation = api_.confirm(deal_reference);
     if (confirmation.ok()) return confirmation;
     last = confirmation.status();
     if (!absl::IsNotFound(last) && !absl::IsUnavailable(last) && !absl::IsDeadlineExceeded(last) &&
@@ -251,14 +280,25 @@ void CapitalVenue::place(const VenueRequest& request) {
     tracked_[request.order_id] = tracked;
   }
 
-  DealRequest deal;
-  deal.epic = instrument.epic;
-  deal.side = request.side;
-  deal.size = spec.size_to_double(request.size);
-  deal.level = spec.price_to_double(request.limit_price);
-  deal.working_order = tracked.working_order;
+  const Decimal size = Decimal::from_fixed_point(request.size, spec.size_decimals);
+  const Decimal level = Decimal::from_fixed_point(request.limit_price, spec.price_decimals);
   bump(stats_.deals_submitted);
-  const DealSubmission submission = api_.submit_deal(deal);
+  DealSendResult submission;
+  if (tracked.working_order) {
+    CreateWorkingOrderRequest body;
+    body.epic = instrument.epic;
+    body.direction = request.side;
+    body.size = size;
+    body.level = level;
+    body.type = WorkingOrderType::kLimit;
+    submission = api_.create_working_order(body);
+  } else {
+    CreatePositionRequest body;
+    body.epic = instrument.epic;
+    body.direction = request.side;
+    body.size = size;
+    submission = api_.open_position(body);
+  }
 
   auto finish = [&](Phase phase, std::string deal_id = {}) {
     std::lock_guard lock(mutex_);
@@ -269,26 +309,26 @@ void CapitalVenue::place(const VenueRequest& request) {
     if (phase == Phase::kDone) tracked_.erase(request.order_id);
   };
 
-  if (submission.outcome == SendOutcome::kOutcomeUnknown) {
+  if (submission.outcome == RequestOutcome::kOutcomeUnknown) {
     spdlog::warn("order {}: {} {} {} outcome unknown ({}); not re-sending, reconciling",
-                 request.order_id, to_string(request.side), deal.size, deal.epic,
-                 std::string(submission.error.message()));
+                 request.order_id, to_string(request.side), to_string(size), instrument.epic,
+                 std::string(submission.status.message()));
     bump(stats_.outcomes_unknown);
     finish(Phase::kUnknown);
     emit(VenueEventKind::kOutcomeUnknown, request.order_id, 0, 0, "");
     wake_poller();
     return;
   }
-  if (submission.outcome == SendOutcome::kNotSent || !submission.error.ok()) {
+  if (submission.outcome == RequestOutcome::kNotSent || !submission.status.ok()) {
     spdlog::warn("order {}: refused before execution: {}", request.order_id,
-                 std::string(submission.error.message()));
+                 std::string(submission.status.message()));
     bump(stats_.deals_rejected);
     finish(Phase::kDone);
     emit(VenueEventKind::kRejected, request.order_id, 0, 0, "", RejectReason::kVenueRejected);
     return;
   }
 
-  const absl::StatusOr<ConfirmedDeal> confirmation = await_confirm(submission.deal_reference);
+  const absl::StatusOr<DealConfirmation> confirmation = await_confirm(submission.deal_reference);
   if (!confirmation.ok()) {
     // The deal reference exists, so the broker has the request: its fate is unknown to us.
     spdlog::warn("order {}: no confirm for {}: {}; reconciling", request.order_id,
@@ -299,7 +339,7 @@ void CapitalVenue::place(const VenueRequest& request) {
     wake_poller();
     return;
   }
-  if (!confirmation->accepted) {
+  if (confirmation->deal_status != DealStatus::kAccepted) {
     spdlog::info("order {}: rejected by the broker: {}", request.order_id, confirmation->reason);
     bump(stats_.deals_rejected);
     finish(Phase::kDone);
@@ -310,7 +350,9 @@ void CapitalVenue::place(const VenueRequest& request) {
   bump(stats_.deals_accepted);
   {
     std::lock_guard lock(mutex_);
-    for (const std::string& id : confirmation->affected_deal_ids) claimed_deal_ids_.insert(id);
+    for (const AffectedDeal& deal : confirmation->affected_deals) {
+      claimed_deal_ids_.insert(deal.deal_id);
+    }
     claimed_deal_ids_.insert(confirmation->deal_id);
   }
   emit(VenueEventKind::kAccepted, request.order_id, 0, 0, confirmation->deal_id);
@@ -320,8 +362,8 @@ void CapitalVenue::place(const VenueRequest& request) {
     return;
   }
   finish(Phase::kDone);
-  const double level = confirmation->level > 0 ? confirmation->level : deal.level;
-  emit(VenueEventKind::kFill, request.order_id, spec.price_from_double(level), request.size,
+  emit(VenueEventKind::kFill, request.order_id,
+       units_of(confirmation->level.value_or(level), spec.price_decimals), request.size,
        confirmation->deal_id);
 }
 
@@ -343,10 +385,10 @@ void CapitalVenue::cancel(const VenueRequest& request) {
     return;
   }
   bump(stats_.cancels);
-  const DealSubmission submission = api_.delete_working_order(deal_id);
-  if (submission.outcome == SendOutcome::kAnswered && submission.error.ok()) {
-    const absl::StatusOr<ConfirmedDeal> confirmation = await_confirm(submission.deal_reference);
-    if (confirmation.ok() && confirmation->accepted) {
+  const DealSendResult submission = api_.delete_working_order(deal_id);
+  if (submission.accepted()) {
+    const absl::StatusOr<DealConfirmation> confirmation = await_confirm(submission.deal_reference);
+    if (confirmation.ok() && confirmation->deal_status == DealStatus::kAccepted) {
       {
         std::lock_guard lock(mutex_);
         tracked_.erase(request.order_id);
@@ -355,14 +397,14 @@ void CapitalVenue::cancel(const VenueRequest& request) {
       return;
     }
   }
-  if (submission.outcome == SendOutcome::kAnswered && absl::IsNotFound(submission.error)) {
+  if (submission.outcome == RequestOutcome::kAnswered && absl::IsNotFound(submission.status)) {
     // Already gone (filled or removed): the poller reports which.
     emit(VenueEventKind::kCancelRejected, request.order_id, 0, 0, deal_id);
     wake_poller();
     return;
   }
   // Refused or unknown: the order may still be working; the poller resolves it either way.
-  if (submission.outcome == SendOutcome::kAnswered) {
+  if (submission.outcome == RequestOutcome::kAnswered) {
     emit(VenueEventKind::kCancelRejected, request.order_id, 0, 0, deal_id);
   }
   wake_poller();
@@ -534,20 +576,22 @@ void CapitalVenue::finish_startup_if_settled() {
 bool CapitalVenue::reconcile() {
   // Working orders first, then positions: a working order that fills between the two calls is
   // then seen as a position, never as vanished.
-  absl::StatusOr<std::vector<BrokerWorkingOrder>> working = api_.working_orders();
-  if (!working.ok()) {
+  absl::StatusOr<WorkingOrdersResponse> working_answer = api_.working_orders();
+  if (!working_answer.ok()) {
     bump(stats_.poll_errors);
-    spdlog::warn("reconcile: working orders: {}", std::string(working.status().message()));
+    spdlog::warn("reconcile: working orders: {}", std::string(working_answer.status().message()));
     return false;
   }
-  absl::StatusOr<std::vector<BrokerPosition>> positions = api_.positions();
-  if (!positions.ok()) {
+  absl::StatusOr<PositionsResponse> positions_answer = api_.positions();
+  if (!positions_answer.ok()) {
     bump(stats_.poll_errors);
-    spdlog::warn("reconcile: positions: {}", std::string(positions.status().message()));
+    spdlog::warn("reconcile: positions: {}", std::string(positions_answer.status().message()));
     return false;
   }
-  snapshot_positions_ = positions->size();
-  snapshot_working_orders_ = working->size();
+  const std::vector<WorkingOrderItem>& working = working_answer->working_orders;
+  const std::vector<PositionItem>& positions = positions_answer->positions;
+  snapshot_positions_ = positions.size();
+  snapshot_working_orders_ = working.size();
   auto make = [](VenueEventKind kind, OrderId id, PriceUnits price, SizeUnits size,
                  const std::string& venue_id) {
     VenueEvent e;
@@ -571,18 +615,20 @@ bool CapitalVenue::reconcile() {
       const std::string& epic = instruments_[t.instrument].epic;
       bool done = false;
       if (t.phase == Phase::kWorking) {
-        const bool still_working =
-            std::any_of(working->begin(), working->end(),
-                        [&](const BrokerWorkingOrder& w) { return w.deal_id == t.deal_id; });
+        const bool still_working = std::any_of(working.begin(), working.end(), [&](auto& w) {
+          return w.working_order_data.deal_id == t.deal_id;
+        });
         if (still_working) {
           t.missing_polls = 0;
         } else {
-          auto filled = std::find_if(positions->begin(), positions->end(),
-                                     [&](auto& p) { return p.working_order_id == t.deal_id; });
-          if (filled != positions->end()) {
-            claimed_deal_ids_.insert(filled->deal_id);
+          auto filled = std::find_if(positions.begin(), positions.end(), [&](auto& p) {
+            return p.position.working_order_id == t.deal_id;
+          });
+          if (filled != positions.end()) {
+            claimed_deal_ids_.insert(filled->position.deal_id);
             findings.push_back(make(VenueEventKind::kFill, order_id,
-                                    spec.price_from_double(filled->level), t.size, t.deal_id));
+                                    units_of(filled->position.level, spec.price_decimals), t.size,
+                                    t.deal_id));
             bump(stats_.working_order_fills);
             done = true;
           } else if (++t.missing_polls >= 2) {
@@ -596,31 +642,35 @@ bool CapitalVenue::reconcile() {
         // known here. Recovered orders are never matched by shape at all (see Tracked).
         const int64_t earliest =
             std::max(t.sent_epoch_ms - options_.unknown_match_skew_ms, started_epoch_ms_);
-        auto as_position = std::find_if(positions->begin(), positions->end(), [&](auto& p) {
-          return !t.recovered && p.epic == epic && p.side == t.side &&
-                 spec.size_from_double(p.size) == t.size && p.created_epoch_ms >= earliest &&
+        auto as_position = std::find_if(positions.begin(), positions.end(), [&](auto& item) {
+          const Position& p = item.position;
+          return !t.recovered && item.market.epic == epic && p.direction == t.side &&
+                 units_of(p.size, spec.size_decimals) == t.size &&
+                 parse_broker_utc_ms(p.created_date_utc) >= earliest &&
                  !claimed_deal_ids_.contains(p.deal_id);
         });
-        auto as_working = std::find_if(working->begin(), working->end(), [&](auto& w) {
-          return !t.recovered && w.epic == epic && w.side == t.side &&
-                 spec.size_from_double(w.size) == t.size && !claimed_deal_ids_.contains(w.deal_id);
+        auto as_working = std::find_if(working.begin(), working.end(), [&](auto& item) {
+          const WorkingOrderData& w = item.working_order_data;
+          return !t.recovered && w.epic == epic && w.direction == t.side &&
+                 units_of(w.order_size, spec.size_decimals) == t.size &&
+                 !claimed_deal_ids_.contains(w.deal_id);
         });
-        if (!t.working_order && as_position != positions->end()) {
-          claimed_deal_ids_.insert(as_position->deal_id);
+        if (!t.working_order && as_position != positions.end()) {
+          const Position& p = as_position->position;
+          claimed_deal_ids_.insert(p.deal_id);
           findings.push_back(make(VenueEventKind::kFill, order_id,
-                                  spec.price_from_double(as_position->level), t.size,
-                                  as_position->deal_id));
+                                  units_of(p.level, spec.price_decimals), t.size, p.deal_id));
           bump(stats_.unknown_resolved);
-          spdlog::info("order {}: Unknown resolved: executed as position {}", order_id,
-                       as_position->deal_id);
+          spdlog::info("order {}: Unknown resolved: executed as position {}", order_id, p.deal_id);
           done = true;
-        } else if (t.working_order && as_working != working->end()) {
-          claimed_deal_ids_.insert(as_working->deal_id);
-          findings.push_back(make(VenueEventKind::kAccepted, order_id, 0, 0, as_working->deal_id));
+        } else if (t.working_order && as_working != working.end()) {
+          const std::string& deal_id = as_working->working_order_data.deal_id;
+          claimed_deal_ids_.insert(deal_id);
+          findings.push_back(make(VenueEventKind::kAccepted, order_id, 0, 0, deal_id));
           bump(stats_.unknown_resolved);
-          spdlog::info("order {}: Unknown resolved: working as {}", order_id, as_working->deal_id);
+          spdlog::info("order {}: Unknown resolved: working as {}", order_id, deal_id);
           t.phase = Phase::kWorking;
-          t.deal_id = as_working->deal_id;
+          t.deal_id = deal_id;
         } else if (now_ms - t.unknown_epoch_ms >= options_.unknown_absence_after_ms) {
           absent.push_back(order_id);
         }
@@ -649,10 +699,10 @@ void CapitalVenue::resolve_absent(const std::vector<OrderId>& candidates) {
       if (!inserted) slot->second = std::min(slot->second, earliest);
     }
   }
-  std::map<std::string, absl::StatusOr<std::vector<BrokerActivity>>> history;
+  std::map<std::string, absl::StatusOr<ActivityHistoryResponse>> history;
   for (const auto& [epic, earliest] : earliest_by_epic) {
     const int64_t period_s = (wall_epoch_ms() - earliest) / 1000 + 60;
-    history.emplace(epic, api_.activity(epic, period_s));
+    history.emplace(epic, api_.activity_history(period_s, epic));
   }
   for (const OrderId order_id : candidates) {
     Tracked t;
@@ -666,7 +716,7 @@ void CapitalVenue::resolve_absent(const std::vector<OrderId>& candidates) {
     const int64_t earliest = t.sent_epoch_ms - options_.unknown_match_skew_ms;
     auto found = history.find(epic);
     if (found == history.end()) continue;
-    const absl::StatusOr<std::vector<BrokerActivity>>& activity = found->second;
+    const absl::StatusOr<ActivityHistoryResponse>& activity = found->second;
     if (!activity.ok()) {
       bump(stats_.poll_errors);
       spdlog::warn("reconcile: activity history of {}: {}", epic,
@@ -677,11 +727,12 @@ void CapitalVenue::resolve_absent(const std::vector<OrderId>& candidates) {
     // Anything the user did on this epic in this direction since the send could be this order
     // (a netting deal leaves no new position). Only a history with nothing of the kind proves
     // the order never executed.
-    const auto could_be_it = [&](const BrokerActivity& a) {
-      return a.epoch_ms >= earliest && a.source == "USER" && a.status != "REJECTED" &&
-             (!a.has_details || a.side == t.side);
+    const auto could_be_it = [&](const Activity& a) {
+      return parse_broker_utc_ms(a.date_utc) >= earliest && a.source == "USER" &&
+             a.status != "REJECTED" && (!a.details || a.details->direction == t.side);
     };
-    const bool ambiguous = std::any_of(activity->begin(), activity->end(), could_be_it);
+    const bool ambiguous =
+        std::any_of(activity->activities.begin(), activity->activities.end(), could_be_it);
     std::lock_guard lock(mutex_);
     auto it = tracked_.find(order_id);
     if (it == tracked_.end() || it->second.phase != Phase::kUnknown) continue;

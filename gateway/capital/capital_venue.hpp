@@ -4,9 +4,16 @@
 //  venue thread (do_work): drains VenueRequestRing → hands each request to a worker chosen by
 //    order id over that worker's SPSC ring (so every request of one order is handled in order
 //    by one worker); moves results from the workers' lock-free outbox (moodycamel
-//    ConcurrentQueue, FIFO per worker) onto VenueEventRing, its only producer, never dropping
-//    one when the ring is momentarily full. No locks and no allocation here: in `shared` mode
-//    this runs on the engine's thread.
+//    ConcurrentQueue, FIFO per worker) onto VenueEventRing, its only producer. No locks and no
+//    allocation here: in `shared` mode this runs on the engine's thread.
+//    Bounds, and back-pressure instead of loss: a request whose worker ring is full waits in a
+//    backlog of kRequestBacklog (and everything after it, to keep the order); when that is full
+//    the venue stops draining VenueRequestRing, so the engine's ring fills and the engine
+//    refuses new orders (kVenueBusy) or keeps its durable outputs queued. An event the engine's
+//    ring cannot take yet waits in a backlog of kEventBacklog; when that is nearly full the
+//    venue leaves the workers' results in the outbox (which grows, on the workers' side) until
+//    the engine drains its ring. Nothing is dropped; stats() counts each episode
+//    (request_backpressure, event_backpressure) and each is logged once as it starts.
 //  worker threads: submit the deal (POST /positions for market orders, POST /workingorders for
 //    limit orders), read its confirm (GET /confirms/{ref}, retried while not yet recorded), and
 //    report Accepted + Fill, or Rejected; cancel = DELETE /workingorders/{id} + confirm.
@@ -51,6 +58,7 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <atomic>
+#include <boost/circular_buffer.hpp>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -96,6 +104,8 @@ struct CapitalVenueStats {
   std::atomic<uint64_t> poll_errors{0};
   std::atomic<uint64_t> unknown_not_executed{0};  // resolved as never executed (activity history)
   std::atomic<uint64_t> snapshots_requested{0};
+  std::atomic<uint64_t> request_backpressure{0};  // episodes: request backlog full
+  std::atomic<uint64_t> event_backpressure{0};    // episodes: event backlog full
   std::atomic<bool> startup_reconciled{false};    // kStartupReconciled is on its way
   std::atomic<uint64_t> startup_left_unknown{0};  // recovered orders flagged at start-up
   std::atomic<uint64_t> startup_reconcile_ms{0};  // kStartupReconcile → the decision
@@ -103,6 +113,9 @@ struct CapitalVenueStats {
 
 class CapitalVenue final : public Agent {
  public:
+  static constexpr std::size_t kRequestBacklog = 1024;
+  static constexpr std::size_t kEventBacklog = 1024;
+
   CapitalVenue(TradingApi& api, std::vector<VenueInstrument> instruments,
                VenueRequestRing& requests, VenueEventRing& events,
                CapitalVenueOptions options = {});
@@ -160,7 +173,7 @@ class CapitalVenue final : public Agent {
   void place(const VenueRequest& request);
   void cancel(const VenueRequest& request);
   void track_recovered(const VenueRequest& request);
-  absl::StatusOr<ConfirmedDeal> await_confirm(const std::string& deal_reference);
+  absl::StatusOr<DealConfirmation> await_confirm(const std::string& deal_reference);
   // Any thread but the venue thread (takes poll_mutex_): the poller runs a pass now.
   void wake_poller();
   // Whether the broker's working orders and positions were both read (a snapshot).
@@ -175,6 +188,9 @@ class CapitalVenue final : public Agent {
     if (own_doorbell_ != nullptr) own_doorbell_->ring();
   }
   bool shape_pending(const Tracked& unknown) const;  // mutex_ held
+  // Venue thread: counts and logs the start of a back-pressure episode (`active` remembers it).
+  void note_backpressure(bool full, bool& active, std::atomic<uint64_t>& episodes,
+                         std::string_view what);
 
   TradingApi& api_;
   std::vector<VenueInstrument> instruments_;
@@ -211,11 +227,13 @@ class CapitalVenue final : public Agent {
   std::unordered_map<OrderId, Tracked> tracked_;
   std::set<std::string> claimed_deal_ids_;  // positions/working orders accounted for
 
-  // Workers → venue thread, then venue thread → ring. Backlogs are reserved up front and only
-  // hold what a full ring or a full worker ring could not take yet.
+  // Workers → venue thread, then venue thread → ring. The backlogs (venue thread only, storage
+  // allocated at construction) hold what a full worker ring or engine ring could not take yet.
   moodycamel::ConcurrentQueue<VenueEvent> outbox_;
-  std::vector<VenueEvent> event_backlog_;      // venue thread only
-  std::vector<VenueRequest> request_backlog_;  // venue thread only
+  boost::circular_buffer<VenueRequest> request_backlog_;
+  boost::circular_buffer<VenueEvent> event_backlog_;
+  bool request_backpressure_ = false;  // venue thread: an episode is under way
+  bool event_backpressure_ = false;
 
   CapitalVenueStats stats_;
 };

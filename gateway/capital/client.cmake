@@ -8,6 +8,7 @@ endif()
 
 add_library(qt_capital_client
   ${CMAKE_CURRENT_LIST_DIR}/client_config.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/client_tls.cpp
   ${CMAKE_CURRENT_LIST_DIR}/connection_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/https_connection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/rate_limiter.cpp
@@ -18,9 +19,10 @@ add_library(qt_capital_client
 )
 qt_target_defaults(qt_capital_client)
 target_link_libraries(qt_capital_client
-  PUBLIC qt_capital_protocol qt_engine absl::status absl::statusor fmt::fmt spdlog::spdlog
-         Threads::Threads
-  PRIVATE Boost::headers Boost::url OpenSSL::SSL OpenSSL::Crypto)
+  PUBLIC qt_capital_protocol qt_engine absl::inlined_vector absl::status absl::statusor fmt::fmt
+         spdlog::spdlog
+         Threads::Threads OpenSSL::SSL Boost::headers
+  PRIVATE Boost::url OpenSSL::Crypto)
 if(QT_SANITIZE STREQUAL "thread")
   # GCC cannot instrument std::atomic_thread_fence (used inside Asio and moodycamel headers) and
   # warns about it (-Wtsan); the warning is about those headers, not about this code.

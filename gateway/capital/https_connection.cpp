@@ -1,28 +1,30 @@
 // Each connection owns a single-threaded io_context and runs one asynchronous Beast operation
 // at a time on the caller's thread (start the operation, run the context until it completes).
-// Asynchronous operations are what make beast::tcp_stream's deadline work; to the caller the
+// Asynchronous operations are what make the deadlines work; to the caller the
 // exchange is an ordinary blocking call.
 #include "gateway/capital/https_connection.hpp"
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <array>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
+#include <charconv>
+#include <cstddef>
 #include <optional>
 
 #include "fmt/format.h"
+#include "gateway/capital/client_tls.hpp"
 
 namespace qt::capital {
 
@@ -31,30 +33,22 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+// The io_context's own executor rather than the type-erased any_io_executor: Asio then runs a
+// completion inline, or allocates it with the handler's allocator (the connection's arena),
+// where any_io_executor would take a fresh heap block for it in every run of the context.
+using Executor = asio::io_context::executor_type;
+using TcpStream = beast::basic_stream<tcp, Executor>;
+using DeadlineTimer =
+    asio::basic_waitable_timer<std::chrono::steady_clock,
+                               asio::wait_traits<std::chrono::steady_clock>, Executor>;
 
 namespace {
 
 constexpr std::size_t kMaxResponseBody = 64u << 20;  // GET /markets (all markets) is large
 constexpr std::string_view kUserAgent = "quanttrading/0.1";
 
-http::verb to_verb(HttpMethod method) {
-  switch (method) {
-    case HttpMethod::kGet: return http::verb::get;
-    case HttpMethod::kPost: return http::verb::post;
-    case HttpMethod::kPut: return http::verb::put;
-    case HttpMethod::kDelete: return http::verb::delete_;
-  }
-  return http::verb::get;
-}
-
-bool is_ip_literal(const std::string& host) {
-  beast::error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
-
-std::string str(beast::string_view s) {
-  return std::string(s.data(), s.size());
+bool same_header_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace
@@ -65,15 +59,6 @@ std::string_view to_string(HttpMethod method) {
     case HttpMethod::kPost: return "POST";
     case HttpMethod::kPut: return "PUT";
     case HttpMethod::kDelete: return "DELETE";
-  }
-  return "?";
-}
-
-std::string_view to_string(RequestOutcome outcome) {
-  switch (outcome) {
-    case RequestOutcome::kAnswered: return "answered";
-    case RequestOutcome::kNotSent: return "not sent";
-    case RequestOutcome::kOutcomeUnknown: return "outcome unknown";
   }
   return "?";
 }
@@ -95,15 +80,121 @@ std::string_view to_string(TransportError error) {
   return "?";
 }
 
-const std::string* HttpResponse::header(std::string_view name) const {
-  for (const HttpHeader& h : headers) {
-    if (h.name.size() == name.size() &&
-        ::strncasecmp(h.name.data(), name.data(), name.size()) == 0) {
-      return &h.value;
+std::string_view HttpResponse::header(std::string_view name) const {
+  std::string_view rest(kept_headers.data(), kept_headers.size());
+  while (!rest.empty()) {
+    const std::size_t end = rest.find("\r\n");
+    const std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 2);
+    const std::size_t colon = line.find(": ");
+    if (colon != std::string_view::npos && same_header_name(line.substr(0, colon), name)) {
+      return line.substr(colon + 2);
     }
   }
-  return nullptr;
+  return {};
 }
+
+namespace {
+
+// Memory for the Asio operations of an exchange (the write, the read's steps, the deadline
+// timer, their completions), kept by the connection and reused by every exchange: a few slots,
+// first fit; a larger request, or one beyond them, comes from the heap. One thread at a time.
+class OperationArena {
+ public:
+  void* allocate(std::size_t size) {
+    for (Slot& slot : slots_) {
+      if (!slot.used && size <= sizeof slot.bytes) {
+        slot.used = true;
+        return slot.bytes;
+      }
+    }
+    return ::operator new(size);
+  }
+  void deallocate(void* pointer) noexcept {
+    for (Slot& slot : slots_) {
+      if (pointer == slot.bytes) {
+        slot.used = false;
+        return;
+      }
+    }
+    ::operator delete(pointer);
+  }
+
+ private:
+  struct Slot {
+    alignas(std::max_align_t) unsigned char bytes[1024];
+    bool used = false;
+  };
+  std::array<Slot, 4> slots_{};
+};
+
+// The allocator Asio and Beast use for an operation whose completion handler carries it.
+template <typename T>
+struct ArenaAllocator {
+  using value_type = T;
+  explicit ArenaAllocator(OperationArena& a) noexcept : arena(&a) {}
+  template <typename U>
+  ArenaAllocator(const ArenaAllocator<U>& other) noexcept  // NOLINT: implicit, Asio rebinds
+      : arena(other.arena) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(arena->allocate(n * sizeof(T))); }
+  void deallocate(T* pointer, std::size_t) noexcept { arena->deallocate(pointer); }
+  template <typename U>
+  bool operator==(const ArenaAllocator<U>& other) const noexcept {
+    return arena == other.arena;
+  }
+  OperationArena* arena;
+};
+
+bool kept_header(std::string_view name) {
+  for (const std::string_view kept : kKeptResponseHeaders) {
+    if (same_header_name(kept, name)) return true;
+  }
+  return false;
+}
+
+// Reads one response straight into an HttpResponse: the status, the kept headers and the body
+// (reserved from Content-Length when the server gives it). No header map, no per-field nodes.
+class ResponseReader final : public http::basic_parser<false> {
+ public:
+  explicit ResponseReader(HttpResponse& out) : out_(out) {}
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
+                       beast::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, beast::error_code&) override {
+    out_.status = code;
+  }
+  void on_field_impl(http::field, beast::string_view name, beast::string_view value,
+                     beast::error_code&) override {
+    if (!kept_header(std::string_view(name.data(), name.size()))) return;
+    auto append = [this](beast::string_view text) {
+      out_.kept_headers.insert(out_.kept_headers.end(), text.begin(), text.end());
+    };
+    append(name);
+    append(": ");
+    append(value);
+    append("\r\n");
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                         beast::error_code&) override {
+    if (content_length) out_.body.reserve(static_cast<std::size_t>(*content_length));
+  }
+  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    out_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                 beast::error_code& ec) override {
+    return on_body_impl(body, ec);
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  HttpResponse& out_;
+};
+
+}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // TLS context.
@@ -170,9 +261,14 @@ struct HttpsConnection::Impl {
   std::string host_header;
   std::string where;  // host:port, for messages
   asio::io_context ioc{1};
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_stream;
-  std::optional<beast::tcp_stream> plain_stream;
+  std::optional<beast::ssl_stream<TcpStream>> tls_stream;
+  std::optional<TcpStream> plain_stream;
+  // Kept from exchange to exchange: the response bytes, the request text, the operations'
+  // memory and the deadline timer.
   beast::flat_buffer buffer;
+  std::string request_text;
+  OperationArena arena;
+  DeadlineTimer deadline_timer{ioc.get_executor()};
 
   bool open() const {
     if (tls_stream) return beast::get_lowest_layer(*tls_stream).socket().is_open();
@@ -180,9 +276,7 @@ struct HttpsConnection::Impl {
     return false;
   }
 
-  beast::tcp_stream& lowest() {
-    return tls_stream ? beast::get_lowest_layer(*tls_stream) : *plain_stream;
-  }
+  TcpStream& lowest() { return tls_stream ? beast::get_lowest_layer(*tls_stream) : *plain_stream; }
 
   void reset() {
     if (tls_stream) {
@@ -250,9 +344,9 @@ struct HttpsConnection::Impl {
     }
 
     if (endpoint.tls) {
-      tls_stream.emplace(ioc, tls->asio_context());
+      tls_stream.emplace(ioc.get_executor(), tls->asio_context());
     } else {
-      plain_stream.emplace(ioc);
+      plain_stream.emplace(ioc.get_executor());
     }
     lowest().expires_at(deadline);
     beast::error_code ec = run([&](auto handler) { lowest().async_connect(endpoints, handler); });
@@ -267,35 +361,19 @@ struct HttpsConnection::Impl {
     if (!endpoint.tls) return std::nullopt;
 
     SSL* native = tls_stream->native_handle();
-    const bool ip = is_ip_literal(endpoint.host);
-    if (!ip && SSL_set_tlsext_host_name(native, endpoint.host.c_str()) != 1) {
+    if (absl::Status prepared = prepare_client_tls(native, endpoint.host, tls->verify());
+        !prepared.ok()) {
       return fail(RequestOutcome::kNotSent, TransportError::kTlsHandshake,
-                  fmt::format("TLS: cannot set SNI for {}", endpoint.host));
-    }
-    if (tls->verify()) {
-      // OpenSSL checks the name during chain verification (so a mismatch is reported as
-      // such); Asio's host_name_verification checks it again in the verify callback.
-      X509_VERIFY_PARAM* param = SSL_get0_param(native);
-      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, endpoint.host.c_str())
-                         : X509_VERIFY_PARAM_set1_host(param, endpoint.host.c_str(), 0);
-      if (set != 1) {
-        return fail(RequestOutcome::kNotSent, TransportError::kTlsHandshake,
-                    fmt::format("TLS: cannot set the expected host {}", endpoint.host));
-      }
-      tls_stream->set_verify_mode(ssl::verify_peer);
-      tls_stream->set_verify_callback(ssl::host_name_verification(endpoint.host));
-    } else {
-      tls_stream->set_verify_mode(ssl::verify_none);
+                  std::string(prepared.message()));
     }
     lowest().expires_at(deadline);
     ec = run([&](auto handler) { tls_stream->async_handshake(ssl::stream_base::client, handler); });
     if (ec) {
-      const long verify_result = SSL_get_verify_result(native);
-      if (tls->verify() && verify_result != X509_V_OK) {
-        return fail(RequestOutcome::kNotSent, TransportError::kCertificate,
-                    fmt::format("TLS: the certificate of {} failed verification: {}", where,
-                                X509_verify_cert_error_string(verify_result)));
+      const std::string certificate = certificate_failure(native);
+      if (tls->verify() && !certificate.empty()) {
+        return fail(
+            RequestOutcome::kNotSent, TransportError::kCertificate,
+            fmt::format("TLS: the certificate of {} failed verification: {}", where, certificate));
       }
       return fail(RequestOutcome::kNotSent, TransportError::kTlsHandshake,
                   ec == beast::error::timeout
@@ -305,58 +383,88 @@ struct HttpsConnection::Impl {
     return std::nullopt;
   }
 
+  // The request's text, in the buffer the connection keeps (its capacity survives).
+  void write_request_text(const HttpRequest& request) {
+    std::string& out = request_text;
+    out.clear();
+    out.append(to_string(request.method)).append(" ").append(endpoint.base_path);
+    out.append(request.target).append(" HTTP/1.1\r\nHost: ").append(host_header);
+    out.append("\r\nUser-Agent: ").append(kUserAgent);
+    out.append("\r\nAccept: application/json\r\n");
+    for (const HttpHeader& h : request.headers) {
+      out.append(h.name).append(": ").append(h.value).append("\r\n");
+    }
+    if (!request.body.empty()) out.append("Content-Type: application/json\r\n");
+    // As Beast's prepare_payload: a GET without a body says nothing about its length.
+    if (!request.body.empty() || request.method != HttpMethod::kGet) {
+      char digits[24];
+      const auto end = std::to_chars(digits, digits + sizeof digits, request.body.size()).ptr;
+      out.append("Content-Length: ").append(digits, end).append("\r\n");
+    }
+    out.append("\r\n").append(request.body);
+  }
+
+  // Writes the request, then reads the answer, in one run of the context under one deadline
+  // timer; every operation's memory comes from `arena`.
   template <typename Stream>
   ExchangeResult exchange_on(Stream& stream, const HttpRequest& request,
                              std::chrono::steady_clock::time_point deadline) {
-    http::request<http::string_body> req{to_verb(request.method), request.target, 11};
-    req.set(http::field::host, host_header);
-    req.set(http::field::user_agent, kUserAgent);
-    req.set(http::field::accept, "application/json");
-    for (const HttpHeader& h : request.headers) req.set(h.name, h.value);
-    if (!request.body.empty()) {
-      req.set(http::field::content_type, "application/json");
-      req.body() = request.body;
-    }
-    req.prepare_payload();
-
-    lowest().expires_at(deadline);
-    beast::error_code ec = run([&](auto handler) { http::async_write(stream, req, handler); });
-    if (ec) {
-      return fail(RequestOutcome::kNotSent, TransportError::kWrite,
-                  ec == beast::error::timeout
-                      ? fmt::format("writing {} {} to {} timed out", to_string(request.method),
-                                    request.target, where)
-                      : fmt::format("writing {} {} to {} failed: {}", to_string(request.method),
-                                    request.target, where, ec.message()));
-    }
-
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(kMaxResponseBody);
-    lowest().expires_at(deadline);
-    ec = run([&](auto handler) { http::async_read(stream, buffer, parser, handler); });
-    if (ec) {
-      const bool timeout = ec == beast::error::timeout;
-      return fail(RequestOutcome::kOutcomeUnknown,
-                  timeout ? TransportError::kTimeout : TransportError::kBroken,
-                  timeout ? fmt::format("no answer to {} {} from {} before the deadline",
-                                        to_string(request.method), request.target, where)
-                          : fmt::format("connection to {} broke after {} {} was sent: {}", where,
-                                        to_string(request.method), request.target, ec.message()));
-    }
-    lowest().expires_never();
-
+    write_request_text(request);
     ExchangeResult result;
-    http::response<http::string_body>& res = parser.get();
-    result.response.status = static_cast<int>(res.result_int());
-    for (const auto& field : res) {
-      result.response.headers.push_back({str(field.name_string()), str(field.value())});
+    ResponseReader reader(result.response);
+    reader.body_limit(kMaxResponseBody);
+    const ArenaAllocator<void> memory(arena);
+    bool written = false;
+    bool timed_out = false;
+    beast::error_code ec;
+    lowest().expires_never();
+    deadline_timer.expires_at(deadline);
+    deadline_timer.async_wait(asio::bind_allocator(memory, [&](beast::error_code waited) {
+      if (waited) return;  // cancelled: the exchange ended first
+      timed_out = true;
+      beast::error_code ignored;
+      lowest().socket().cancel(ignored);
+    }));
+    asio::async_write(stream, asio::buffer(request_text),
+                      asio::bind_allocator(memory, [&](beast::error_code wrote, std::size_t) {
+                        written = !wrote;
+                        if (wrote) {
+                          ec = wrote;
+                          deadline_timer.cancel();
+                          return;
+                        }
+                        http::async_read(
+                            stream, buffer, reader,
+                            asio::bind_allocator(memory, [&](beast::error_code read, std::size_t) {
+                              ec = read;
+                              deadline_timer.cancel();
+                            }));
+                      }));
+    ioc.restart();
+    ioc.run();
+
+    const std::string_view method = to_string(request.method);
+    if (!written) {
+      return fail(RequestOutcome::kNotSent, TransportError::kWrite,
+                  timed_out ? fmt::format("writing {} {}{} to {} timed out", method,
+                                          endpoint.base_path, request.target, where)
+                            : fmt::format("writing {} {}{} to {} failed: {}", method,
+                                          endpoint.base_path, request.target, where, ec.message()));
     }
-    result.response.body = std::move(res.body());
-    if (!parser.keep_alive()) reset();
+    if (ec) {
+      return fail(RequestOutcome::kOutcomeUnknown,
+                  timed_out ? TransportError::kTimeout : TransportError::kBroken,
+                  timed_out
+                      ? fmt::format("no answer to {} {}{} from {} before the deadline", method,
+                                    endpoint.base_path, request.target, where)
+                      : fmt::format("connection to {} broke after {} {}{} was sent: {}", where,
+                                    method, endpoint.base_path, request.target, ec.message()));
+    }
+    if (!reader.keep_alive()) reset();
     if (result.response.status >= 500) {
       result.outcome = RequestOutcome::kOutcomeUnknown;
       result.error = TransportError::kServerError;
-      result.detail = fmt::format("{} {} answered HTTP {}", to_string(request.method),
+      result.detail = fmt::format("{} {}{} answered HTTP {}", method, endpoint.base_path,
                                   request.target, result.response.status);
     } else {
       result.outcome = RequestOutcome::kAnswered;

@@ -1,9 +1,9 @@
 // One keep-alive HTTPS connection to the broker (Boost.Beast over OpenSSL), used by one thread
 // at a time, blocking the caller for at most one deadline per exchange.
 //
-// exchange() opens the connection lazily — resolve, TCP connect, TLS handshake with SNI, peer
-// verification (verify_peer + host_name_verification of the configured host) unless insecure
-// mode was chosen — then writes the request and reads the answer, all before one deadline
+// exchange() opens the connection lazily — resolve, TCP connect, TLS handshake with SNI and
+// verification of the peer and the configured host (client_tls.hpp) unless insecure mode was
+// chosen — then writes the request and reads the answer, all before one deadline
 // (API_TIMEOUT). It classifies what happened so that callers never guess about an order:
 //
 //   kAnswered        a complete HTTP answer with a status below 500.
@@ -17,7 +17,11 @@
 // does not allow keep-alive closes it too. Plain http:// is supported for local tests only.
 //
 // Beast and OpenSSL stay inside the .cpp: including this header costs little. Not thread-safe
-// (the ConnectionPool hands a connection to one thread at a time); allocates per request.
+// (the ConnectionPool hands a connection to one thread at a time). Heap allocation per exchange
+// on an open connection: the response body (when longer than std::string keeps inline) and, with
+// TLS, OpenSSL's per-record bookkeeping; nothing else — the request is written into a buffer the
+// connection keeps, the response is parsed without a header map, and Asio's operations take
+// their memory from slots the connection keeps (OperationArena in the .cpp).
 #pragma once
 
 #include <atomic>
@@ -25,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,41 +38,49 @@ namespace boost::asio::ssl {
 class context;
 }  // namespace boost::asio::ssl
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "gateway/capital/client_config.hpp"
+#include "gateway/capital/request_outcome.hpp"
 
 namespace qt::capital {
 
 enum class HttpMethod : uint8_t { kGet, kPost, kPut, kDelete };
 std::string_view to_string(HttpMethod method);
 
+// A request header; the caller owns the strings until the exchange returns.
 struct HttpHeader {
-  std::string name;
-  std::string value;
+  std::string_view name;
+  std::string_view value;
 };
 
+// One request, as views of the caller's strings: the connection copies them only into its own
+// request buffer, so building a request allocates nothing.
 struct HttpRequest {
   HttpRequest() = default;
-  HttpRequest(HttpMethod m, std::string t, std::string b = {})
-      : method(m), target(std::move(t)), body(std::move(b)) {}
+  HttpRequest(HttpMethod m, std::string_view t, std::string_view b = {})
+      : method(m), target(t), body(b) {}
 
   HttpMethod method = HttpMethod::kGet;
-  std::string target;               // absolute path with query, e.g. "/api/v1/positions"
-  std::string body;                 // JSON; empty = none
-  std::vector<HttpHeader> headers;  // besides Host, User-Agent, Accept, Content-Type/Length
+  std::string_view target;  // path and query below the endpoint's base path, e.g. "/positions"
+  std::string_view body;    // JSON; empty = none
+  std::span<const HttpHeader> headers;  // besides Host, User-Agent, Accept, Content-Type/Length
 };
+
+// The response headers the client acts on (session tokens, 429 backoff); no other is kept.
+inline constexpr std::string_view kKeptResponseHeaders[] = {"CST", "X-SECURITY-TOKEN",
+                                                            "Retry-After"};
 
 struct HttpResponse {
   int status = 0;
-  std::vector<HttpHeader> headers;
+  // Of kKeptResponseHeaders, as received: "Name: value\r\n" each. Inline up to 256 bytes (the
+  // broker's tokens take about 100), so keeping them allocates nothing.
+  absl::InlinedVector<char, 256> kept_headers;
   std::string body;
 
-  // The first header of that name (case-insensitive), or null.
-  const std::string* header(std::string_view name) const;
+  // The value of the first kept header of that name (case-insensitive); empty when absent.
+  std::string_view header(std::string_view name) const;
 };
-
-enum class RequestOutcome : uint8_t { kAnswered, kNotSent, kOutcomeUnknown };
-std::string_view to_string(RequestOutcome outcome);
 
 enum class TransportError : uint8_t {
   kNone,

@@ -9,6 +9,7 @@ if(NOT TARGET OpenSSL::Crypto)
 endif()
 
 add_library(qt_capital_protocol
+  ${CMAKE_CURRENT_LIST_DIR}/protocol/decimal.cpp
   ${CMAKE_CURRENT_LIST_DIR}/protocol/enums.cpp
   ${CMAKE_CURRENT_LIST_DIR}/protocol/errors.cpp
   ${CMAKE_CURRENT_LIST_DIR}/protocol/instrument_spec.cpp

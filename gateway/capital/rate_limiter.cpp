@@ -56,8 +56,7 @@ ClientClock::time_point RateLimiter::Window::earliest(ClientClock::time_point no
 }
 
 void RateLimiter::Window::record(ClientClock::time_point when) {
-  starts.push_back(when);
-  while (starts.size() > limit) starts.pop_front();
+  starts.push_back(when);  // full: the oldest start drops out
 }
 
 RateLimiter::RateLimiter(const RateLimitConfig& config, ClientClock& clock)
@@ -66,14 +65,17 @@ RateLimiter::RateLimiter(const RateLimitConfig& config, ClientClock& clock)
   all_.name = "all requests (" + per_window(config.requests_per_second, milliseconds(1000)) + ")";
   all_.limit = static_cast<std::size_t>(std::max(1, config.requests_per_second));
   all_.span = duration_cast<duration>(std::chrono::seconds(1)) + margin;
+  all_.starts.set_capacity(all_.limit);
 
   orders_.name = "order requests (" + per_window(1, config.order_spacing) + ")";
   orders_.limit = 1;
   orders_.span = duration_cast<duration>(config.order_spacing) + margin;
+  orders_.starts.set_capacity(1);
 
   logins_.name = "logins (" + per_window(1, config.login_spacing) + ")";
   logins_.limit = 1;
   logins_.span = duration_cast<duration>(config.login_spacing) + margin;
+  logins_.starts.set_capacity(1);
 
   if (config.orders_per_hour > 0) {
     orders_hourly_.emplace();
@@ -81,6 +83,7 @@ RateLimiter::RateLimiter(const RateLimitConfig& config, ClientClock& clock)
         "demo order requests (" + per_window(config.orders_per_hour, milliseconds(3'600'000)) + ")";
     orders_hourly_->limit = static_cast<std::size_t>(config.orders_per_hour);
     orders_hourly_->span = duration_cast<duration>(std::chrono::hours(1)) + margin;
+    orders_hourly_->starts.set_capacity(orders_hourly_->limit);
   }
   all_backoff_.name = "backoff after HTTP 429 (all requests)";
   order_backoff_.name = "backoff after HTTP 429 (order requests)";

@@ -25,9 +25,9 @@
 // sleeping). The clock is injectable so that tests run on virtual time.
 #pragma once
 
+#include <boost/circular_buffer.hpp>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -90,7 +90,8 @@ class RateLimiter {
     std::string name;
     std::size_t limit = 0;
     duration span{};
-    std::deque<ClientClock::time_point> starts;  // start times of the last `limit` requests
+    // Start times of the last `limit` requests (capacity `limit`, allocated once).
+    boost::circular_buffer<ClientClock::time_point> starts;
     ClientClock::time_point earliest(ClientClock::time_point now) const;
     void record(ClientClock::time_point when);
   };

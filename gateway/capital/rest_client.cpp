@@ -47,10 +47,10 @@ CapitalRestClient::~CapitalRestClient() {
 // ---------------------------------------------------------------------------------------------
 // The authenticated call.
 
-absl::StatusOr<SendResult> CapitalRestClient::execute(HttpMethod method, std::string target,
-                                                      std::string body,
+absl::StatusOr<SendResult> CapitalRestClient::execute(HttpMethod method, std::string_view target,
+                                                      std::string_view body,
                                                       RequestClass request_class) {
-  HttpRequest request{method, std::move(target), std::move(body)};
+  HttpRequest request{method, target, body};
   for (int round = 0;; ++round) {
     CapitalSession::Credentials credentials = session_.credentials();
     if (!credentials.valid()) {
@@ -58,29 +58,31 @@ absl::StatusOr<SendResult> CapitalRestClient::execute(HttpMethod method, std::st
       credentials = session_.credentials();
       if (!credentials.valid()) return absl::UnauthenticatedError("no Capital.com session");
     }
-    request.headers = {
-        HttpHeader{std::string(kHeaderApiKey), config_.api_key.reveal()},
-        HttpHeader{std::string(kHeaderCst), credentials.cst.reveal()},
-        HttpHeader{std::string(kHeaderSecurityToken), credentials.security_token.reveal()},
+    const HttpHeader headers[] = {
+        {kHeaderApiKey, config_.api_key.reveal()},
+        {kHeaderCst, credentials.tokens->cst.reveal()},
+        {kHeaderSecurityToken, credentials.tokens->security_token.reveal()},
     };
+    request.headers = headers;
     SendResult sent = transport_->send(request, request_class);
     const HttpResponse& response = sent.result.response;
     if (response.status != 0) {
       session_.absorb(response, credentials.epoch);
       last_activity_ns_.store(steady_now_ns(), std::memory_order_relaxed);
     }
-    spdlog::debug("capital: {} {} → {} (attempts {}, rate wait {})", to_string(method),
-                  request.target,
-                  response.status != 0 ? fmt::format("HTTP {}", response.status)
-                                       : std::string(to_string(sent.result.outcome)),
-                  sent.attempts, describe_duration(sent.rate_wait));
+    if (spdlog::should_log(spdlog::level::debug)) {
+      spdlog::debug("capital: {} {} → {} (attempts {}, rate wait {})", to_string(method), target,
+                    response.status != 0 ? fmt::format("HTTP {}", response.status)
+                                         : std::string(to_string(sent.result.outcome)),
+                    sent.attempts, describe_duration(sent.rate_wait));
+    }
     if (response.status != 401 || round == 1) return sent;
 
     // The tokens were refused: nothing was executed. One shared re-login, then once more.
     const std::string code =
         capital_error_code(status_from_http_response(401, response.body)).value_or("no error code");
     spdlog::info("capital: {} {} answered 401 ({}); logging in again, then sending it once more",
-                 to_string(method), request.target, code);
+                 to_string(method), target, code);
     if (absl::Status login = session_.relogin(credentials.epoch); !login.ok()) return login;
   }
 }

@@ -24,14 +24,11 @@
 //      client-side limit or the transport failure — never a secret.
 //
 // Order-changing calls (open/close position, create/amend/delete working order) return a
-// DealSendResult whose `outcome` the caller must respect:
-//   kAnswered        the broker answered: `status` OK with `deal_reference` (then poll
-//                    confirm(deal_reference) — a 200 is not a fill), or the broker's refusal.
-//   kNotSent         nothing reached the broker (client rate limit, connect/TLS failure after
-//                    the allowed retries): the request had no effect.
-//   kOutcomeUnknown  sent, no usable answer (timeout, reset, 5xx, 200 without a
-//                    dealReference). NEVER re-send: mark the order Unknown and resolve it from
-//                    confirms, positions and working orders.
+// DealSendResult whose `outcome` the caller must respect (trading_api.hpp): kAnswered with a
+// deal reference to confirm, or the broker's refusal; kNotSent (no effect); kOutcomeUnknown
+// (NEVER re-send: resolve from confirms, positions and working orders).
+//
+// The client is the venue agent's TradingApi (trading_api.hpp).
 //
 // A keep-alive thread (start_keepalive) pings the session when it has been idle for
 // CAPITAL_PING_INTERVAL (default 5 min, under the broker's 10-minute expiry).
@@ -52,16 +49,9 @@
 #include "gateway/capital/protocol.hpp"
 #include "gateway/capital/rest_transport.hpp"
 #include "gateway/capital/session.hpp"
+#include "gateway/capital/trading_api.hpp"
 
 namespace qt::capital {
-
-struct DealSendResult {
-  RequestOutcome outcome = RequestOutcome::kNotSent;
-  std::string deal_reference;  // set when the broker accepted the request
-  absl::Status status;         // OK iff accepted; else the refusal or the failure
-  int attempts = 0;
-  bool accepted() const { return outcome == RequestOutcome::kAnswered && status.ok(); }
-};
 
 // GET /prices/{epic}. Empty / zero members are not sent (the broker's defaults apply).
 struct PriceHistoryQuery {
@@ -72,11 +62,11 @@ struct PriceHistoryQuery {
   std::string to;
 };
 
-class CapitalRestClient {
+class CapitalRestClient final : public TradingApi {
  public:
   static absl::StatusOr<std::unique_ptr<CapitalRestClient>> create(
       const CapitalClientConfig& config, ClientClock& clock = ClientClock::steady());
-  ~CapitalRestClient();  // stops the keep-alive thread; does not log out
+  ~CapitalRestClient() override;  // stops the keep-alive thread; does not log out
   CapitalRestClient(const CapitalRestClient&) = delete;
   CapitalRestClient& operator=(const CapitalRestClient&) = delete;
 
@@ -101,32 +91,32 @@ class CapitalRestClient {
   absl::StatusOr<PriceHistory> price_history(const PriceHistoryQuery& query);
 
   // Positions (section 5).
-  absl::StatusOr<PositionsResponse> positions();
+  absl::StatusOr<PositionsResponse> positions() override;
   absl::StatusOr<PositionItem> position(std::string_view deal_id);
-  DealSendResult open_position(const CreatePositionRequest& request);
+  DealSendResult open_position(const CreatePositionRequest& request) override;
   DealSendResult amend_position(std::string_view deal_id, const AmendPositionRequest& request);
   DealSendResult close_position(std::string_view deal_id);
 
   // Working orders (section 5).
-  absl::StatusOr<WorkingOrdersResponse> working_orders();
-  DealSendResult create_working_order(const CreateWorkingOrderRequest& request);
+  absl::StatusOr<WorkingOrdersResponse> working_orders() override;
+  DealSendResult create_working_order(const CreateWorkingOrderRequest& request) override;
   DealSendResult amend_working_order(std::string_view deal_id,
                                      const AmendWorkingOrderRequest& request);
-  DealSendResult delete_working_order(std::string_view deal_id);
+  DealSendResult delete_working_order(std::string_view deal_id) override;
 
   // GET /history/activity?lastPeriod=<seconds>&detailed=true[&filter=epic==<epic>] (section 3);
   // the broker caps lastPeriod at one day.
   absl::StatusOr<ActivityHistoryResponse> activity_history(int64_t last_period_seconds,
-                                                           std::string_view epic);
+                                                           std::string_view epic) override;
 
   // GET /confirms/{dealReference}: NotFound (error.not-found.dealReference) until recorded.
-  absl::StatusOr<DealConfirmation> confirm(std::string_view deal_reference);
+  absl::StatusOr<DealConfirmation> confirm(std::string_view deal_reference) override;
 
   // Any call, authenticated, with the 401 handling above. `target` is relative to /api/v1.
   // An error Status means no session could be had (login failed): the request was not sent,
   // or was refused with 401 and not sent again.
-  absl::StatusOr<SendResult> execute(HttpMethod method, std::string target, std::string body,
-                                     RequestClass request_class);
+  absl::StatusOr<SendResult> execute(HttpMethod method, std::string_view target,
+                                     std::string_view body, RequestClass request_class);
 
   // Keep-alive: pings when the session has been idle for config.ping_interval.
   void start_keepalive();

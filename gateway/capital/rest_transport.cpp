@@ -8,10 +8,10 @@ namespace qt::capital {
 namespace {
 
 std::optional<std::chrono::nanoseconds> retry_after(const HttpResponse& response) {
-  const std::string* value = response.header("Retry-After");
-  if (value == nullptr) return std::nullopt;
+  const std::string_view value = response.header("Retry-After");
+  if (value.empty()) return std::nullopt;
   int64_t seconds = 0;
-  const auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), seconds);
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec != std::errc() || seconds < 0 || seconds > 3600) return std::nullopt;
   return std::chrono::seconds(seconds);
 }
@@ -69,8 +69,6 @@ RestTransport::RestTransport(const CapitalClientConfig& config, RestEndpoint end
       retry_(config.max_retries, config.retry_base_delay, config.retry_max_delay) {}
 
 SendResult RestTransport::send(const HttpRequest& request, RequestClass request_class) {
-  HttpRequest wire = request;
-  wire.target = endpoint_.base_path + request.target;
   const std::string_view method = to_string(request.method);
 
   SendResult out;
@@ -103,7 +101,7 @@ SendResult RestTransport::send(const HttpRequest& request, RequestClass request_
         return out;
       }
       out.rate_wait += *waited;
-      out.result = (*lease)->exchange(wire, timeout_);
+      out.result = (*lease)->exchange(request, timeout_);
     }
     lease.reset();
 

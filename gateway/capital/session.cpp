@@ -37,8 +37,8 @@ absl::Status status_of(const SendResult& sent) {
 CapitalSession::CapitalSession(const CapitalClientConfig& config, RestTransport& transport)
     : config_(config), transport_(transport) {}
 
-std::vector<HttpHeader> CapitalSession::api_key_header() const {
-  return {HttpHeader{std::string(kHeaderApiKey), config_.api_key.reveal()}};
+HttpHeader CapitalSession::api_key_header() const {
+  return HttpHeader{kHeaderApiKey, config_.api_key.reveal()};
 }
 
 absl::StatusOr<SessionCreateResponse> CapitalSession::login() {
@@ -56,7 +56,7 @@ absl::Status CapitalSession::relogin(uint64_t used_epoch) {
   {
     std::lock_guard lock(state_mutex_);
     if (epoch_ != used_epoch) return last_login_status_;  // someone logged in meanwhile
-    had_tokens = !cst_.empty();
+    had_tokens = tokens_ != nullptr;
     if (credentials_refused_) {
       return absl::Status(last_login_status_.code(),
                           fmt::format("automatic login suspended after the broker refused the "
@@ -70,7 +70,8 @@ absl::Status CapitalSession::relogin(uint64_t used_epoch) {
 
 absl::StatusOr<std::string> CapitalSession::encrypted_password() {
   HttpRequest request{HttpMethod::kGet, "/session/encryptionKey"};
-  request.headers = api_key_header();
+  const HttpHeader headers[] = {api_key_header()};
+  request.headers = headers;
   const SendResult sent = transport_.send(request, RequestClass::kGeneral);
   if (absl::Status status = status_of(sent); !status.ok()) {
     return with_context(status, "GET /session/encryptionKey");
@@ -87,8 +88,7 @@ absl::StatusOr<SessionCreateResponse> CapitalSession::login_locked() {
     ++epoch_;
     last_login_status_ = status;
     if (!status.ok()) {
-      cst_ = Secret();
-      security_token_ = Secret();
+      tokens_.reset();
       credentials_refused_ = credentials_refused(status);
     }
     return status;
@@ -112,8 +112,10 @@ absl::StatusOr<SessionCreateResponse> CapitalSession::login_locked() {
   } else {
     body.password = config_.password.reveal();
   }
-  HttpRequest request{HttpMethod::kPost, "/session", to_json(body)};
-  request.headers = api_key_header();
+  const std::string json = to_json(body);
+  HttpRequest request{HttpMethod::kPost, "/session", json};
+  const HttpHeader headers[] = {api_key_header()};
+  request.headers = headers;
   const SendResult sent = transport_.send(request, RequestClass::kLogin);
   if (absl::Status status = status_of(sent); !status.ok()) {
     spdlog::warn("capital: login to the {} environment failed: {}", to_string(config_.environment),
@@ -122,9 +124,9 @@ absl::StatusOr<SessionCreateResponse> CapitalSession::login_locked() {
   }
 
   const HttpResponse& response = sent.result.response;
-  const std::string* cst = response.header(kHeaderCst);
-  const std::string* token = response.header(kHeaderSecurityToken);
-  if (cst == nullptr || token == nullptr || cst->empty() || token->empty()) {
+  const std::string_view cst = response.header(kHeaderCst);
+  const std::string_view token = response.header(kHeaderSecurityToken);
+  if (cst.empty() || token.empty()) {
     return finish(absl::InternalError(
         "Capital.com login answered 200 without the CST and X-SECURITY-TOKEN headers"));
   }
@@ -133,8 +135,8 @@ absl::StatusOr<SessionCreateResponse> CapitalSession::login_locked() {
 
   {
     std::lock_guard lock(state_mutex_);
-    cst_ = Secret(*cst);
-    security_token_ = Secret(*token);
+    tokens_ = std::make_shared<const Tokens>(
+        Tokens{Secret(std::string(cst)), Secret(std::string(token))});
     last_login_ = *parsed;
     ++logins_;
     ++epoch_;
@@ -147,28 +149,32 @@ absl::StatusOr<SessionCreateResponse> CapitalSession::login_locked() {
 
 CapitalSession::Credentials CapitalSession::credentials() const {
   std::lock_guard lock(state_mutex_);
-  return Credentials{cst_, security_token_, epoch_};
+  return Credentials{tokens_, epoch_};
 }
 
 bool CapitalSession::logged_in() const {
   std::lock_guard lock(state_mutex_);
-  return !cst_.empty() && !security_token_.empty();
+  return Credentials{tokens_, epoch_}.valid();
 }
 
 void CapitalSession::absorb(const HttpResponse& response, uint64_t used_epoch) {
-  const std::string* cst = response.header(kHeaderCst);
-  const std::string* token = response.header(kHeaderSecurityToken);
-  if (cst == nullptr && token == nullptr) return;
+  const std::string_view cst = response.header(kHeaderCst);
+  const std::string_view token = response.header(kHeaderSecurityToken);
+  if (cst.empty() && token.empty()) return;
   std::lock_guard lock(state_mutex_);
-  if (used_epoch != epoch_ || cst_.empty()) return;  // a newer login (or logout) wins
-  if (cst != nullptr && !cst->empty()) cst_ = Secret(*cst);
-  if (token != nullptr && !token->empty()) security_token_ = Secret(*token);
+  if (used_epoch != epoch_ || tokens_ == nullptr) return;  // a newer login (or logout) wins
+  // Answers echo the tokens they were sent with: a new snapshot only when one changed.
+  const bool new_cst = !cst.empty() && cst != tokens_->cst.reveal();
+  const bool new_token = !token.empty() && token != tokens_->security_token.reveal();
+  if (!new_cst && !new_token) return;
+  tokens_ = std::make_shared<const Tokens>(
+      Tokens{new_cst ? Secret(std::string(cst)) : tokens_->cst,
+             new_token ? Secret(std::string(token)) : tokens_->security_token});
 }
 
 void CapitalSession::forget() {
   std::lock_guard lock(state_mutex_);
-  cst_ = Secret();
-  security_token_ = Secret();
+  tokens_.reset();
   ++epoch_;
   last_login_status_ = absl::UnauthenticatedError("logged out");
 }

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -44,12 +45,19 @@ absl::Status status_of(const SendResult& sent);
 
 class CapitalSession {
  public:
-  // The tokens a request goes out with, and which login produced them.
-  struct Credentials {
+  // The session tokens. Replaced whole, never changed in place, so a request holds a snapshot
+  // without copying the strings.
+  struct Tokens {
     Secret cst;
     Secret security_token;
-    uint64_t epoch = 0;  // login attempts made before these tokens were read
-    bool valid() const { return !cst.empty() && !security_token.empty(); }
+  };
+  // The tokens a request goes out with, and which login produced them.
+  struct Credentials {
+    std::shared_ptr<const Tokens> tokens;  // null: no session
+    uint64_t epoch = 0;                    // login attempts made before these tokens were read
+    bool valid() const {
+      return tokens != nullptr && !tokens->cst.empty() && !tokens->security_token.empty();
+    }
   };
 
   CapitalSession(const CapitalClientConfig& config, RestTransport& transport);
@@ -78,15 +86,14 @@ class CapitalSession {
  private:
   absl::StatusOr<SessionCreateResponse> login_locked();  // login_mutex_ held
   absl::StatusOr<std::string> encrypted_password();
-  std::vector<HttpHeader> api_key_header() const;
+  HttpHeader api_key_header() const;
 
   const CapitalClientConfig config_;
   RestTransport& transport_;
 
   std::mutex login_mutex_;          // one login at a time; held while logging in
   mutable std::mutex state_mutex_;  // guards the fields below; never held across I/O
-  Secret cst_;
-  Secret security_token_;
+  std::shared_ptr<const Tokens> tokens_;
   uint64_t epoch_ = 0;
   uint64_t logins_ = 0;
   absl::Status last_login_status_ = absl::UnauthenticatedError("not logged in yet");

@@ -1,93 +1,53 @@
 // TradingApi: the broker operations the Capital.com venue agent needs, as an interface, so the
 // agent's logic — confirms, Unknown resolution, working-order fill detection — is tested
-// against a scripted fake, and runs in production over the REST client (rest_trading_api.hpp).
+// against a scripted fake, and runs in production over the REST client (CapitalRestClient
+// implements it, rest_client.hpp).
 //
-// Calls block (they are network requests) and are made only from the venue's worker threads.
-// Prices and sizes cross this boundary as the broker's decimal numbers; the venue agent
-// converts them to the engine's fixed point with the instrument's scales.
+// It speaks the protocol's messages (protocol/messages.hpp): prices and sizes cross it as exact
+// Decimals, the digits on the wire; the venue agent converts them to and from the engine's fixed
+// point with the instrument's scales. Calls block (they are network requests) and are made only
+// from the venue's worker and poller threads.
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/types.hpp"
+#include "gateway/capital/protocol/messages.hpp"
+#include "gateway/capital/request_outcome.hpp"
 
 namespace qt::capital {
 
-struct DealRequest {
-  std::string epic;
-  Side side = Side::kBuy;
-  double size = 0;
-  double level = 0;            // working orders only
-  bool working_order = false;  // false: POST /positions; true: POST /workingorders LIMIT
-};
-
-// What happened to a state-changing request (POST/DELETE). Only kAnswered carries the broker's
-// word; kNotSent means nothing reached the broker (safe to treat as refused); kOutcomeUnknown
-// means it may or may not have been executed and must be reconciled, never re-sent.
-enum class SendOutcome : uint8_t { kAnswered, kNotSent, kOutcomeUnknown };
-
-struct DealSubmission {
-  SendOutcome outcome = SendOutcome::kNotSent;
-  std::string deal_reference;  // kAnswered and accepted by the API
-  absl::Status error;          // kAnswered with an error body (4xx), or the transport error
-};
-
-struct ConfirmedDeal {
-  bool accepted = false;                       // dealStatus ACCEPTED
-  std::string reason;                          // e.g. SUCCESS, MINIMUM_ORDER_SIZE_ERROR
-  std::string deal_id;                         // the order's dealId
-  std::vector<std::string> affected_deal_ids;  // position ids (affectedDeals[].dealId)
-  double level = 0;
-  double size = 0;
-};
-
-struct BrokerPosition {
-  std::string deal_id;
-  std::string working_order_id;  // set when the position came from a working order
-  std::string epic;
-  Side side = Side::kBuy;
-  double size = 0;
-  double level = 0;
-  int64_t created_epoch_ms = 0;
-};
-
-struct BrokerWorkingOrder {
-  std::string deal_id;
-  std::string epic;
-  Side side = Side::kBuy;
-  double size = 0;
-  double level = 0;
-};
-
-// One entry of the broker's activity history (GET /history/activity, detailed).
-struct BrokerActivity {
-  std::string deal_id;
-  std::string epic;
-  std::string source;  // USER, SYSTEM, SL, TP, DEALER, CLOSE_OUT
-  std::string type;    // POSITION, WORKING_ORDER, ...
-  std::string status;  // ACCEPTED, EXECUTED, REJECTED, CREATED, ...
-  bool has_details = false;
-  Side side = Side::kBuy;  // details.direction, when has_details
-  double size = 0;
-  int64_t epoch_ms = 0;  // dateUTC
+// What an order-changing request (POST/PUT/DELETE) came to. Only kAnswered carries the broker's
+// word: `status` OK with `deal_reference` (then read confirm(deal_reference) — a 200 is not a
+// fill), or the broker's refusal. kNotSent: nothing reached the broker (client rate limit,
+// connect/TLS failure after the allowed retries, no session). kOutcomeUnknown: sent, no usable
+// answer (timeout, reset, 5xx, 200 without a dealReference) — NEVER re-send; the order is
+// resolved from confirms, positions and working orders.
+struct DealSendResult {
+  RequestOutcome outcome = RequestOutcome::kNotSent;
+  std::string deal_reference;  // set when the broker accepted the request
+  absl::Status status;         // OK iff accepted; else the refusal or the failure
+  int attempts = 0;
+  bool accepted() const { return outcome == RequestOutcome::kAnswered && status.ok(); }
 };
 
 class TradingApi {
  public:
   virtual ~TradingApi() = default;
-  virtual DealSubmission submit_deal(const DealRequest& request) = 0;
-  virtual DealSubmission delete_working_order(const std::string& deal_id) = 0;
-  // NotFound while the broker has not recorded the reference yet.
-  virtual absl::StatusOr<ConfirmedDeal> confirm(const std::string& deal_reference) = 0;
-  virtual absl::StatusOr<std::vector<BrokerPosition>> positions() = 0;
-  virtual absl::StatusOr<std::vector<BrokerWorkingOrder>> working_orders() = 0;
-  // The activity on `epic` over the last `last_period_seconds` (at most one day).
-  virtual absl::StatusOr<std::vector<BrokerActivity>> activity(const std::string& epic,
-                                                               int64_t last_period_seconds) = 0;
+  // POST /positions (a market order) and POST /workingorders (a limit order).
+  virtual DealSendResult open_position(const CreatePositionRequest& request) = 0;
+  virtual DealSendResult create_working_order(const CreateWorkingOrderRequest& request) = 0;
+  virtual DealSendResult delete_working_order(std::string_view deal_id) = 0;
+  // GET /confirms/{dealReference}: NotFound while the broker has not recorded it yet.
+  virtual absl::StatusOr<DealConfirmation> confirm(std::string_view deal_reference) = 0;
+  virtual absl::StatusOr<PositionsResponse> positions() = 0;
+  virtual absl::StatusOr<WorkingOrdersResponse> working_orders() = 0;
+  // The detailed activity on `epic` over the last `last_period_seconds` (at most one day).
+  virtual absl::StatusOr<ActivityHistoryResponse> activity_history(int64_t last_period_seconds,
+                                                                   std::string_view epic) = 0;
 };
 
 }  // namespace qt::capital

@@ -9,6 +9,9 @@
 #include "gateway/capital/protocol.hpp"
 
 namespace qt::capital::testing {
+
+using namespace decimal_literals;
+
 namespace {
 
 int64_t wall_ms() {
@@ -35,10 +38,10 @@ MarketDetails gold_details() {
   d.instrument.expiry = "-";
   d.instrument.type = "COMMODITIES";
   d.instrument.currency = "USD";
-  d.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 0.01};
-  d.dealing_rules.max_deal_size = DealingRule{RuleUnit::kPoints, 500};
-  d.dealing_rules.min_size_increment = DealingRule{RuleUnit::kPoints, 0.01};
-  d.dealing_rules.min_step_distance = DealingRule{RuleUnit::kPoints, 0.01};
+  d.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 0.01_dec};
+  d.dealing_rules.max_deal_size = DealingRule{RuleUnit::kPoints, 500_dec};
+  d.dealing_rules.min_size_increment = DealingRule{RuleUnit::kPoints, 0.01_dec};
+  d.dealing_rules.min_step_distance = DealingRule{RuleUnit::kPoints, 0.01_dec};
   d.snapshot.market_status = MarketStatus::kTradeable;
   d.snapshot.bid = 2300.1;
   d.snapshot.offer = 2300.4;
@@ -280,8 +283,8 @@ ServerReply FakeBroker::authenticated(const ServerRequest& request, const std::s
     confirmation.deal_id = "006011e7-0001-54c4-0000-000080560045";
     confirmation.affected_deals.push_back(
         AffectedDeal{"006011e7-0001-54c4-0000-000080560046", AffectedDealStatus::kOpened});
-    confirmation.level = 2300.4;
-    confirmation.size = 1;
+    confirmation.level = 2300.4_dec;
+    confirmation.size = 1_dec;
     confirmation.direction = Side::kBuy;
     return answer(to_json(confirmation));
   }

@@ -13,6 +13,8 @@
 namespace qt::capital {
 namespace {
 
+using namespace decimal_literals;
+
 using std::chrono::milliseconds;
 using testing::FakeBroker;
 using testing::kTestApiKey;
@@ -43,7 +45,7 @@ std::unique_ptr<CapitalRestClient> make_client(const CapitalClientConfig& config
   return client.ok() ? *std::move(client) : nullptr;
 }
 
-CreatePositionRequest buy_gold(double size = 1) {
+CreatePositionRequest buy_gold(Decimal size = 1_dec) {
   CreatePositionRequest request;
   request.epic = "GOLD";
   request.direction = Side::kBuy;
@@ -265,8 +267,8 @@ TEST(CapitalRestClient, ATimedOutOrderIsOutcomeUnknownAndNotSentAgain) {
   CreateWorkingOrderRequest order;
   order.epic = "GOLD";
   order.direction = Side::kSell;
-  order.size = 2;
-  order.level = 2400;
+  order.size = 2_dec;
+  order.level = 2400_dec;
   order.type = WorkingOrderType::kLimit;
   LogCapture log;
   const DealSendResult result = client->create_working_order(order);
@@ -310,7 +312,7 @@ TEST(CapitalRestClient, OrdersConfirmsAndWorkingOrders) {
   FakeBroker broker;
   auto client = make_client(config_for(broker));
   ASSERT_NE(client, nullptr);
-  const DealSendResult opened = client->open_position(buy_gold(0.5));
+  const DealSendResult opened = client->open_position(buy_gold(0.5_dec));
   ASSERT_TRUE(opened.accepted()) << opened.status;
   absl::StatusOr<DealConfirmation> confirmation = client->confirm(opened.deal_reference);
   ASSERT_TRUE(confirmation.ok()) << confirmation.status();
@@ -326,7 +328,7 @@ TEST(CapitalRestClient, OrdersConfirmsAndWorkingOrders) {
   EXPECT_EQ(broker.count("DELETE /api/v1/positions/006011e7-0001-54c4-0000-000080560046"), 1);
   EXPECT_TRUE(client->delete_working_order("WO-1").accepted());
   AmendWorkingOrderRequest amend;
-  amend.level = 2350;
+  amend.level = 2350_dec;
   EXPECT_TRUE(client->amend_working_order("WO-1", amend).accepted());
   EXPECT_TRUE(client->working_orders().ok());
   EXPECT_TRUE(client->positions().ok());

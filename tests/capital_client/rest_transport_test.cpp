@@ -52,11 +52,12 @@ std::unique_ptr<RestTransport> make_transport(const CapitalClientConfig& config)
   return transport.ok() ? *std::move(transport) : nullptr;
 }
 
-HttpRequest get(std::string target) {
-  return HttpRequest{HttpMethod::kGet, std::move(target)};
+// String literals only: an HttpRequest views its strings.
+HttpRequest get(std::string_view target) {
+  return HttpRequest{HttpMethod::kGet, target};
 }
-HttpRequest post(std::string target, std::string body) {
-  return HttpRequest{HttpMethod::kPost, std::move(target), std::move(body)};
+HttpRequest post(std::string_view target, std::string_view body) {
+  return HttpRequest{HttpMethod::kPost, target, body};
 }
 
 ServerReply ok(std::string body = R"({"status":"OK"})") {

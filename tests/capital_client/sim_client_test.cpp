@@ -12,6 +12,8 @@
 namespace qt::capital {
 namespace {
 
+using namespace decimal_literals;
+
 using std::chrono::milliseconds;
 
 sim::SimOptions sim_options() {
@@ -42,7 +44,7 @@ std::unique_ptr<CapitalRestClient> make_client(const CapitalClientConfig& config
   return client.ok() ? *std::move(client) : nullptr;
 }
 
-CreatePositionRequest market_order(const std::string& epic, Side side, double size) {
+CreatePositionRequest market_order(const std::string& epic, Side side, Decimal size) {
   CreatePositionRequest request;
   request.epic = epic;
   request.direction = side;
@@ -128,7 +130,7 @@ TEST(CapitalClientOnSimulator, MarketOrderConfirmPositionAndClose) {
   auto client = make_client(config_for(simulator));
   ASSERT_NE(client, nullptr);
 
-  const DealSendResult opened = client->open_position(market_order("GOLD", Side::kBuy, 1));
+  const DealSendResult opened = client->open_position(market_order("GOLD", Side::kBuy, 1_dec));
   ASSERT_TRUE(opened.accepted()) << opened.status;
   absl::StatusOr<DealConfirmation> confirmation = await_confirm(*client, opened.deal_reference);
   ASSERT_TRUE(confirmation.ok()) << confirmation.status();
@@ -160,8 +162,9 @@ TEST(CapitalClientOnSimulator, WorkingOrderCreateAmendListDelete) {
   CreateWorkingOrderRequest order;
   order.epic = "GOLD";
   order.direction = Side::kBuy;
-  order.size = 1;
-  order.level = std::floor(quote->first * 0.9);  // far below the market: rests
+  const auto below_market = static_cast<int64_t>(std::floor(quote->first * 0.9));  // rests
+  order.size = 1_dec;
+  order.level = Decimal(below_market, 0);
   order.type = WorkingOrderType::kLimit;
   const DealSendResult created = client->create_working_order(order);
   ASSERT_TRUE(created.accepted()) << created.status;
@@ -174,7 +177,7 @@ TEST(CapitalClientOnSimulator, WorkingOrderCreateAmendListDelete) {
   const std::string order_id = listed->working_orders[0].working_order_data.deal_id;
 
   AmendWorkingOrderRequest amend;
-  amend.level = order.level - 1;
+  amend.level = Decimal(below_market - 1, 0);
   EXPECT_TRUE(client->amend_working_order(order_id, amend).accepted());
   EXPECT_TRUE(client->delete_working_order(order_id).accepted());
   EXPECT_TRUE(simulator.working_orders().empty());
@@ -197,7 +200,7 @@ TEST(CapitalClientOnSimulator, ExpiredSessionsAreRenewedWithoutLosingRequests) {
   for (std::thread& t : workers) t.join();
   EXPECT_EQ(ok.load(), 4);
   EXPECT_EQ(simulator.stats().logins, 2) << "one re-login shared by the four refused requests";
-  const DealSendResult after = client->open_position(market_order("GOLD", Side::kSell, 1));
+  const DealSendResult after = client->open_position(market_order("GOLD", Side::kSell, 1_dec));
   EXPECT_TRUE(after.accepted()) << after.status;
 }
 
@@ -217,7 +220,7 @@ TEST(CapitalClientOnSimulator, BurstsStayWithinTheBrokersLimits) {
     workers.emplace_back([&, w] {
       for (int i = 0; i < 6; ++i) {
         if (i % 3 == 0) {
-          if (!client->open_position(market_order("GOLD", w % 2 ? Side::kBuy : Side::kSell, 1))
+          if (!client->open_position(market_order("GOLD", w % 2 ? Side::kBuy : Side::kSell, 1_dec))
                    .accepted()) {
             ++failures;
           }
@@ -243,7 +246,7 @@ TEST(CapitalClientOnSimulator, LostOrderAnswersAreOutcomeUnknownAndNeverDuplicat
   ASSERT_NE(client, nullptr);
   ASSERT_TRUE(client->login().ok());
 
-  const DealSendResult result = client->open_position(market_order("GOLD", Side::kBuy, 1));
+  const DealSendResult result = client->open_position(market_order("GOLD", Side::kBuy, 1_dec));
   EXPECT_EQ(result.outcome, RequestOutcome::kOutcomeUnknown) << result.status;
   EXPECT_EQ(result.attempts, 1);
 
@@ -279,7 +282,7 @@ TEST(CapitalClientOnSimulator, UnderRandomFaultsEveryOrderReachesTheBrokerAtMost
   int sent = 0;
   for (int i = 0; i < kOrders; ++i) {
     const DealSendResult r =
-        client->open_position(market_order("GOLD", i % 2 ? Side::kBuy : Side::kSell, 1));
+        client->open_position(market_order("GOLD", i % 2 ? Side::kBuy : Side::kSell, 1_dec));
     sent += r.attempts;
     if (r.accepted()) {
       ++accepted;
@@ -340,7 +343,7 @@ TEST(CapitalClientOnSimulator, A429StormIsRiddenOutWithBackoffAndNoOrderIsSentTw
   int order_requests = 0;
   for (int i = 0; i < kOrders; ++i) {
     const DealSendResult r =
-        client->open_position(market_order("GOLD", i % 2 ? Side::kBuy : Side::kSell, 1));
+        client->open_position(market_order("GOLD", i % 2 ? Side::kBuy : Side::kSell, 1_dec));
     order_requests += r.attempts;
     if (r.accepted()) {
       ++accepted;
@@ -367,7 +370,7 @@ TEST(CapitalClientOnSimulator, ActivityHistoryListsTheDealsOfAnEpic) {
   auto client = make_client(config_for(simulator));
   ASSERT_NE(client, nullptr);
   ASSERT_TRUE(client->login().ok());
-  ASSERT_TRUE(client->open_position(market_order("GOLD", Side::kBuy, 1)).accepted());
+  ASSERT_TRUE(client->open_position(market_order("GOLD", Side::kBuy, 1_dec)).accepted());
   absl::StatusOr<ActivityHistoryResponse> gold = client->activity_history(600, "GOLD");
   ASSERT_TRUE(gold.ok()) << gold.status();
   ASSERT_EQ(gold->activities.size(), 1u);
@@ -377,7 +380,7 @@ TEST(CapitalClientOnSimulator, ActivityHistoryListsTheDealsOfAnEpic) {
   EXPECT_EQ(a.type, "POSITION");
   ASSERT_TRUE(a.details.has_value());
   EXPECT_EQ(a.details->direction, Side::kBuy);
-  EXPECT_DOUBLE_EQ(a.details->size, 1);
+  EXPECT_EQ(a.details->size, 1_dec);
   absl::StatusOr<ActivityHistoryResponse> silver = client->activity_history(600, "SILVER");
   ASSERT_TRUE(silver.ok()) << silver.status();
   EXPECT_TRUE(silver->activities.empty());

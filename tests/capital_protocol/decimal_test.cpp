@@ -1,6 +1,7 @@
-// Specification of decimal text → fixed point (gateway/capital/protocol/decimal.hpp): exact,
-// rounded half away from zero beyond the requested decimals, strict JSON number grammar,
-// overflow detected. Checked against a slow string-based reference on random prices.
+// Specification of decimal text → fixed point and of Decimal (gateway/capital/protocol/
+// decimal.hpp): exact, rounded half away from zero beyond the requested decimals, strict JSON
+// number grammar, overflow detected; a Decimal keeps the text's digits and writes them back.
+// Checked against a slow string-based reference on random prices.
 #include "gateway/capital/protocol/decimal.hpp"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,8 @@
 
 namespace qt::capital {
 namespace {
+
+using namespace decimal_literals;
 
 int64_t fixed(std::string_view text, int decimals) {
   int64_t out = -999;
@@ -104,14 +107,75 @@ TEST(DecimalToFixed, FloatingPointWouldRoundHalfCasesTheWrongWay) {
   EXPECT_EQ(fixed("1.005", 2), 101);
 }
 
-TEST(DecimalToFixed, DecimalPlacesOfShortestText) {
-  EXPECT_EQ(decimal_places_of(0.1), 1);
-  EXPECT_EQ(decimal_places_of(0.001), 3);
-  EXPECT_EQ(decimal_places_of(0.01), 2);
-  EXPECT_EQ(decimal_places_of(25), 0);
-  EXPECT_EQ(decimal_places_of(1e-05), 5);
-  EXPECT_EQ(decimal_places_of(1000000), 0);
-  EXPECT_EQ(decimal_places_of(std::nan("")), -1);
+Decimal decimal(std::string_view text) {
+  Decimal out(-999, 0);
+  EXPECT_EQ(parse_decimal(text, out), DecimalStatus::kOk) << text;
+  return out;
+}
+
+std::string text_of(Decimal value) {
+  char buffer[kMaxDecimalChars];
+  return std::string(buffer, format_decimal(value, buffer));
+}
+
+TEST(Decimal, ParsingKeepsEveryDigitOfTheText) {
+  EXPECT_EQ(decimal("1.08975").mantissa, 108975);
+  EXPECT_EQ(decimal("1.08975").scale, 5);
+  EXPECT_EQ(decimal("0.30000000000000004").mantissa, 30000000000000004);  // not 0.3
+  EXPECT_EQ(decimal("0.30000000000000004").scale, 17);
+  EXPECT_EQ(decimal("2300.10").scale, 1);  // lowest terms: 2300.1
+  EXPECT_EQ(decimal("2.5e-3"), Decimal(25, 4));
+  EXPECT_EQ(decimal("1e3"), Decimal(1000, 0));
+  EXPECT_EQ(decimal("-0.0"), Decimal(0, 0));
+  EXPECT_EQ(decimal("-37.63"), Decimal(-3763, 2));
+  EXPECT_EQ(decimal("9223372036854775807"), Decimal(INT64_MAX, 0));
+}
+
+TEST(Decimal, MoreThanEighteenDigitsAreRoundedToTheDigitsThatFit) {
+  EXPECT_EQ(decimal("0.1234567890123456789"), Decimal(123456789012345679, 18));
+  EXPECT_EQ(decimal("123456789012.123456789"), Decimal(1234567890121234568, 7));
+  Decimal out;
+  EXPECT_EQ(parse_decimal("92233720368547758070", out), DecimalStatus::kOverflow);
+  for (const char* bad : {"", "-", "01", "1.", ".5", "1e", "+1", "null", "\"1.5\"", "1 ", "NaN"}) {
+    EXPECT_EQ(parse_decimal(bad, out), DecimalStatus::kSyntax) << "'" << bad << "'";
+  }
+}
+
+TEST(Decimal, FormattingWritesTheShortestExactText) {
+  EXPECT_EQ(text_of(Decimal(108975, 5)), "1.08975");
+  EXPECT_EQ(text_of(Decimal(3, 1)), "0.3");
+  EXPECT_EQ(text_of(Decimal(30, 2)), "0.3");
+  EXPECT_EQ(text_of(Decimal(-5, 2)), "-0.05");
+  EXPECT_EQ(text_of(Decimal(25, 0)), "25");
+  EXPECT_EQ(text_of(Decimal(0, 4)), "0");
+  EXPECT_EQ(text_of(Decimal(230010, 2)), "2300.1");
+  EXPECT_EQ(text_of(Decimal(1, 18)), "0.000000000000000001");
+  EXPECT_EQ(text_of(Decimal(INT64_MIN, 18)), "-9.223372036854775808");
+  EXPECT_EQ(to_string(Decimal(-108975, 5)), "-1.08975");
+}
+
+TEST(Decimal, ComparesByValue) {
+  EXPECT_EQ(Decimal(23001, 1), Decimal(230010, 2));
+  EXPECT_NE(Decimal(23001, 1), Decimal(23001, 2));
+  EXPECT_EQ(2300.1_dec, Decimal(23001, 1));
+  EXPECT_EQ(-0.05_dec, Decimal(-5, 2));
+}
+
+TEST(Decimal, ToAndFromTheEnginesFixedPoint) {
+  EXPECT_EQ(Decimal::from_fixed_point(108975, 5), 1.08975_dec);
+  EXPECT_EQ(Decimal::from_fixed_point(30, 2), 0.3_dec);
+  int64_t units = 0;
+  ASSERT_EQ((1.08975_dec).to_fixed_point(5, units), DecimalStatus::kOk);
+  EXPECT_EQ(units, 108975);
+  ASSERT_EQ((1.08975_dec).to_fixed_point(7, units), DecimalStatus::kOk);
+  EXPECT_EQ(units, 10897500);
+  ASSERT_EQ((1.08975_dec).to_fixed_point(4, units), DecimalStatus::kOk);
+  EXPECT_EQ(units, 10898);  // half away from zero, as parse_fixed_point
+  ASSERT_EQ((-1.08975_dec).to_fixed_point(4, units), DecimalStatus::kOk);
+  EXPECT_EQ(units, -10898);
+  ASSERT_EQ((1.08974_dec).to_fixed_point(4, units), DecimalStatus::kOk);
+  EXPECT_EQ(units, 10897);
+  EXPECT_EQ(Decimal(INT64_MAX, 0).to_fixed_point(1, units), DecimalStatus::kOverflow);
 }
 
 // Slow and obviously correct: pad the fraction, cut at `decimals`, look at the next digit.
@@ -145,6 +209,19 @@ TEST(DecimalToFixed, AgreesWithTheReferenceOnRandomDecimals) {
       for (int d = 0; d < fraction_digits; ++d) text += static_cast<char>('0' + rng() % 10);
     }
     ASSERT_EQ(fixed(text, decimals), reference_fixed(text, decimals)) << text << " @" << decimals;
+
+    // As a Decimal: the same digits back as text (in lowest terms), and the same fixed point.
+    const Decimal exact = decimal(text);
+    std::string lowest = text;
+    if (lowest.find('.') != std::string::npos) {
+      lowest.erase(lowest.find_last_not_of('0') + 1);
+      if (lowest.back() == '.') lowest.pop_back();
+    }
+    if (lowest == "-0") lowest = "0";
+    ASSERT_EQ(text_of(exact), lowest) << text;
+    int64_t units = 0;
+    ASSERT_EQ(exact.to_fixed_point(decimals, units), DecimalStatus::kOk);
+    ASSERT_EQ(units, reference_fixed(text, decimals)) << text << " @" << decimals;
 
     // Through a double (the protocol DTO path): the shortest text of the double is the same
     // decimal (≤ 15 significant digits survive text → double → text), rounding included.

@@ -14,6 +14,7 @@ namespace {
 
 using testing::example_json_files;
 using testing::read_example;
+using namespace decimal_literals;
 
 // Example file → the parser for its kind. The first test checks it covers the folder.
 const std::map<std::string, std::function<absl::Status(std::string_view)>>& parsers_by_file() {
@@ -122,13 +123,13 @@ TEST(CapitalExamples, MarketDetailsSilverReadsLegacyNamesIntoCurrentFields) {
   EXPECT_EQ(i.opening_hours->zone, "UTC");
 
   const DealingRules& d = r->dealing_rules;
-  EXPECT_EQ(d.min_step_distance, (DealingRule{RuleUnit::kPoints, 0.001}));
-  EXPECT_EQ(d.min_deal_size, (DealingRule{RuleUnit::kPoints, 0.1}));
+  EXPECT_EQ(d.min_step_distance, (DealingRule{RuleUnit::kPoints, 0.001_dec}));
+  EXPECT_EQ(d.min_deal_size, (DealingRule{RuleUnit::kPoints, 0.1_dec}));
   EXPECT_FALSE(d.max_deal_size.has_value());
   EXPECT_FALSE(d.min_size_increment.has_value());
-  EXPECT_EQ(d.min_guaranteed_stop_distance, (DealingRule{RuleUnit::kPercentage, 2}));
-  EXPECT_EQ(d.min_stop_or_profit_distance, (DealingRule{RuleUnit::kPercentage, 0.01}));
-  EXPECT_EQ(d.max_stop_or_profit_distance, (DealingRule{RuleUnit::kPercentage, 60}));
+  EXPECT_EQ(d.min_guaranteed_stop_distance, (DealingRule{RuleUnit::kPercentage, 2_dec}));
+  EXPECT_EQ(d.min_stop_or_profit_distance, (DealingRule{RuleUnit::kPercentage, 0.01_dec}));
+  EXPECT_EQ(d.max_stop_or_profit_distance, (DealingRule{RuleUnit::kPercentage, 60_dec}));
   EXPECT_EQ(d.market_order_preference, "AVAILABLE_DEFAULT_ON");
   EXPECT_EQ(d.trailing_stops_preference, "NOT_AVAILABLE");
 
@@ -190,17 +191,17 @@ TEST(CapitalExamples, PositionsListHasPositionAndMarketOfEachItem) {
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->positions.size(), 2u);
   const Position& gas = r->positions[0].position;
-  EXPECT_EQ(gas.contract_size, 1);
+  EXPECT_EQ(gas.contract_size, 1_dec);
   EXPECT_EQ(gas.created_date, "2022-04-05T12:46:01.872");
   EXPECT_EQ(gas.created_date_utc, "2022-04-05T09:46:01.872");
   EXPECT_EQ(gas.deal_id, "00018387-0001-54c4-0000-000080560014");
   EXPECT_EQ(gas.deal_reference, "p_00018387-0001-54c4-0000-000080560014");
   EXPECT_EQ(gas.working_order_id, "00018387-0001-54c4-0000-000080560012");
-  EXPECT_EQ(gas.size, 10.0);
-  EXPECT_EQ(gas.leverage, 20);
-  EXPECT_EQ(gas.upl, -0.05);
+  EXPECT_EQ(gas.size, 10.0_dec);
+  EXPECT_EQ(gas.leverage, 20_dec);
+  EXPECT_EQ(gas.upl, -0.05_dec);
   EXPECT_EQ(gas.direction, Side::kBuy);
-  EXPECT_EQ(gas.level, 2.764);
+  EXPECT_EQ(gas.level, 2.764_dec);
   EXPECT_EQ(gas.currency, "USD");
   EXPECT_FALSE(gas.guaranteed_stop);
   EXPECT_FALSE(gas.stop_level.has_value());
@@ -215,8 +216,8 @@ TEST(CapitalExamples, PositionsListHasPositionAndMarketOfEachItem) {
   EXPECT_EQ(gas_market.update_time_utc, "2022-04-05T14:41:38.492");
   EXPECT_EQ(gas_market.streaming_prices_available, true);
   const PositionItem& us500 = r->positions[1];
-  EXPECT_EQ(us500.position.level, 3985.1);
-  EXPECT_EQ(us500.position.upl, -0.8);
+  EXPECT_EQ(us500.position.level, 3985.1_dec);
+  EXPECT_EQ(us500.position.upl, -0.8_dec);
   EXPECT_EQ(us500.market.epic, "US500");
   EXPECT_EQ(us500.market.instrument_name, "S&P 500");
   EXPECT_EQ(us500.market.expiry, "2022-02-01");
@@ -228,10 +229,10 @@ TEST(CapitalExamples, CreatePositionRequestHasStopAndProfitLevels) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->epic, "SILVER");
   EXPECT_EQ(r->direction, Side::kBuy);
-  EXPECT_EQ(r->size, 1);
+  EXPECT_EQ(r->size, 1_dec);
   EXPECT_EQ(r->stops.guaranteed_stop, true);
-  EXPECT_EQ(r->stops.stop_level, 20);
-  EXPECT_EQ(r->stops.profit_level, 27);
+  EXPECT_EQ(r->stops.stop_level, 20_dec);
+  EXPECT_EQ(r->stops.profit_level, 27_dec);
   EXPECT_FALSE(r->stops.trailing_stop.has_value());
   EXPECT_FALSE(r->stops.stop_distance.has_value());
   EXPECT_FALSE(r->stops.profit_amount.has_value());
@@ -256,8 +257,8 @@ TEST(CapitalExamples, ConfirmAcceptedNamesThePositionInAffectedDeals) {
   ASSERT_EQ(r->affected_deals.size(), 1u);
   EXPECT_EQ(r->affected_deals[0].deal_id, "006011e7-0001-54c4-0000-000080560045");  // position
   EXPECT_EQ(r->affected_deals[0].status, AffectedDealStatus::kOpened);
-  EXPECT_EQ(r->level, 24.285);
-  EXPECT_EQ(r->size, 1);
+  EXPECT_EQ(r->level, 24.285_dec);
+  EXPECT_EQ(r->size, 1_dec);
   EXPECT_EQ(r->direction, Side::kBuy);
   EXPECT_FALSE(r->guaranteed_stop);
   EXPECT_FALSE(r->trailing_stop);
@@ -271,16 +272,16 @@ TEST(CapitalExamples, WorkingOrdersListHasGoodTillDateAndCancelledOrders) {
   EXPECT_EQ(silver.deal_id, "006011e7-0001-54c4-0000-000080560078");
   EXPECT_EQ(silver.direction, Side::kBuy);
   EXPECT_EQ(silver.epic, "SILVER");
-  EXPECT_EQ(silver.order_size, 1);
-  EXPECT_EQ(silver.order_level, 20);
+  EXPECT_EQ(silver.order_size, 1_dec);
+  EXPECT_EQ(silver.order_level, 20_dec);
   EXPECT_EQ(silver.time_in_force, WorkingOrderTimeInForce::kGoodTillDate);
   EXPECT_EQ(silver.good_till_date, "2022-06-09T04:01:00.000");
   EXPECT_EQ(silver.good_till_date_utc, "2022-06-09T01:01:00.000");
   EXPECT_EQ(silver.created_date_utc, "2022-04-06T09:48:28.114");
   EXPECT_TRUE(silver.guaranteed_stop);
   EXPECT_EQ(silver.order_type, WorkingOrderType::kLimit);
-  EXPECT_EQ(silver.stop_distance, -3);
-  EXPECT_EQ(silver.profit_distance, 3);
+  EXPECT_EQ(silver.stop_distance, -3_dec);
+  EXPECT_EQ(silver.profit_distance, 3_dec);
   EXPECT_EQ(silver.currency_code, "USD");
   EXPECT_EQ(r->working_orders[0].market_data.lot_size, 50);
   EXPECT_EQ(r->working_orders[0].market_data.bid, 24.387);
@@ -289,7 +290,7 @@ TEST(CapitalExamples, WorkingOrdersListHasGoodTillDateAndCancelledOrders) {
   EXPECT_EQ(gas.time_in_force, WorkingOrderTimeInForce::kGoodTillCancelled);
   EXPECT_FALSE(gas.good_till_date.has_value());
   EXPECT_FALSE(gas.stop_distance.has_value());
-  EXPECT_EQ(gas.order_level, 6);
+  EXPECT_EQ(gas.order_level, 6_dec);
   EXPECT_EQ(r->working_orders[1].market_data.lot_size, 1000);
 }
 

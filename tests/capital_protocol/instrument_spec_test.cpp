@@ -7,14 +7,16 @@
 namespace qt::capital {
 namespace {
 
+using namespace decimal_literals;
+
 // GOLD with every size rule present, as the current API documents it.
 MarketDetails gold() {
   MarketDetails d;
   d.instrument.epic = "GOLD";
-  d.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 0.01};
-  d.dealing_rules.min_size_increment = DealingRule{RuleUnit::kPoints, 0.01};
-  d.dealing_rules.max_deal_size = DealingRule{RuleUnit::kPoints, 1000};
-  d.dealing_rules.min_step_distance = DealingRule{RuleUnit::kPoints, 0.1};
+  d.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 0.01_dec};
+  d.dealing_rules.min_size_increment = DealingRule{RuleUnit::kPoints, 0.01_dec};
+  d.dealing_rules.max_deal_size = DealingRule{RuleUnit::kPoints, 1000_dec};
+  d.dealing_rules.min_step_distance = DealingRule{RuleUnit::kPoints, 0.1_dec};
   d.snapshot.market_status = MarketStatus::kTradeable;
   d.snapshot.decimal_places_factor = 2;
   return d;
@@ -39,8 +41,8 @@ TEST(InstrumentSpecFrom, GoldWithAllSizeRules) {
 
 TEST(InstrumentSpecFrom, IncrementCoarserThanTheMinimumKeepsTheMinimumsScale) {
   MarketDetails d = gold();
-  d.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 0.5};
-  d.dealing_rules.min_size_increment = DealingRule{RuleUnit::kPoints, 0.25};
+  d.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 0.5_dec};
+  d.dealing_rules.min_size_increment = DealingRule{RuleUnit::kPoints, 0.25_dec};
   auto spec = instrument_spec_from(d, 0);
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->size_decimals, 2);
@@ -51,9 +53,9 @@ TEST(InstrumentSpecFrom, IncrementCoarserThanTheMinimumKeepsTheMinimumsScale) {
 TEST(InstrumentSpecFrom, WholeShareSizesHaveNoSizeDecimals) {
   MarketDetails d = gold();
   d.instrument.epic = "AAPL";
-  d.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 1};
+  d.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 1_dec};
   d.dealing_rules.min_size_increment.reset();
-  d.dealing_rules.max_deal_size = DealingRule{RuleUnit::kPoints, 5000};
+  d.dealing_rules.max_deal_size = DealingRule{RuleUnit::kPoints, 5000_dec};
   auto spec = instrument_spec_from(d, 1);
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->size_decimals, 0);
@@ -81,13 +83,13 @@ TEST(InstrumentSpecFrom, MissingMinDealSizeIsNamed) {
 
 TEST(InstrumentSpecFrom, RejectsPercentageSizesZeroMinimumAndMaxBelowMin) {
   MarketDetails percentage = gold();
-  percentage.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPercentage, 1};
+  percentage.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPercentage, 1_dec};
   EXPECT_FALSE(instrument_spec_from(percentage, 0).ok());
   MarketDetails zero = gold();
-  zero.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 0};
+  zero.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 0_dec};
   EXPECT_FALSE(instrument_spec_from(zero, 0).ok());
   MarketDetails inverted = gold();
-  inverted.dealing_rules.max_deal_size = DealingRule{RuleUnit::kPoints, 0.001};
+  inverted.dealing_rules.max_deal_size = DealingRule{RuleUnit::kPoints, 0.001_dec};
   EXPECT_FALSE(instrument_spec_from(inverted, 0).ok());
 }
 

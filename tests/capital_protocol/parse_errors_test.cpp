@@ -11,6 +11,8 @@
 namespace qt::capital {
 namespace {
 
+using namespace decimal_literals;
+
 using testing::read_example;
 
 std::string message_of(const absl::Status& s) {
@@ -116,7 +118,7 @@ TEST(CapitalParseErrors, CurrentAndLegacyFieldNamesAreBothRead) {
   ASSERT_TRUE(current.ok()) << current.status();
   EXPECT_TRUE(current->instrument.guaranteed_stop_allowed);
   EXPECT_EQ(current->dealing_rules.min_guaranteed_stop_distance,
-            (DealingRule{RuleUnit::kPercentage, 2}));
+            (DealingRule{RuleUnit::kPercentage, 2_dec}));
   EXPECT_EQ(current->snapshot.market_status, MarketStatus::kClosed);
 }
 
@@ -202,6 +204,13 @@ TEST(CapitalParseErrors, RandomMutationsOfEveryExampleNeverCrash) {
     }
   }
   SUCCEED() << parsed << " mutated payloads still parsed";
+}
+
+TEST(CapitalParseErrors, BrokerUtcTimestampsBecomeEpochMillisecondsAndGarbageZero) {
+  EXPECT_EQ(parse_broker_utc_ms("2024-05-01T09:59:59.123"), 1714557599123);
+  EXPECT_EQ(parse_broker_utc_ms("2024-05-01T09:59:59"), 1714557599000);
+  EXPECT_EQ(parse_broker_utc_ms("yesterday"), 0);
+  EXPECT_EQ(parse_broker_utc_ms(""), 0);
 }
 
 }  // namespace

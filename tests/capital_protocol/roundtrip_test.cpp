@@ -12,6 +12,7 @@ namespace qt::capital {
 namespace {
 
 using testing::read_example;
+using namespace decimal_literals;
 
 template <class T, class ParseFn>
 void expect_round_trip(const T& message, ParseFn parse) {
@@ -75,13 +76,13 @@ MarketDetails full_details() {
   d.instrument.opening_hours = hours;
   d.instrument.overnight_fee = OvernightFee{-0.0123, 0.0045, 1714600800000, 86400};
   d.instrument.country = "";
-  d.dealing_rules.min_step_distance = DealingRule{RuleUnit::kPoints, 0.01};
-  d.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 0.01};
-  d.dealing_rules.max_deal_size = DealingRule{RuleUnit::kPoints, 500};
-  d.dealing_rules.min_size_increment = DealingRule{RuleUnit::kPoints, 0.01};
-  d.dealing_rules.min_guaranteed_stop_distance = DealingRule{RuleUnit::kPercentage, 0.5};
-  d.dealing_rules.min_stop_or_profit_distance = DealingRule{RuleUnit::kPercentage, 0.01};
-  d.dealing_rules.max_stop_or_profit_distance = DealingRule{RuleUnit::kPercentage, 60};
+  d.dealing_rules.min_step_distance = DealingRule{RuleUnit::kPoints, 0.01_dec};
+  d.dealing_rules.min_deal_size = DealingRule{RuleUnit::kPoints, 0.01_dec};
+  d.dealing_rules.max_deal_size = DealingRule{RuleUnit::kPoints, 500_dec};
+  d.dealing_rules.min_size_increment = DealingRule{RuleUnit::kPoints, 0.01_dec};
+  d.dealing_rules.min_guaranteed_stop_distance = DealingRule{RuleUnit::kPercentage, 0.5_dec};
+  d.dealing_rules.min_stop_or_profit_distance = DealingRule{RuleUnit::kPercentage, 0.01_dec};
+  d.dealing_rules.max_stop_or_profit_distance = DealingRule{RuleUnit::kPercentage, 60_dec};
   d.dealing_rules.market_order_preference = "AVAILABLE_DEFAULT_OFF";
   d.dealing_rules.trailing_stops_preference = "AVAILABLE";
   d.snapshot.market_status = MarketStatus::kClosed;
@@ -100,7 +101,7 @@ MarketDetails full_details() {
 }
 
 StopsAndLimits full_stops() {
-  return {true, false, 2250.5, 50, 120.25, 2400, 100, 250.75};
+  return {true, false, 2250.5_dec, 50_dec, 120.25_dec, 2400_dec, 100_dec, 250.75_dec};
 }
 
 TEST(CapitalRoundTrip, SessionLoginRequestWithEncryptedPassword) {
@@ -189,9 +190,9 @@ TEST(CapitalRoundTrip, PriceHistoryWithMissingAsk) {
 }
 
 TEST(CapitalRoundTrip, PositionRequestsWithEveryStopField) {
-  expect_round_trip(CreatePositionRequest{"SILVER", Side::kSell, 1.5, full_stops()},
+  expect_round_trip(CreatePositionRequest{"SILVER", Side::kSell, 1.5_dec, full_stops()},
                     parse_create_position_request);
-  expect_round_trip(CreatePositionRequest{"SILVER", Side::kBuy, 1, {}},
+  expect_round_trip(CreatePositionRequest{"SILVER", Side::kBuy, 1_dec, {}},
                     parse_create_position_request);
   expect_round_trip(AmendPositionRequest{full_stops()}, parse_amend_position_request);
   expect_round_trip(AmendPositionRequest{}, parse_amend_position_request);
@@ -199,13 +200,14 @@ TEST(CapitalRoundTrip, PositionRequestsWithEveryStopField) {
 
 TEST(CapitalRoundTrip, WorkingOrderRequests) {
   expect_round_trip(
-      CreateWorkingOrderRequest{"GOLD", Side::kBuy, 0.5, 2250.25, WorkingOrderType::kStop,
+      CreateWorkingOrderRequest{"GOLD", Side::kBuy, 0.5_dec, 2250.25_dec, WorkingOrderType::kStop,
                                 "2030-06-09T01:01:00", full_stops()},
       parse_create_working_order_request);
   expect_round_trip(
-      CreateWorkingOrderRequest{"GOLD", Side::kSell, 2, 2400, WorkingOrderType::kLimit, {}, {}},
+      CreateWorkingOrderRequest{
+          "GOLD", Side::kSell, 2_dec, 2400_dec, WorkingOrderType::kLimit, {}, {}},
       parse_create_working_order_request);
-  expect_round_trip(AmendWorkingOrderRequest{2260.5, "2030-06-09T01:01:00", full_stops()},
+  expect_round_trip(AmendWorkingOrderRequest{2260.5_dec, "2030-06-09T01:01:00", full_stops()},
                     parse_amend_working_order_request);
 }
 
@@ -218,8 +220,13 @@ TEST(CapitalRoundTrip, ActivityHistoryWithAndWithoutDetails) {
   detailed.source = "USER";
   detailed.type = "POSITION";
   detailed.status = "ACCEPTED";
-  detailed.details = ActivityDetails{
-      "p_000fc7a4-0001-54c4-0000-00008056a66c", "Gold", "USD", 1.5, Side::kSell, 2301.25, false};
+  detailed.details = ActivityDetails{"p_000fc7a4-0001-54c4-0000-00008056a66c",
+                                     "Gold",
+                                     "USD",
+                                     1.5_dec,
+                                     Side::kSell,
+                                     2301.25_dec,
+                                     false};
   Activity bare = detailed;
   bare.details.reset();
   bare.status = "EXECUTED";
@@ -241,18 +248,18 @@ TEST(CapitalRoundTrip, TradingResponses) {
   p.working_order_id = "00018387-0001-54c4-0000-000080560012";
   p.created_date = "2022-04-05T12:46:01.872";
   p.created_date_utc = "2022-04-05T09:46:01.872";
-  p.size = 10;
-  p.leverage = 20;
-  p.upl = -0.05;
+  p.size = 10_dec;
+  p.leverage = 20_dec;
+  p.upl = -0.05_dec;
   p.direction = Side::kSell;
-  p.level = 2.764;
+  p.level = 2.764_dec;
   p.currency = "USD";
   p.guaranteed_stop = true;
   p.trailing_stop = false;
-  p.stop_level = 3.1;
-  p.stop_distance = 0.3;
-  p.profit_level = 2.1;
-  p.profit_distance = 0.6;
+  p.stop_level = 3.1_dec;
+  p.stop_distance = 0.3_dec;
+  p.profit_level = 2.1_dec;
+  p.profit_distance = 0.6_dec;
   expect_round_trip(PositionsResponse{{{p, full_summary()}, {p, summary_of("X")}}},
                     parse_positions_response);
   expect_round_trip(PositionItem{p, full_summary()}, parse_position_item);
@@ -261,8 +268,8 @@ TEST(CapitalRoundTrip, TradingResponses) {
   w.deal_id = "006011e7-0001-54c4-0000-000080560078";
   w.direction = Side::kBuy;
   w.epic = "SILVER";
-  w.order_size = 1;
-  w.order_level = 20;
+  w.order_size = 1_dec;
+  w.order_level = 20_dec;
   w.time_in_force = WorkingOrderTimeInForce::kGoodTillDate;
   w.good_till_date = "2022-06-09T04:01:00.000";
   w.good_till_date_utc = "2022-06-09T01:01:00.000";
@@ -270,10 +277,10 @@ TEST(CapitalRoundTrip, TradingResponses) {
   w.created_date_utc = "2022-04-06T09:48:28.114";
   w.guaranteed_stop = true;
   w.order_type = WorkingOrderType::kStop;
-  w.stop_level = 18;
-  w.stop_distance = -3;
-  w.profit_level = 23;
-  w.profit_distance = 3;
+  w.stop_level = 18_dec;
+  w.stop_distance = -3_dec;
+  w.profit_level = 23_dec;
+  w.profit_distance = 3_dec;
   w.currency_code = "USD";
   expect_round_trip(WorkingOrdersResponse{{{w, full_summary()}}}, parse_working_orders_response);
 
@@ -287,16 +294,16 @@ TEST(CapitalRoundTrip, TradingResponses) {
   c.deal_id = "006011e7-0001-54c4-0000-000080560043";
   c.affected_deals = {
       {"006011e7-0001-54c4-0000-000080560045", AffectedDealStatus::kPartiallyClosed}};
-  c.level = 24.285;
-  c.size = 0.5;
+  c.level = 24.285_dec;
+  c.size = 0.5_dec;
   c.direction = Side::kSell;
   c.guaranteed_stop = false;
   c.trailing_stop = true;
-  c.stop_level = 23;
-  c.profit_level = 26;
-  c.stop_distance = 1.285;
-  c.profit_distance = 1.715;
-  c.profit = -12.5;
+  c.stop_level = 23_dec;
+  c.profit_level = 26_dec;
+  c.stop_distance = 1.285_dec;
+  c.profit_distance = 1.715_dec;
+  c.profit = -12.5_dec;
   c.profit_currency = "USD";
   expect_round_trip(c, parse_deal_confirmation);
   DealConfirmation rejected;

@@ -8,8 +8,9 @@
 // WPACKET_init_static_len zallocs its sub-packet bookkeeping; freed before SSL_read returns).
 // That one is out of our hands and is counted apart, by its size (malloc(40)); every other
 // allocation must be zero — in particular OpenSSL's record buffers, which Asio would otherwise free
-// and allocate again for every record (SSL_MODE_RELEASE_BUFFERS, cleared in stream_tls.cpp). The
-// scripted server and the test's consumer allocate freely on their own threads.
+// and allocate again for every record (SSL_MODE_RELEASE_BUFFERS, cleared in
+// gateway/capital/client_tls.cpp). The scripted server and the test's consumer allocate freely on
+// their own threads.
 //
 // Sanitizer runtimes own malloc, so the test is skipped (with a message) in those builds.
 #include <gtest/gtest.h>

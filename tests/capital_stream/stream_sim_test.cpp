@@ -57,7 +57,8 @@ TEST(CapitalStreamOnSimulator, StreamsGoldWithRestSessionTokensAndSurvivesAnExpi
   callbacks.tokens = [&session]() -> std::optional<StreamTokens> {
     const CapitalSession::Credentials credentials = session.credentials();
     if (!credentials.valid()) return std::nullopt;
-    return StreamTokens{credentials.cst, credentials.security_token, credentials.epoch};
+    return StreamTokens{credentials.tokens->cst, credentials.tokens->security_token,
+                        credentials.epoch};
   };
   callbacks.on_session_invalid = [&session](uint64_t epoch) { (void)session.relogin(epoch); };
   callbacks.on_reconnected = [&reconnected] { reconnected.fetch_add(1); };

@@ -1,10 +1,12 @@
 // The engine and the Capital.com venue agent end to end against the simulator over TLS, through
-// the real REST client: an order whose HTTP response the broker drops goes Unknown and is
-// resolved from the broker's positions — and the broker saw exactly one order; and a restarted
-// engine refuses new orders until the venue has reconciled its recovered orders with the broker.
+// the real REST client: prices and sizes cross the venue exact to the unit; an order whose HTTP
+// response the broker drops goes Unknown and is resolved from the broker's positions — and the
+// broker saw exactly one order; and a restarted engine refuses new orders until the venue has
+// reconciled its recovered orders with the broker.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <thread>
 #include <vector>
 
@@ -12,16 +14,38 @@
 #include "engine/engine.hpp"
 #include "gateway/capital/capital_venue.hpp"
 #include "gateway/capital/rest_client.hpp"
-#include "gateway/capital/rest_trading_api.hpp"
 #include "sim/capital_simulator.hpp"
 
 namespace qt::capital {
 namespace {
 
+using namespace decimal_literals;
+
+std::unique_ptr<CapitalRestClient> logged_in_client(const sim::CapitalSimulator& simulator) {
+  CapitalClientConfig config;
+  config.demo_url = simulator.rest_url();
+  config.stream_url = simulator.stream_url();
+  config.ca_pem = simulator.certificate_pem();
+  config.api_key = Secret(simulator.options().credentials.api_key);
+  config.identifier = Secret(simulator.options().credentials.identifier);
+  config.password = Secret(simulator.options().credentials.password);
+  config.api_timeout = std::chrono::milliseconds(2000);
+  auto created = CapitalRestClient::create(config);
+  EXPECT_TRUE(created.ok()) << created.status();
+  if (!created.ok()) return nullptr;
+  EXPECT_TRUE((*created)->login().ok());
+  return std::move(*created);
+}
+
+InstrumentSpec spec_of(CapitalRestClient& client, const char* epic, InstrumentId id) {
+  auto spec = client.instrument_spec(epic, id);
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  return spec.ok() ? *spec : InstrumentSpec{};
+}
+
 struct Stack {
   sim::CapitalSimulator simulator;
   std::unique_ptr<CapitalRestClient> client;
-  std::unique_ptr<RestTradingApi> api;
   std::unique_ptr<QuoteRing> quotes = std::make_unique<QuoteRing>();
   std::unique_ptr<VenueRequestRing> requests = std::make_unique<VenueRequestRing>();
   std::unique_ptr<VenueEventRing> events = std::make_unique<VenueEventRing>();
@@ -34,22 +58,8 @@ struct Stack {
   explicit Stack(sim::SimOptions options, int64_t unknown_absence_after_ms = 10'000)
       : simulator(std::move(options)) {
     simulator.start();
-    CapitalClientConfig config;
-    config.demo_url = simulator.rest_url();
-    config.stream_url = simulator.stream_url();
-    config.ca_pem = simulator.certificate_pem();
-    config.api_key = Secret(simulator.options().credentials.api_key);
-    config.identifier = Secret(simulator.options().credentials.identifier);
-    config.password = Secret(simulator.options().credentials.password);
-    config.api_timeout = std::chrono::milliseconds(2000);
-    auto created = CapitalRestClient::create(config);
-    EXPECT_TRUE(created.ok()) << created.status();
-    client = std::move(*created);
-    EXPECT_TRUE(client->login().ok());
-    auto spec = client->instrument_spec("GOLD", 0);
-    EXPECT_TRUE(spec.ok()) << spec.status();
-    gold = *spec;
-    api = std::make_unique<RestTradingApi>(*client);
+    client = logged_in_client(simulator);
+    gold = spec_of(*client, "GOLD", 0);
 
     EngineOptions engine_options;
     engine_options.instruments = {gold};
@@ -61,7 +71,7 @@ struct Stack {
     venue_options.workers = 2;
     venue_options.poll_interval_ns = 50'000'000;
     venue_options.unknown_absence_after_ms = unknown_absence_after_ms;
-    venue = std::make_unique<CapitalVenue>(*api, std::vector<VenueInstrument>{{"GOLD", gold}},
+    venue = std::make_unique<CapitalVenue>(*client, std::vector<VenueInstrument>{{"GOLD", gold}},
                                            *requests, *events, venue_options);
     venue->start_threads();
   }
@@ -90,6 +100,168 @@ struct Stack {
     return false;
   }
 };
+
+// The venue agent alone on the simulator: VenueRequests in, VenueEvents out, no engine between.
+struct VenueOnSimulator {
+  sim::CapitalSimulator simulator;
+  std::unique_ptr<CapitalRestClient> client;
+  std::vector<VenueInstrument> instruments;
+  std::unique_ptr<VenueRequestRing> requests = std::make_unique<VenueRequestRing>();
+  std::unique_ptr<VenueEventRing> events = std::make_unique<VenueEventRing>();
+  std::unique_ptr<CapitalVenue> venue;
+  std::vector<VenueEvent> seen;
+
+  VenueOnSimulator(sim::SimOptions options, const std::vector<const char*>& epics)
+      : simulator(std::move(options)) {
+    simulator.start();
+    client = logged_in_client(simulator);
+    for (const char* epic : epics) {
+      instruments.push_back({epic, spec_of(*client, epic, instruments.size())});
+    }
+    CapitalVenueOptions venue_options;
+    venue_options.workers = 2;
+    venue_options.poll_interval_ns = 20'000'000;
+    venue = std::make_unique<CapitalVenue>(*client, instruments, *requests, *events, venue_options);
+    venue->start_threads();
+  }
+  ~VenueOnSimulator() { venue->stop_threads(); }
+
+  const InstrumentSpec& spec(InstrumentId id) const { return instruments[id].spec; }
+
+  void place(OrderId id, InstrumentId instrument, Side side, SizeUnits size, PriceUnits limit = 0) {
+    VenueRequest r;
+    r.kind = VenueRequestKind::kPlace;
+    r.order_id = id;
+    r.instrument = instrument;
+    r.side = side;
+    r.type = limit != 0 ? OrderType::kLimit : OrderType::kMarket;
+    r.size = size;
+    r.limit_price = limit;
+    ASSERT_TRUE(requests->try_push(r));
+  }
+
+  // Pumps the venue until order `id` has an event of `kind` (or 15 s passed).
+  std::optional<VenueEvent> wait_for(OrderId id, VenueEventKind kind) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      venue->do_work();
+      events->drain([&](const VenueEvent& e) { seen.push_back(e); });
+      for (const VenueEvent& e : seen) {
+        if (e.order_id == id && e.kind == kind) return e;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return std::nullopt;
+  }
+
+  // The simulator's own record of a position's level, in price units.
+  PriceUnits sim_level_units(const std::string& deal_id, InstrumentId instrument) {
+    for (const sim::PositionInfo& p : simulator.positions()) {
+      if (p.deal_id == deal_id) {
+        return std::llround(p.level * static_cast<double>(spec(instrument).price_scale()));
+      }
+    }
+    return -1;
+  }
+};
+
+// 1.08977 is 108976.99999999999 units once multiplied as a double, so a conversion through
+// floating point that truncates loses a unit. Market buys filled at the asks 1.08975 and 1.08977
+// (read from the confirms) and a limit buy at 1.08977 (written to the wire, listed back by the
+// broker, then filled when the ask comes down to it and found in the positions list) must all
+// come back exact to the unit.
+TEST(CapitalVenueOnSimulator, PricesCrossTheVenueExactToTheUnit) {
+  sim::SimOptions options = sim::SimOptions::embedded();
+  options.volatility_scale = 0;  // the price moves only when the test moves it
+  VenueOnSimulator rig(options, {"EURUSD"});
+  const InstrumentSpec& eurusd = rig.spec(0);
+  ASSERT_EQ(eurusd.price_decimals, 5);
+  // The spread is 6 units: the ask is the mid + 3 units.
+  auto set_ask = [&](double mid, PriceUnits expected_ask) {
+    ASSERT_TRUE(rig.simulator.set_mid_price("EURUSD", mid));
+    ASSERT_EQ(std::llround(rig.simulator.quote("EURUSD")->second * 1e5), expected_ask);
+  };
+
+  set_ask(1.08972, 108975);
+  rig.place(1, 0, Side::kBuy, eurusd.min_size);
+  const std::optional<VenueEvent> first_fill = rig.wait_for(1, VenueEventKind::kFill);
+  ASSERT_TRUE(first_fill);
+  EXPECT_EQ(first_fill->fill_price, 108975);
+  EXPECT_EQ(first_fill->fill_size, eurusd.min_size);
+
+  set_ask(1.08974, 108977);
+  rig.place(2, 0, Side::kBuy, eurusd.min_size);
+  const std::optional<VenueEvent> second_fill = rig.wait_for(2, VenueEventKind::kFill);
+  ASSERT_TRUE(second_fill);
+  EXPECT_EQ(second_fill->fill_price, 108977);
+
+  set_ask(1.0920, 109203);  // above the limit
+  rig.place(3, 0, Side::kBuy, eurusd.min_size, /*limit=*/108977);
+  ASSERT_TRUE(rig.wait_for(3, VenueEventKind::kAccepted));
+  absl::StatusOr<WorkingOrdersResponse> working = rig.client->working_orders();
+  ASSERT_TRUE(working.ok()) << working.status();
+  ASSERT_EQ(working->working_orders.size(), 1u);
+  const WorkingOrderData& listed = working->working_orders[0].working_order_data;
+  EXPECT_EQ(listed.order_level, 1.08977_dec);
+  EXPECT_EQ(listed.order_size, Decimal::from_fixed_point(eurusd.min_size, eurusd.size_decimals));
+
+  set_ask(1.08974, 108977);  // the ask reaches the limit
+  const std::optional<VenueEvent> limit_fill = rig.wait_for(3, VenueEventKind::kFill);
+  ASSERT_TRUE(limit_fill);
+  EXPECT_EQ(limit_fill->fill_price, 108977);
+  EXPECT_EQ(limit_fill->fill_size, eurusd.min_size);
+
+  absl::StatusOr<PositionsResponse> positions = rig.client->positions();
+  ASSERT_TRUE(positions.ok()) << positions.status();
+  ASSERT_EQ(positions->positions.size(), 3u);
+  for (const PositionItem& item : positions->positions) {
+    const Position& p = item.position;
+    const PriceUnits level = rig.sim_level_units(p.deal_id, 0);
+    EXPECT_EQ(p.level, Decimal::from_fixed_point(level, 5)) << p.deal_id;
+    EXPECT_TRUE(level == 108975 || level == 108977) << level;
+  }
+}
+
+// 0.1 + 0.2 is 0.30000000000000004 in floating point, and 0.29 is 28.999999999999996 hundredths.
+// Buys of 0.1, 0.2 and 0.29 GOLD whose answers the broker drops go Unknown; the venue finds each
+// one's position by its exact size, and fills it at the position's level. Every fill size, every
+// position size and their sum are exact to the unit.
+TEST(CapitalVenueOnSimulator, SizesCrossTheVenueExactToTheUnit) {
+  sim::SimOptions options = sim::SimOptions::embedded();
+  options.faults.drop_order_response_rate = 1.0;  // every order executes, every answer is lost
+  VenueOnSimulator rig(options, {"GOLD"});
+  const InstrumentSpec& gold = rig.spec(0);
+  ASSERT_EQ(gold.size_decimals, 2);
+  const std::vector<SizeUnits> sizes = {10, 20, 29};  // 0.1, 0.2, 0.29
+  SizeUnits filled = 0;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const OrderId id = i + 1;
+    rig.place(id, 0, Side::kBuy, sizes[i]);
+    ASSERT_TRUE(rig.wait_for(id, VenueEventKind::kOutcomeUnknown)) << id;
+    const std::optional<VenueEvent> fill = rig.wait_for(id, VenueEventKind::kFill);
+    ASSERT_TRUE(fill) << "order " << id << " was never matched to its position";
+    EXPECT_EQ(fill->fill_size, sizes[i]);
+    const std::string position_id(fill->venue_order_id.data());
+    EXPECT_EQ(fill->fill_price, rig.sim_level_units(position_id, 0)) << position_id;
+    filled += fill->fill_size;
+  }
+  EXPECT_EQ(filled, 59);
+  EXPECT_EQ(rig.venue->stats().unknown_resolved.load(), 3u);
+
+  absl::StatusOr<PositionsResponse> positions = rig.client->positions();
+  ASSERT_TRUE(positions.ok()) << positions.status();
+  ASSERT_EQ(positions->positions.size(), 3u);
+  SizeUnits at_broker = 0;
+  for (const PositionItem& item : positions->positions) {
+    const Position& p = item.position;
+    SizeUnits units = 0;
+    ASSERT_EQ(p.size.to_fixed_point(gold.size_decimals, units), DecimalStatus::kOk);
+    EXPECT_TRUE(p.size == 0.1_dec || p.size == 0.2_dec || p.size == 0.29_dec) << p.size;
+    at_broker += units;
+  }
+  EXPECT_EQ(at_broker, 59);
+  EXPECT_EQ(rig.simulator.stats().orders("GOLD"), 3);  // nothing was sent twice
+}
 
 TEST(CapitalVenueOnSimulator, MarketOrderIsFilledAtTheBrokersPrice) {
   sim::SimOptions options = sim::SimOptions::embedded();
@@ -212,7 +384,7 @@ TEST(CapitalVenueOnSimulator, ARestartedEngineTradesOnlyOnceTheVenueHasReconcile
   venue_options.workers = 2;
   venue_options.poll_interval_ns = 50'000'000;
   venue_options.unknown_absence_after_ms = 300;
-  CapitalVenue venue(*stack.api, std::vector<VenueInstrument>{{"GOLD", stack.gold}}, *requests,
+  CapitalVenue venue(*stack.client, std::vector<VenueInstrument>{{"GOLD", stack.gold}}, *requests,
                      *events, venue_options);
   venue.start_threads();
   auto pump_until = [&](auto done) {

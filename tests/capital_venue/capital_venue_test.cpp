@@ -6,93 +6,122 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "engine/clock.hpp"
+#include "gateway/capital/protocol/parse.hpp"
 
 namespace qt::capital {
 namespace {
 
+using namespace decimal_literals;
+
+std::string broker_utc(int64_t epoch_ms) {
+  const std::time_t seconds = epoch_ms / 1000;
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03d", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(epoch_ms % 1000));
+  return text;
+}
+
+PositionItem position_of(std::string deal_id, std::string working_order_id, std::string epic,
+                         Side side, Decimal size, Decimal level) {
+  PositionItem item;
+  item.position.deal_id = std::move(deal_id);
+  item.position.working_order_id = std::move(working_order_id);
+  item.position.direction = side;
+  item.position.size = size;
+  item.position.level = level;
+  item.position.created_date_utc = broker_utc(wall_epoch_ms());
+  item.market.epic = std::move(epic);
+  return item;
+}
+
+WorkingOrderItem working_order_of(std::string deal_id, std::string epic, Side side, Decimal size,
+                                  Decimal level) {
+  WorkingOrderItem item;
+  item.working_order_data.deal_id = std::move(deal_id);
+  item.working_order_data.epic = item.market_data.epic = std::move(epic);
+  item.working_order_data.direction = side;
+  item.working_order_data.order_size = size;
+  item.working_order_data.order_level = level;
+  return item;
+}
+
+Activity activity_of(std::string deal_id, std::string epic, std::string type, std::string status,
+                     Side side, Decimal size) {
+  Activity a;
+  a.date_utc = broker_utc(wall_epoch_ms());
+  a.epic = std::move(epic);
+  a.deal_id = std::move(deal_id);
+  a.source = "USER";
+  a.type = std::move(type);
+  a.status = std::move(status);
+  a.details.emplace();
+  a.details->direction = side;
+  a.details->size = size;
+  return a;
+}
+
 // A broker in memory: deals execute at `price`; hooks script failures.
 class FakeBroker final : public TradingApi {
  public:
-  DealSubmission submit_deal(const DealRequest& request) override {
-    std::lock_guard lock(mutex);
-    ++submissions;
-    if (lose_request) return {SendOutcome::kOutcomeUnknown, "", absl::UnavailableError("reset")};
-    const std::string ref = "o_ref" + std::to_string(submissions);
-    const std::string id = "deal-" + std::to_string(submissions);
-    if (answer_with_error)
-      return {SendOutcome::kAnswered, "", absl::InvalidArgumentError("error.invalid.size")};
-    ConfirmedDeal confirmation;
-    confirmation.accepted = !reject_next;
-    confirmation.reason = reject_next ? "MINIMUM_ORDER_SIZE_ERROR" : "SUCCESS";
-    confirmation.deal_id = id;
-    confirmation.level = request.working_order ? request.level : price;
-    confirmation.size = request.size;
-    if (confirmation.accepted) {
-      if (request.working_order) {
-        working.push_back({id, request.epic, request.side, request.size, request.level});
-      } else {
-        const std::string position_id = "pos-" + std::to_string(submissions);
-        confirmation.affected_deal_ids.push_back(position_id);
-        positions_.push_back(
-            {position_id, "", request.epic, request.side, request.size, price, wall_epoch_ms()});
-      }
-      activities.push_back({id, request.epic, "USER",
-                            request.working_order ? "WORKING_ORDER" : "POSITION",
-                            request.working_order ? "CREATED" : "ACCEPTED", true, request.side,
-                            request.size, wall_epoch_ms()});
-    }
-    confirms[ref] = confirmation;
-    if (drop_response)
-      return {SendOutcome::kOutcomeUnknown, "", absl::DeadlineExceededError("timeout")};
-    return {SendOutcome::kAnswered, ref, absl::OkStatus()};
+  DealSendResult open_position(const CreatePositionRequest& request) override {
+    return submit(request.epic, request.direction, request.size, std::nullopt);
   }
-  DealSubmission delete_working_order(const std::string& deal_id) override {
+  DealSendResult create_working_order(const CreateWorkingOrderRequest& request) override {
+    return submit(request.epic, request.direction, request.size, request.level);
+  }
+  DealSendResult delete_working_order(std::string_view deal_id) override {
     std::lock_guard lock(mutex);
-    auto it =
-        std::find_if(working.begin(), working.end(), [&](auto& w) { return w.deal_id == deal_id; });
+    auto it = std::find_if(working.begin(), working.end(),
+                           [&](auto& w) { return w.working_order_data.deal_id == deal_id; });
     if (it == working.end()) {
-      return {SendOutcome::kAnswered, "", absl::NotFoundError("error.not-found.dealId")};
+      return answered("", absl::NotFoundError("error.not-found.dealId"));
     }
     working.erase(it);
-    const std::string ref = "o_del" + deal_id;
-    ConfirmedDeal confirmation;
-    confirmation.accepted = true;
+    const std::string ref = "o_del" + std::string(deal_id);
+    DealConfirmation confirmation;
     confirmation.deal_id = deal_id;
     confirms[ref] = confirmation;
-    return {SendOutcome::kAnswered, ref, absl::OkStatus()};
+    return answered(ref, absl::OkStatus());
   }
-  absl::StatusOr<ConfirmedDeal> confirm(const std::string& ref) override {
+  absl::StatusOr<DealConfirmation> confirm(std::string_view ref) override {
     std::lock_guard lock(mutex);
-    auto it = confirms.find(ref);
+    auto it = confirms.find(std::string(ref));
     if (it == confirms.end()) return absl::NotFoundError("error.not-found.dealReference");
     return it->second;
   }
-  absl::StatusOr<std::vector<BrokerPosition>> positions() override {
+  absl::StatusOr<PositionsResponse> positions() override {
     std::lock_guard lock(mutex);
     ++position_queries;
     if (positions_unavailable) return absl::UnavailableError("503 Service Unavailable");
-    return positions_;
+    return PositionsResponse{positions_};
   }
-  absl::StatusOr<std::vector<BrokerWorkingOrder>> working_orders() override {
+  absl::StatusOr<WorkingOrdersResponse> working_orders() override {
     std::lock_guard lock(mutex);
-    return working;
+    return WorkingOrdersResponse{working};
   }
-  absl::StatusOr<std::vector<BrokerActivity>> activity(const std::string& epic,
-                                                       int64_t last_period_seconds) override {
+  absl::StatusOr<ActivityHistoryResponse> activity_history(int64_t last_period_seconds,
+                                                           std::string_view epic) override {
     std::lock_guard lock(mutex);
     ++activity_queries;
     if (activity_unavailable) return absl::UnavailableError("503 Service Unavailable");
-    std::vector<BrokerActivity> out;
+    ActivityHistoryResponse out;
     const int64_t since = wall_epoch_ms() - last_period_seconds * 1000;
-    for (const BrokerActivity& a : activities) {
-      if (a.epic == epic && a.epoch_ms >= since) out.push_back(a);
+    for (const Activity& a : activities) {
+      if (a.epic == epic && parse_broker_utc_ms(a.date_utc) >= since) out.activities.push_back(a);
     }
     return out;
   }
@@ -100,29 +129,71 @@ class FakeBroker final : public TradingApi {
   // The market reaches a working order: it becomes a position.
   void fill_working(const std::string& deal_id) {
     std::lock_guard lock(mutex);
-    auto it =
-        std::find_if(working.begin(), working.end(), [&](auto& w) { return w.deal_id == deal_id; });
+    auto it = std::find_if(working.begin(), working.end(),
+                           [&](auto& w) { return w.working_order_data.deal_id == deal_id; });
     ASSERT_NE(it, working.end());
-    positions_.push_back(
-        {"pos-from-" + deal_id, deal_id, it->epic, it->side, it->size, it->level, wall_epoch_ms()});
+    const WorkingOrderData& w = it->working_order_data;
+    positions_.push_back(position_of("pos-from-" + deal_id, deal_id, w.epic, w.direction,
+                                     w.order_size, w.order_level));
     working.erase(it);
   }
 
   std::mutex mutex;
   int submissions = 0;
-  double price = 2300.3;
+  Decimal price = 2300.3_dec;
   bool reject_next = false;
   bool answer_with_error = false;
   bool drop_response = false;  // executes, answer lost
   bool lose_request = false;   // never executes, answer lost
-  std::map<std::string, ConfirmedDeal> confirms;
-  std::vector<BrokerPosition> positions_;
-  std::vector<BrokerWorkingOrder> working;
-  std::vector<BrokerActivity> activities;
+  std::map<std::string, DealConfirmation> confirms;
+  std::vector<PositionItem> positions_;
+  std::vector<WorkingOrderItem> working;
+  std::vector<Activity> activities;
   int activity_queries = 0;
   int position_queries = 0;
   bool positions_unavailable = false;  // GET /positions answers 503
   bool activity_unavailable = false;   // GET /history/activity answers 503
+  std::atomic<bool> hold{false};       // deals block until released (a broker that stalls)
+
+ private:
+  static DealSendResult answered(std::string ref, absl::Status status) {
+    return {RequestOutcome::kAnswered, std::move(ref), std::move(status), 1};
+  }
+  static DealSendResult unknown(absl::Status status) {
+    return {RequestOutcome::kOutcomeUnknown, "", std::move(status), 1};
+  }
+
+  // `level`: a working order's limit; none for a market order.
+  DealSendResult submit(const std::string& epic, Side side, Decimal size,
+                        std::optional<Decimal> level) {
+    while (hold.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::lock_guard lock(mutex);
+    ++submissions;
+    if (lose_request) return unknown(absl::UnavailableError("reset"));
+    const std::string ref = "o_ref" + std::to_string(submissions);
+    const std::string id = "deal-" + std::to_string(submissions);
+    if (answer_with_error) return answered("", absl::InvalidArgumentError("error.invalid.size"));
+    DealConfirmation confirmation;
+    confirmation.deal_status = reject_next ? DealStatus::kRejected : DealStatus::kAccepted;
+    confirmation.reason = reject_next ? "MINIMUM_ORDER_SIZE_ERROR" : "SUCCESS";
+    confirmation.deal_id = id;
+    confirmation.level = level.value_or(price);
+    confirmation.size = size;
+    if (!reject_next) {
+      if (level) {
+        working.push_back(working_order_of(id, epic, side, size, *level));
+      } else {
+        const std::string position_id = "pos-" + std::to_string(submissions);
+        confirmation.affected_deals.push_back({position_id, AffectedDealStatus::kOpened});
+        positions_.push_back(position_of(position_id, "", epic, side, size, price));
+      }
+      activities.push_back(activity_of(id, epic, level ? "WORKING_ORDER" : "POSITION",
+                                       level ? "CREATED" : "ACCEPTED", side, size));
+    }
+    confirms[ref] = confirmation;
+    if (drop_response) return unknown(absl::DeadlineExceededError("timeout"));
+    return answered(ref, absl::OkStatus());
+  }
 };
 
 struct VenueRig {
@@ -407,6 +478,46 @@ TEST(CapitalVenue, EventsOfOneOrderKeepTheirOrderUnderLoad) {
   EXPECT_EQ(rig.broker.submissions, 200);
 }
 
+// A broker that stalls: the workers' rings and the request backlog fill, and the venue leaves
+// the rest on the engine's ring; the engine does not drain its events: the event ring and the
+// event backlog fill, and the rest waits in the outbox. Both are counted; once the broker and
+// the engine move again, every order gets its Accepted then its Fill, none lost or reordered.
+TEST(CapitalVenue, FullBacklogsPushBackOnTheRingsAndLoseNothing) {
+  VenueRig rig;
+  rig.broker.hold = true;
+  constexpr OrderId kOrders = VenueRequestRing::kCapacity;
+  for (OrderId id = 1; id <= kOrders; ++id) rig.send(VenueRequestKind::kPlace, id);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (rig.venue->stats().request_backpressure.load() == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    rig.venue->do_work();
+  }
+  EXPECT_EQ(rig.venue->stats().request_backpressure.load(), 1u);
+  // Two full worker rings, a full backlog and at most one deal in flight per worker taken; the
+  // rest is still on the engine's ring.
+  const std::size_t held = 2 * 1024 + CapitalVenue::kRequestBacklog;
+  EXPECT_LE(rig.requests->size_approx(), kOrders - held);
+  EXPECT_GE(rig.requests->size_approx(), kOrders - held - 2);
+
+  rig.broker.hold = false;
+  while (rig.venue->stats().event_backpressure.load() == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    rig.venue->do_work();  // nobody drains the event ring
+  }
+  EXPECT_EQ(rig.venue->stats().event_backpressure.load(), 1u);
+  EXPECT_EQ(rig.events->size_approx(), VenueEventRing::kCapacity);
+
+  const auto events = rig.collect(2 * kOrders, 20'000);
+  ASSERT_EQ(events.size(), 2 * kOrders);
+  std::map<OrderId, int> seen;
+  for (const VenueEvent& e : events) {
+    const int n = seen[e.order_id]++;
+    EXPECT_EQ(e.kind, n == 0 ? VenueEventKind::kAccepted : VenueEventKind::kFill) << e.order_id;
+  }
+  EXPECT_EQ(seen.size(), kOrders);
+  EXPECT_EQ(rig.broker.submissions, static_cast<int>(kOrders));
+}
+
 // ---- start-up reconciliation -------------------------------------------------------------------
 
 TEST(CapitalVenueStartup, WithNothingRecoveredItReportsAfterOneSnapshot) {
@@ -448,9 +559,9 @@ TEST(CapitalVenueStartup, RecoveredWorkingAndUnknownOrdersAreResolvedBeforeTheRe
     std::lock_guard lock(rig.broker.mutex);
     // Order 1's working order is still working; order 2's was filled while the engine was down
     // (a position opened from it); order 3 (sent, no answer) never reached the market.
-    rig.broker.working.push_back({"deal-w", "GOLD", Side::kBuy, 1.0, 2299.0});
+    rig.broker.working.push_back(working_order_of("deal-w", "GOLD", Side::kBuy, 1_dec, 2299_dec));
     rig.broker.positions_.push_back(
-        {"pos-f", "deal-f", "GOLD", Side::kBuy, 1.0, 2298.0, wall_epoch_ms()});
+        position_of("pos-f", "deal-f", "GOLD", Side::kBuy, 1_dec, 2298_dec));
   }
   rig.recovered(1, OrderType::kLimit, "deal-w");
   rig.recovered(2, OrderType::kLimit, "deal-f");
@@ -513,7 +624,7 @@ TEST(CapitalVenueStartup, ARecoveredUnknownTheHistoryCannotRuleOutIsFlaggedAndTh
     std::lock_guard lock(rig.broker.mutex);
     // A buy on GOLD by the user since order 5 was sent: it could be order 5.
     rig.broker.activities.push_back(
-        {"deal-x", "GOLD", "USER", "POSITION", "ACCEPTED", true, Side::kBuy, 1.0, wall_epoch_ms()});
+        activity_of("deal-x", "GOLD", "POSITION", "ACCEPTED", Side::kBuy, 1_dec));
   }
   rig.recovered(5, OrderType::kMarket);
   rig.startup_reconcile();

@@ -1,20 +1,28 @@
-// Exact conversion between the decimal numbers of Capital.com's JSON and the engine's fixed
-// point (PriceUnits / SizeUnits = value * 10^decimals in an int64).
+// Exact decimal numbers for Capital.com's JSON and the engine's fixed point (PriceUnits /
+// SizeUnits = value * 10^decimals in an int64). No allocation, noexcept.
 //
-// parse_fixed_point() reads the text of a JSON number digit by digit — no floating point, no
-// allocation, noexcept — so "2300.1" at 2 decimals is exactly 230010. Digits beyond the
-// requested decimals are rounded half away from zero on the first dropped digit:
-// "1.234567" at 5 decimals → 123457, "-1.234565" → -123457, "0.004" at 2 → 0.
+// parse_fixed_point() reads the text of a JSON number digit by digit, so "2300.1" at 2 decimals
+// is exactly 230010. Digits beyond the requested decimals are rounded half away from zero on the
+// first dropped digit: "1.234567" at 5 decimals → 123457, "-1.234565" → -123457, "0.004" at 2 → 0.
 //
-// fixed_point_from_double() is for values that already went through a double (the DTOs of the
-// protocol layer): it prints the shortest text that reads back to the same double (std::to_chars)
-// and parses that. A decimal with at most 15 significant digits survives text → double →
-// shortest text unchanged, so the conversion is exact for every price and size the venue sends.
+// Decimal is a number exactly as the broker wrote it — mantissa * 10^-scale — the type of every
+// price, size and amount of the trading messages (messages.hpp). parse_decimal() keeps every
+// digit of the text (up to 18 after the point, 18 significant digits in all); format_decimal()
+// writes the shortest exact text back ("1.08975", "0.3", "-25"). Between a Decimal and the engine's
+// fixed point: Decimal::from_fixed_point() (exact) and to_fixed_point() (exact when the scale
+// allows, else rounded as parse_fixed_point rounds).
+//
+// fixed_point_from_double() is for values that already went through a double (the market-data
+// DTOs): it prints the shortest text that reads back to the same double (std::to_chars) and parses
+// that. A decimal with at most 15 significant digits survives text → double → shortest text
+// unchanged.
 #pragma once
 
 #include <charconv>
 #include <cstdint>
+#include <iosfwd>
 #include <limits>
+#include <string>
 #include <string_view>
 
 namespace qt::capital {
@@ -219,18 +227,148 @@ inline DecimalStatus fixed_point_from_double(double value, int decimals, int64_t
                            decimals, out);
 }
 
-// Number of digits after the decimal point in the shortest text of `value` (0.1 → 1,
-// 0.001 → 3, 25 → 0, 1e-05 → 5); -1 for NaN, infinities and |value| ≥ 1e40. Used to derive a
-// size scale from dealing rules.
-inline int decimal_places_of(double value) noexcept {
-  char buffer[64];
-  const auto [end, ec] =
-      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);
-  if (ec != std::errc()) return -1;
-  const std::string_view text(buffer, static_cast<std::size_t>(end - buffer));
-  const std::size_t dot = text.find('.');
-  if (text.find_first_of("ni") != std::string_view::npos) return -1;  // nan, inf
-  return dot == std::string_view::npos ? 0 : static_cast<int>(text.size() - dot - 1);
+// ---- Decimal ----------------------------------------------------------------------------------
+
+inline constexpr int kMaxDecimalScale = 18;
+inline constexpr std::size_t kMaxDecimalChars = 24;  // "-0.000000000000000001", INT64_MIN, ...
+
+struct Decimal {
+  int64_t mantissa = 0;
+  int8_t scale = 0;  // 0..kMaxDecimalScale; the value is mantissa * 10^-scale
+
+  constexpr Decimal() = default;
+  // Explicit, so that a bare number never becomes a Decimal by accident (is 5 a mantissa?).
+  constexpr explicit Decimal(int64_t m, int s) noexcept
+      : mantissa(m), scale(static_cast<int8_t>(s)) {}
+
+  // The engine's fixed point as a Decimal: (108975, 5) → 1.08975. Exact.
+  static constexpr Decimal from_fixed_point(int64_t units, int decimals) noexcept {
+    return Decimal(units, decimals).normalized();
+  }
+
+  // value * 10^decimals into `out` (decimals in [0, 18]); digits beyond `decimals` are rounded
+  // half away from zero. kOverflow when the result does not fit in int64.
+  constexpr DecimalStatus to_fixed_point(int decimals, int64_t& out) const noexcept {
+    if (decimals >= scale) {
+      const uint64_t factor = decimal_detail::kPow10[decimals - scale];
+      __int128 wide = static_cast<__int128>(mantissa) * static_cast<__int128>(factor);
+      if (wide > std::numeric_limits<int64_t>::max() ||
+          wide < -static_cast<__int128>(std::numeric_limits<int64_t>::max())) {
+        return DecimalStatus::kOverflow;
+      }
+      out = static_cast<int64_t>(wide);
+      return DecimalStatus::kOk;
+    }
+    const int64_t divisor = static_cast<int64_t>(decimal_detail::kPow10[scale - decimals]);
+    const int64_t quotient = mantissa / divisor;
+    const int64_t remainder = mantissa % divisor;
+    const bool round_away = 2 * (remainder < 0 ? -remainder : remainder) >= divisor;
+    out = quotient + (round_away ? (mantissa < 0 ? -1 : 1) : 0);
+    return DecimalStatus::kOk;
+  }
+
+  // For display and derived figures (margins, logs) only, never for a price or size on its way.
+  double to_double() const noexcept {
+    return static_cast<double>(mantissa) / static_cast<double>(decimal_detail::kPow10[scale]);
+  }
+
+  // Lowest terms: no trailing zero after the point (2300.10 → 2300.1, 1.0 → 1).
+  constexpr Decimal normalized() const noexcept {
+    Decimal out = *this;
+    while (out.scale > 0 && out.mantissa % 10 == 0) {
+      out.mantissa /= 10;
+      --out.scale;
+    }
+    return out;
+  }
+
+  constexpr Decimal operator-() const noexcept { return Decimal(-mantissa, scale); }
+  // By value: 2300.1 == 2300.10.
+  friend constexpr bool operator==(Decimal a, Decimal b) noexcept {
+    const int common = a.scale > b.scale ? a.scale : b.scale;
+    return static_cast<__int128>(a.mantissa) * decimal_detail::kPow10[common - a.scale] ==
+           static_cast<__int128>(b.mantissa) * decimal_detail::kPow10[common - b.scale];
+  }
+};
+
+// The JSON number `text` as a Decimal, every digit kept: "1.08975" → {108975, 5}, "2.5e-3" →
+// {25, 4}, "1e3" → {1000, 0}. A number with more than 18 decimals or 18 significant digits is
+// rounded (half away from zero) to the most digits that fit. kSyntax when not a JSON number,
+// kOverflow when its integer part does not fit in int64.
+constexpr DecimalStatus parse_decimal(std::string_view text, Decimal& out) noexcept {
+  using namespace decimal_detail;
+  // The scale that keeps every digit: digits after the point, minus the exponent.
+  int64_t fraction_digits = 0;
+  int64_t exponent = 0;
+  std::size_t i = text.find('.');
+  if (i != std::string_view::npos) {
+    for (++i; i < text.size() && is_digit(text[i]); ++i) ++fraction_digits;
+  }
+  const std::size_t e = text.find_first_of("eE");
+  if (e != std::string_view::npos) {
+    std::size_t k = e + 1;
+    const bool negative = k < text.size() && text[k] == '-';
+    if (k < text.size() && (text[k] == '-' || text[k] == '+')) ++k;
+    for (; k < text.size() && is_digit(text[k]) && exponent < kExponentClamp; ++k) {
+      exponent = exponent * 10 + (text[k] - '0');
+    }
+    if (negative) exponent = -exponent;
+  }
+  int64_t scale = fraction_digits - exponent;
+  scale = scale < 0 ? 0 : scale > kMaxDecimalScale ? kMaxDecimalScale : scale;
+  for (;; --scale) {
+    int64_t mantissa = 0;
+    const DecimalStatus status = parse_fixed_point_general(text, static_cast<int>(scale), mantissa);
+    if (status == DecimalStatus::kOk) {
+      out = Decimal(mantissa, static_cast<int>(scale)).normalized();
+      return status;
+    }
+    if (status != DecimalStatus::kOverflow || scale == 0) return status;
+  }
 }
+
+// Writes the shortest exact text of `value` ("1.08975", "-0.3", "25") at `out`, which must have
+// room for kMaxDecimalChars; returns the end. Any scale in [0, 18] is accepted, normalised or not.
+constexpr char* format_decimal(Decimal value, char* out) noexcept {
+  value = value.normalized();
+  if (value.mantissa < 0) *out++ = '-';
+  uint64_t magnitude = value.mantissa < 0 ? 0 - static_cast<uint64_t>(value.mantissa)
+                                          : static_cast<uint64_t>(value.mantissa);
+  char digits[20];
+  int count = 0;
+  do {
+    digits[count++] = static_cast<char>('0' + magnitude % 10);
+    magnitude /= 10;
+  } while (magnitude != 0);
+  const int scale = value.scale;
+  if (count <= scale) {  // 0.000ddd
+    *out++ = '0';
+    *out++ = '.';
+    for (int z = count; z < scale; ++z) *out++ = '0';
+    while (count > 0) *out++ = digits[--count];
+    return out;
+  }
+  while (count > scale) *out++ = digits[--count];
+  if (scale > 0) {
+    *out++ = '.';
+    while (count > 0) *out++ = digits[--count];
+  }
+  return out;
+}
+
+// Text of `value` for logs and messages (allocates).
+std::string to_string(Decimal value);
+std::ostream& operator<<(std::ostream& out, Decimal value);
+
+namespace decimal_literals {
+// 1.08975_dec, 25_dec: a Decimal from a numeric literal's exact text (tests, constants).
+// A literal that is not a JSON number (hex, digit separators) is a compile error in constant
+// evaluation.
+consteval Decimal operator""_dec(const char* text) {
+  Decimal out;
+  if (parse_decimal(text, out) != DecimalStatus::kOk) throw "not a decimal number";
+  return out;
+}
+}  // namespace decimal_literals
 
 }  // namespace qt::capital

@@ -46,8 +46,8 @@ absl::StatusOr<InstrumentSpec> instrument_spec_from(const MarketDetails& details
   int size_decimals = 0;
   for (const auto* rule : {&rules.min_deal_size, &rules.min_size_increment, &rules.max_deal_size}) {
     if (!rule->has_value()) continue;
-    const int places = decimal_places_of((*rule)->value);
-    if (places < 0 || places > kMaxDecimals) {
+    const int places = (*rule)->value.normalized().scale;
+    if (places > kMaxDecimals) {
       return rule_error(details, "a size rule value has too many decimals");
     }
     size_decimals = std::max(size_decimals, places);
@@ -61,8 +61,8 @@ absl::StatusOr<InstrumentSpec> instrument_spec_from(const MarketDetails& details
   spec.tick = 1;
   spec.contract_multiplier = 1;
 
-  auto to_size_units = [&](double value, SizeUnits& out) {
-    return fixed_point_from_double(value, size_decimals, out) == DecimalStatus::kOk;
+  auto to_size_units = [&](Decimal value, SizeUnits& out) {
+    return value.to_fixed_point(size_decimals, out) == DecimalStatus::kOk;
   };
   if (!to_size_units(rules.min_deal_size->value, spec.min_size) || spec.min_size <= 0) {
     return rule_error(details, "dealingRules.minDealSize must be a positive number");

@@ -9,7 +9,7 @@
 //   size_increment  = minSizeIncrement when given, else one size unit (10^-size_decimals)
 //   max_size        = maxDealSize, 0 (no venue limit) when absent
 //   contract_multiplier = 1: Capital.com P&L is size × price move in the quote currency.
-// All conversions are exact (fixed_point_from_double). The market status is not part of an
+// All conversions are exact (the rules are Decimals). The market status is not part of an
 // InstrumentSpec (static) — read details.snapshot.market_status / is_tradeable() for it.
 #pragma once
 

@@ -6,8 +6,12 @@
 // - Plain members are always written; when absent on parse they keep their default (or, for the
 //   fields marked "required", the parse fails naming the field).
 // - std::optional members are fields the venue sometimes omits; nullopt is not written.
-// - Numbers are double as on the wire; convert to fixed point with fixed_point_from_double()
-//   (decimal.hpp), which is exact for venue values. Timestamps in ms are int64.
+// - Prices, sizes and amounts of the trading messages (section 5) and the dealing rules are
+//   Decimal (decimal.hpp): exactly the digits on the wire, read and written as text, converted
+//   to the engine's fixed point only by Decimal::to_fixed_point / from_fixed_point. The other
+//   numbers (market data, balances, WebSocket quotes) are double: informational here; the quote
+//   path reads its own fixed point from the text (feeds/capital/quote_parser.hpp).
+//   Timestamps in ms are int64.
 // - Local/UTC date-time pairs stay strings ("2022-04-06T07:32:19.193"), as the venue sends them.
 // - The CST and X-SECURITY-TOKEN session tokens are HTTP headers, never body fields
 //   (SessionTokens); the WS envelopes carry them as "cst" / "securityToken".
@@ -24,6 +28,7 @@
 #include <vector>
 
 #include "engine/types.hpp"
+#include "gateway/capital/protocol/decimal.hpp"
 
 namespace qt::capital {
 
@@ -304,7 +309,7 @@ struct MarketInstrument {
 // One dealing rule {"unit":"POINTS"|"PERCENTAGE","value":n}. Required: unit, value.
 struct DealingRule {
   RuleUnit unit = RuleUnit::kPoints;
-  double value = 0;
+  Decimal value;
   friend bool operator==(const DealingRule&, const DealingRule&) = default;
 };
 
@@ -391,12 +396,12 @@ struct PriceHistory {
 struct StopsAndLimits {
   std::optional<bool> guaranteed_stop;
   std::optional<bool> trailing_stop;
-  std::optional<double> stop_level;
-  std::optional<double> stop_distance;
-  std::optional<double> stop_amount;
-  std::optional<double> profit_level;
-  std::optional<double> profit_distance;
-  std::optional<double> profit_amount;
+  std::optional<Decimal> stop_level;
+  std::optional<Decimal> stop_distance;
+  std::optional<Decimal> stop_amount;
+  std::optional<Decimal> profit_level;
+  std::optional<Decimal> profit_distance;
+  std::optional<Decimal> profit_amount;
   friend bool operator==(const StopsAndLimits&, const StopsAndLimits&) = default;
 };
 
@@ -404,7 +409,7 @@ struct StopsAndLimits {
 struct CreatePositionRequest {
   std::string epic;
   Side direction = Side::kBuy;
-  double size = 0;
+  Decimal size;
   StopsAndLimits stops;
   friend bool operator==(const CreatePositionRequest&, const CreatePositionRequest&) = default;
 };
@@ -419,8 +424,8 @@ struct AmendPositionRequest {
 struct CreateWorkingOrderRequest {
   std::string epic;
   Side direction = Side::kBuy;
-  double size = 0;
-  double level = 0;
+  Decimal size;
+  Decimal level;
   WorkingOrderType type = WorkingOrderType::kLimit;
   std::optional<std::string> good_till_date;  // UTC "YYYY-MM-DDTHH:MM:SS"; absent = GTC
   StopsAndLimits stops;
@@ -430,7 +435,7 @@ struct CreateWorkingOrderRequest {
 
 // PUT /workingorders/{dealId} body.
 struct AmendWorkingOrderRequest {
-  std::optional<double> level;
+  std::optional<Decimal> level;
   std::optional<std::string> good_till_date;
   StopsAndLimits stops;
   friend bool operator==(const AmendWorkingOrderRequest&,
@@ -445,24 +450,24 @@ struct DealReferenceResponse {
 
 // positions[].position. Required: dealId, direction, size, level.
 struct Position {
-  double contract_size = 1;
+  Decimal contract_size = Decimal(1, 0);
   std::string created_date;
   std::string created_date_utc;
   std::string deal_id;
   std::string deal_reference;  // "p_" + dealId
   std::string working_order_id;
-  double size = 0;
-  double leverage = 0;
-  double upl = 0;
+  Decimal size;
+  Decimal leverage;
+  Decimal upl;
   Side direction = Side::kBuy;
-  double level = 0;
+  Decimal level;
   std::string currency;
   bool guaranteed_stop = false;
   std::optional<bool> trailing_stop;  // [unconfirmed names] below
-  std::optional<double> stop_level;
-  std::optional<double> stop_distance;
-  std::optional<double> profit_level;
-  std::optional<double> profit_distance;
+  std::optional<Decimal> stop_level;
+  std::optional<Decimal> stop_distance;
+  std::optional<Decimal> profit_level;
+  std::optional<Decimal> profit_distance;
   friend bool operator==(const Position&, const Position&) = default;
 };
 
@@ -485,8 +490,8 @@ struct WorkingOrderData {
   std::string deal_id;
   Side direction = Side::kBuy;
   std::string epic;
-  double order_size = 0;
-  double order_level = 0;
+  Decimal order_size;
+  Decimal order_level;
   WorkingOrderTimeInForce time_in_force = WorkingOrderTimeInForce::kGoodTillCancelled;
   std::optional<std::string> good_till_date;
   std::optional<std::string> good_till_date_utc;
@@ -494,10 +499,10 @@ struct WorkingOrderData {
   std::string created_date_utc;
   bool guaranteed_stop = false;
   WorkingOrderType order_type = WorkingOrderType::kLimit;
-  std::optional<double> stop_level;
-  std::optional<double> stop_distance;
-  std::optional<double> profit_level;
-  std::optional<double> profit_distance;
+  std::optional<Decimal> stop_level;
+  std::optional<Decimal> stop_distance;
+  std::optional<Decimal> profit_level;
+  std::optional<Decimal> profit_distance;
   std::string currency_code;
   friend bool operator==(const WorkingOrderData&, const WorkingOrderData&) = default;
 };
@@ -521,9 +526,9 @@ struct ActivityDetails {
   std::string deal_reference;
   std::string market_name;
   std::string currency;
-  double size = 0;
+  Decimal size;
   Side direction = Side::kBuy;
-  double level = 0;
+  Decimal level;
   bool guaranteed_stop = false;
   friend bool operator==(const ActivityDetails&, const ActivityDetails&) = default;
 };
@@ -562,16 +567,16 @@ struct DealConfirmation {
   std::string deal_reference;
   std::string deal_id;
   std::vector<AffectedDeal> affected_deals;
-  std::optional<double> level;
-  std::optional<double> size;
+  std::optional<Decimal> level;
+  std::optional<Decimal> size;
   std::optional<Side> direction;
   bool guaranteed_stop = false;
   bool trailing_stop = false;
-  std::optional<double> stop_level;  // [unconfirmed live] below
-  std::optional<double> profit_level;
-  std::optional<double> stop_distance;
-  std::optional<double> profit_distance;
-  std::optional<double> profit;
+  std::optional<Decimal> stop_level;  // [unconfirmed live] below
+  std::optional<Decimal> profit_level;
+  std::optional<Decimal> stop_distance;
+  std::optional<Decimal> profit_distance;
+  std::optional<Decimal> profit;
   std::optional<std::string> profit_currency;
   friend bool operator==(const DealConfirmation&, const DealConfirmation&) = default;
 };

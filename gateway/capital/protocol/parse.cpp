@@ -1,10 +1,15 @@
-// JSON → messages over simdjson's DOM, error-code API only (no exceptions leave this file).
+// JSON → messages. simdjson's DOM parser first validates the whole document, so malformed or
+// truncated JSON is refused wherever it is broken; the fields are then read with simdjson's
+// on-demand API over the same text, which keeps each number's own text: Decimal fields get every
+// digit, never a double. Error-code API only (no exceptions leave this file).
 #include "gateway/capital/protocol/parse.hpp"
 
 #include <fmt/format.h>
 #include <simdjson.h>
 
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <limits>
 #include <map>
 #include <string>
@@ -18,8 +23,10 @@ namespace qt::capital {
 namespace {
 
 namespace dom = simdjson::dom;
+namespace od = simdjson::ondemand;
 using schema::Keys;
 using schema::Need;
+using simdjson::SUCCESS;
 
 template <class T>
 struct IsOptional : std::false_type {};
@@ -37,7 +44,7 @@ struct IsStringMap<std::map<std::string, T>> : std::true_type {};
 using OrderedStringPairs = std::vector<std::pair<std::string, std::string>>;
 
 // Walks one document. The first failure is kept; every later call is a no-op, so describe()
-// bodies need no error plumbing.
+// bodies need no error plumbing. Each value is read once, right after its lookup (on-demand).
 class Reader {
  public:
   explicit Reader(std::string_view kind) : kind_(kind) {}
@@ -45,15 +52,24 @@ class Reader {
   bool ok() const { return status_.ok(); }
   const absl::Status& status() const { return status_; }
 
+  // The document's root object becomes the current object.
+  bool enter_root(od::document& document) {
+    if (document.get_object().get(current_) != SUCCESS) {
+      fail(fmt::format("Capital.com {}: expected a JSON object", kind_));
+      return false;
+    }
+    return true;
+  }
+
   template <class T>
-  void read_root(dom::element root, T& out) {
-    read(root, out);
+  void read_root(T& out) {
+    schema::describe(*this, out);
   }
 
   template <class T>
   void field(Keys keys, T& out, Need need = Need::kOptional) {
     if (!ok()) return;
-    dom::element element;
+    od::value element;
     std::string_view used;
     if (!lookup(keys, element, used)) {
       if (need == Need::kRequired) fail_missing(keys.current);
@@ -65,36 +81,29 @@ class Reader {
     path_.resize(mark);
   }
 
-  // The member `key` of the current object, absent when missing or null.
-  bool member(std::string_view key, dom::element& out) const {
+  // The member `key` of the current object, absent when missing or null. Use it before the
+  // next lookup.
+  bool member(std::string_view key, od::value& out) {
     std::string_view used;
     return lookup(Keys(key), out, used);
   }
 
   // Runs `body` with `element` (an object) as the current object and `key` on the path.
   template <class F>
-  void enter(std::string_view key, dom::element element, F&& body) {
+  void enter(std::string_view key, od::value& element, F&& body) {
     if (!ok()) return;
-    dom::object object;
+    od::object object;
     const std::size_t mark = path_.size();
     append_key(key);
-    if (element.get_object().get(object) != simdjson::SUCCESS) {
+    if (element.get_object().get(object) != SUCCESS) {
       fail_type("an object");
     } else {
-      const dom::object saved = current_;
+      const od::object saved = current_;
       current_ = object;
       body();
       current_ = saved;
     }
     path_.resize(mark);
-  }
-
-  bool enter_root(dom::element root) {
-    if (root.get_object().get(current_) != simdjson::SUCCESS) {
-      fail(fmt::format("Capital.com {}: expected a JSON object", kind_));
-      return false;
-    }
-    return true;
   }
 
   void fail_missing(std::string_view key) {
@@ -114,10 +123,12 @@ class Reader {
   }
 
  private:
-  bool lookup(Keys keys, dom::element& out, std::string_view& used) const {
+  bool lookup(Keys keys, od::value& out, std::string_view& used) {
     for (const std::string_view key : {keys.current, keys.legacy}) {
       if (key.empty()) continue;
-      if (current_.at_key(key).get(out) == simdjson::SUCCESS && !out.is_null()) {
+      bool null = false;
+      if (current_.find_field_unordered(key).get(out) == SUCCESS &&
+          out.is_null().get(null) == SUCCESS && !null) {
         used = key;
         return true;
       }
@@ -133,29 +144,41 @@ class Reader {
     path_ += key;
   }
 
-  void read(dom::element e, std::string& out) {
+  void read(od::value& e, std::string& out) {
     std::string_view text;
-    if (e.get_string().get(text) != simdjson::SUCCESS) return fail_type("a string");
+    if (e.get_string().get(text) != SUCCESS) return fail_type("a string");
     out.assign(text);
   }
 
-  void read(dom::element e, double& out) {
-    if (e.get_double().get(out) != simdjson::SUCCESS) fail_type("a number");
+  void read(od::value& e, double& out) {
+    if (e.get_double().get(out) != SUCCESS) fail_type("a number");
   }
 
-  void read(dom::element e, int64_t& out) {
-    if (e.get_int64().get(out) == simdjson::SUCCESS) return;
+  // The number's own text, digit by digit (the token runs up to the next structural character,
+  // so trailing whitespace is cut). get_double() checks that it is a number and moves past it.
+  void read(od::value& e, Decimal& out) {
+    std::string_view token = e.raw_json_token();
+    token = token.substr(0, token.find_last_not_of(" \t\n\r") + 1);
+    double checked = 0;
+    if (e.get_double().get(checked) != SUCCESS) return fail_type("a number");
+    if (parse_decimal(token, out) != DecimalStatus::kOk) {
+      fail_type("a number whose integer part fits in 64 bits");
+    }
+  }
+
+  void read(od::value& e, int64_t& out) {
+    if (e.get_int64().get(out) == SUCCESS) return;
     double value = 0;
     // 1.6e12 or 20.0 are integers written as decimals: accept them when exact.
-    if (e.is_double() && e.get_double().get(value) == simdjson::SUCCESS &&
-        std::trunc(value) == value && std::fabs(value) < 9.0e15) {
+    if (e.get_double().get(value) == SUCCESS && std::trunc(value) == value &&
+        std::fabs(value) < 9.0e15) {
       out = static_cast<int64_t>(value);
       return;
     }
     fail_type("an integer");
   }
 
-  void read(dom::element e, int32_t& out) {
+  void read(od::value& e, int32_t& out) {
     int64_t wide = 0;
     read(e, wide);
     if (!ok()) return;
@@ -165,15 +188,15 @@ class Reader {
     out = static_cast<int32_t>(wide);
   }
 
-  void read(dom::element e, bool& out) {
-    if (e.get_bool().get(out) != simdjson::SUCCESS) fail_type("true or false");
+  void read(od::value& e, bool& out) {
+    if (e.get_bool().get(out) != SUCCESS) fail_type("true or false");
   }
 
   template <class E>
   requires std::is_enum_v<E>
-  void read(dom::element e, E& out) {
+  void read(od::value& e, E& out) {
     std::string_view text;
-    if (e.get_string().get(text) != simdjson::SUCCESS) return fail_type("a string");
+    if (e.get_string().get(text) != SUCCESS) return fail_type("a string");
     if (from_string(text, out)) return;
     if constexpr (schema::kTolerantEnum<E>) {
       out = E{};
@@ -183,37 +206,55 @@ class Reader {
   }
 
   template <class T>
-  requires IsOptional<T>::value void read(dom::element e, T& out) {
+  requires IsOptional<T>::value void read(od::value& e, T& out) {
     out.emplace();
     read(e, *out);
   }
 
-  void read(dom::element e, OrderedStringPairs& out) {
-    dom::object object;
-    if (e.get_object().get(object) != simdjson::SUCCESS) return fail_type("an object");
-    out.clear();
-    for (const dom::key_value_pair member : object) {
-      std::string value;
+  // Each member of an object, in document order: (key, value).
+  template <class F>
+  void for_each_member(od::value& e, F&& each) {
+    od::object object;
+    if (e.get_object().get(object) != SUCCESS) return fail_type("an object");
+    for (auto member : object) {
+      od::field field;
+      std::string_view key;
+      if (std::move(member).get(field) != SUCCESS || field.unescaped_key().get(key) != SUCCESS) {
+        return fail_type("an object");
+      }
       const std::size_t mark = path_.size();
-      append_key(member.key);
-      read(member.value, value);
+      append_key(key);
+      each(key, field.value());
       path_.resize(mark);
       if (!ok()) return;
-      out.emplace_back(std::string(member.key), std::move(value));
     }
   }
 
+  void read(od::value& e, OrderedStringPairs& out) {
+    out.clear();
+    for_each_member(e, [&](std::string_view key, od::value& value) {
+      std::string text;
+      read(value, text);
+      if (ok()) out.emplace_back(std::string(key), std::move(text));
+    });
+  }
+
   template <class T>
-  requires IsVector<T>::value void read(dom::element e, T& out) {
-    dom::array array;
-    if (e.get_array().get(array) != simdjson::SUCCESS) return fail_type("an array");
+  requires IsVector<T>::value void read(od::value& e, T& out) {
+    od::array array;
+    if (e.get_array().get(array) != SUCCESS) return fail_type("an array");
     out.clear();
     std::size_t index = 0;
-    for (const dom::element item : array) {
+    for (auto item : array) {
       typename T::value_type value{};
       const std::size_t mark = path_.size();
       path_ += fmt::format("[{}]", index++);
-      read(item, value);
+      od::value element;
+      if (std::move(item).get(element) != SUCCESS) {
+        fail_type("a JSON value");
+      } else {
+        read(element, value);
+      }
       path_.resize(mark);
       if (!ok()) return;
       out.push_back(std::move(value));
@@ -221,58 +262,61 @@ class Reader {
   }
 
   template <class T>
-  requires IsStringMap<T>::value void read(dom::element e, T& out) {
-    dom::object object;
-    if (e.get_object().get(object) != simdjson::SUCCESS) return fail_type("an object");
+  requires IsStringMap<T>::value void read(od::value& e, T& out) {
     out.clear();
-    for (const dom::key_value_pair member : object) {
+    for_each_member(e, [&](std::string_view key, od::value& element) {
       typename T::mapped_type value{};
-      const std::size_t mark = path_.size();
-      append_key(member.key);
-      read(member.value, value);
-      path_.resize(mark);
-      if (!ok()) return;
-      out[std::string(member.key)] = std::move(value);
-    }
+      read(element, value);
+      if (ok()) out[std::string(key)] = std::move(value);
+    });
   }
 
   template <class T>
   requires schema::Describable<Reader, T>
-  void read(dom::element e, T& out) {
-    dom::object object;
-    if (e.get_object().get(object) != simdjson::SUCCESS) return fail_type("an object");
-    const dom::object saved = current_;
+  void read(od::value& e, T& out) {
+    od::object object;
+    if (e.get_object().get(object) != SUCCESS) return fail_type("an object");
+    const od::object saved = current_;
     current_ = object;
     schema::describe(*this, out);
     current_ = saved;
   }
 
   std::string_view kind_;
-  dom::object current_;
+  od::object current_;
   std::string path_;
   absl::Status status_;
 };
 
-// Parses `json` and hands the root element to `body`. Malformed JSON is InvalidArgument
-// carrying simdjson's reason, never the input text.
+// Validates `json` and hands its on-demand document to `body`. Malformed JSON is
+// InvalidArgument carrying simdjson's reason, never the input text. The parsers keep their
+// buffers between calls (one pair per thread).
 template <class F>
 absl::Status with_document(std::string_view json, std::string_view kind, F&& body) {
-  dom::parser parser;
+  thread_local dom::parser validator;
+  thread_local od::parser reader;
   const simdjson::padded_string padded(json);
-  dom::element root;
-  if (const auto error = parser.parse(padded).get(root); error != simdjson::SUCCESS) {
+  auto malformed = [&](simdjson::error_code error) {
     return absl::InvalidArgumentError(
         fmt::format("Capital.com {}: malformed JSON ({})", kind, simdjson::error_message(error)));
+  };
+  dom::element root;
+  if (const auto error = validator.parse(padded).get(root); error != SUCCESS) {
+    return malformed(error);
   }
-  return body(root);
+  od::document document;
+  if (const auto error = reader.iterate(padded).get(document); error != SUCCESS) {
+    return malformed(error);
+  }
+  return body(document);
 }
 
 template <class T>
 absl::StatusOr<T> parse_described(std::string_view json, std::string_view kind) {
   T out{};
-  absl::Status status = with_document(json, kind, [&](dom::element root) {
+  absl::Status status = with_document(json, kind, [&](od::document& document) {
     Reader reader(kind);
-    if (reader.enter_root(root)) reader.read_root(root, out);
+    if (reader.enter_root(document)) reader.read_root(out);
     return reader.status();
   });
   if (!status.ok()) return status;
@@ -293,7 +337,7 @@ ErrorBody split_error_code(std::string_view text) {
 
 // correlationId: "7" or 7.
 void read_correlation_id(Reader& reader, std::string& out) {
-  dom::element element;
+  od::value element;
   if (!reader.member("correlationId", element)) return;
   std::string_view text;
   int64_t number = 0;
@@ -350,11 +394,23 @@ QT_CAPITAL_PARSER(ActivityHistoryResponse, parse_activity_history_response, "act
 
 #undef QT_CAPITAL_PARSER
 
+int64_t parse_broker_utc_ms(std::string_view text) {
+  std::tm tm{};
+  int millis = 0;
+  const std::string copy(text);
+  const int fields = std::sscanf(copy.c_str(), "%d-%d-%dT%d:%d:%d.%d", &tm.tm_year, &tm.tm_mon,
+                                 &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &millis);
+  if (fields < 6) return 0;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + (fields == 7 ? millis : 0);
+}
+
 absl::StatusOr<ErrorBody> parse_error_body(std::string_view json) {
   std::string text;
-  absl::Status status = with_document(json, "error body", [&](dom::element root) {
+  absl::Status status = with_document(json, "error body", [&](od::document& document) {
     Reader reader("error body");
-    if (reader.enter_root(root)) reader.field("errorCode", text, Need::kRequired);
+    if (reader.enter_root(document)) reader.field("errorCode", text, Need::kRequired);
     return reader.status();
   });
   if (!status.ok()) return status;
@@ -364,9 +420,9 @@ absl::StatusOr<ErrorBody> parse_error_body(std::string_view json) {
 absl::StatusOr<WsRequest> parse_ws_request(std::string_view json) {
   constexpr std::string_view kKind = "WS request";
   WsRequest out;
-  absl::Status status = with_document(json, kKind, [&](dom::element root) {
+  absl::Status status = with_document(json, kKind, [&](od::document& document) {
     Reader reader(kKind);
-    if (!reader.enter_root(root)) return reader.status();
+    if (!reader.enter_root(document)) return reader.status();
     std::string destination;
     reader.field("destination", destination, Need::kRequired);
     if (!reader.ok()) return reader.status();
@@ -379,7 +435,7 @@ absl::StatusOr<WsRequest> parse_ws_request(std::string_view json) {
     reader.field("cst", out.cst, Need::kRequired);
     reader.field("securityToken", out.security_token, Need::kRequired);
     if (!is_subscription(out.destination)) return reader.status();  // ping: no payload
-    dom::element payload;
+    od::value payload;
     if (!reader.member("payload", payload)) {
       reader.fail_missing("payload");
       return reader.status();
@@ -404,9 +460,9 @@ absl::StatusOr<WsRequest> parse_ws_request(std::string_view json) {
 absl::StatusOr<WsServerMessage> parse_ws_server_message(std::string_view json) {
   constexpr std::string_view kKind = "WS message";
   WsServerMessage out;
-  absl::Status status = with_document(json, kKind, [&](dom::element root) {
+  absl::Status status = with_document(json, kKind, [&](od::document& document) {
     Reader reader(kKind);
-    if (!reader.enter_root(root)) return reader.status();
+    if (!reader.enter_root(document)) return reader.status();
     std::string status_text = "OK";
     std::string destination_text;
     std::string correlation_id;
@@ -414,12 +470,13 @@ absl::StatusOr<WsServerMessage> parse_ws_server_message(std::string_view json) {
     reader.field("destination", destination_text, Need::kRequired);
     read_correlation_id(reader, correlation_id);
     if (!reader.ok()) return reader.status();
-    dom::element payload;
+    od::value payload;
     const bool has_payload = reader.member("payload", payload);
 
     if (status_text != "OK") {
       WsErrorReply error{destination_text, correlation_id, {}};
-      if (has_payload && payload.is_object()) {
+      od::json_type type{};
+      if (has_payload && payload.type().get(type) == SUCCESS && type == od::json_type::object) {
         std::string code;
         reader.enter("payload", payload, [&] { reader.field("errorCode", code); });
         error.error = split_error_code(code);

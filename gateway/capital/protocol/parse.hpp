@@ -10,8 +10,10 @@
 //     "Capital.com market details: missing required field 'snapshot.marketStatus'"
 //   Malformed JSON fails with InvalidArgument too. Messages never quote string field values
 //   from the input (a login body carries the password); only enum texts are echoed.
-// - Never throws (simdjson's error-code API), allocates (DOM parser): not for the quote path —
-//   use feeds/capital/quote_parser.hpp there. Thread-safe (no shared state).
+// - Exact: Decimal fields are read from the number's text, every digit kept (decimal.hpp).
+// - Never throws (simdjson's error-code API), allocates (the DTOs; simdjson's parsers keep their
+//   buffers per thread): not for the quote path — use feeds/capital/quote_parser.hpp there.
+//   Thread-safe (no state shared between threads).
 #pragma once
 
 #include <string_view>
@@ -51,6 +53,10 @@ absl::StatusOr<PositionItem> parse_position_item(std::string_view json);  // GET
 absl::StatusOr<WorkingOrdersResponse> parse_working_orders_response(std::string_view json);
 absl::StatusOr<ActivityHistoryResponse> parse_activity_history_response(std::string_view json);
 absl::StatusOr<DealConfirmation> parse_deal_confirmation(std::string_view json);
+
+// The broker's UTC timestamps ("2024-05-01T09:59:59.123", no zone: createdDateUTC, dateUTC)
+// → epoch ms; 0 if malformed.
+int64_t parse_broker_utc_ms(std::string_view text);
 
 // {"errorCode":"code[: detail]"} (section 7).
 absl::StatusOr<ErrorBody> parse_error_body(std::string_view json);

@@ -3,10 +3,10 @@
 // cannot disagree on a name, and every writer round-trips through its parser.
 //
 // A visitor V provides v.field(Keys, member, Need): one JSON member of any supported type
-// (string, double, int32/int64, bool, enum, std::optional, std::vector, std::map, or another
-// described struct as a nested object). The WebSocket envelopes, whose payload depends on the
-// destination, are coded by hand in parse.cpp / write.cpp. Keys carries the current name and, for
-// renamed fields, the 2022 name (parsers accept both; writers pick one per FieldNaming).
+// (string, Decimal, double, int32/int64, bool, enum, std::optional, std::vector, std::map, or
+// another described struct as a nested object). The WebSocket envelopes, whose payload depends on
+// the destination, are coded by hand in parse.cpp / write.cpp. Keys carries the current name and,
+// for renamed fields, the 2022 name (parsers accept both; writers pick one per FieldNaming).
 // Need::kRequired fields make the parse fail when absent.
 #pragma once
 

@@ -63,6 +63,9 @@ class Writer {
       json_.boolean(value);
     } else if constexpr (std::is_same_v<T, double>) {
       json_.number(value);
+    } else if constexpr (std::is_same_v<T, Decimal>) {
+      char text[kMaxDecimalChars];
+      json_.raw(std::string_view(text, format_decimal(value, text)));
     } else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, int32_t>) {
       json_.integer(value);
     } else if constexpr (std::is_enum_v<T>) {

@@ -2,7 +2,8 @@
 // or WS frame the simulator produces. Field names and optionality come from the same schema
 // the parsers read (schema.hpp), so every to_json() output parses back to an equal message.
 // std::optional members that are nullopt are omitted; everything else is written. Strings are
-// escaped; doubles are the shortest text that reads back to the same double. Allocates (one
+// escaped; Decimals are their exact digits ("1.08975"); doubles are the shortest text that reads
+// back to the same double. Allocates (one
 // std::string per call); not for the hot path. Thread-safe.
 #pragma once
 
