@@ -15,8 +15,8 @@
 
 #include "engine/engine.hpp"
 #include "persist/data_dir.hpp"
-#include "persist/engine_recovery.hpp"
 #include "persist/engine_journal.hpp"
+#include "persist/engine_recovery.hpp"
 #include "persist/journal.hpp"
 #include "persist/journal_entry.hpp"
 #include "tests/engine_test_support.hpp"
