@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/json_writer.hpp"
 
 namespace qt {
 
@@ -19,33 +20,26 @@ namespace {
 
 std::shared_ptr<NonBlockingSink> g_background_sink;  // set once by setup_logging
 
-// %*: the log message as the body of a JSON string.
+// %*: the log message as a quoted JSON string.
 class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    for (char c : msg.payload) {
-      switch (c) {
-        case '"': dest.append(std::string_view("\\\"")); break;
-        case '\\': dest.append(std::string_view("\\\\")); break;
-        case '\n': dest.append(std::string_view("\\n")); break;
-        case '\r': dest.append(std::string_view("\\r")); break;
-        case '\t': dest.append(std::string_view("\\t")); break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            dest.append(std::string_view(buf));
-          } else {
-            dest.push_back(c);
-          }
-      }
-    }
+    append_json_string(dest, std::string_view(msg.payload.data(), msg.payload.size()));
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<JsonEscapedMessage>();
   }
 };
+
+// The longest prefix of `text` of at most `limit` bytes that does not end inside a UTF-8
+// sequence, so a cut line is still valid UTF-8 (and valid JSON once escaped).
+std::size_t utf8_prefix_length(std::string_view text, std::size_t limit) {
+  if (text.size() <= limit) return text.size();
+  std::size_t length = limit;
+  while (length > 0 && (static_cast<unsigned char>(text[length]) & 0xC0) == 0x80) --length;
+  return length;
+}
 
 }  // namespace
 
@@ -72,6 +66,11 @@ NonBlockingSink::NonBlockingSink(std::shared_ptr<spdlog::sinks::sink> target, st
 }
 
 NonBlockingSink::~NonBlockingSink() {
+  stop();
+}
+
+void NonBlockingSink::stop() {
+  if (!thread_.joinable()) return;
   stopping_.store(true, std::memory_order_release);
   doorbell_.ring();
   thread_.join();
@@ -105,7 +104,8 @@ void NonBlockingSink::log(const spdlog::details::log_msg& msg) {
   slot->logger_name_length =
       static_cast<uint8_t>(std::min(msg.logger_name.size(), slot->logger_name.size()));
   std::memcpy(slot->logger_name.data(), msg.logger_name.data(), slot->logger_name_length);
-  slot->length = static_cast<uint16_t>(std::min(msg.payload.size(), slot->text.size()));
+  slot->length = static_cast<uint16_t>(utf8_prefix_length(
+      std::string_view(msg.payload.data(), msg.payload.size()), slot->text.size()));
   std::memcpy(slot->text.data(), msg.payload.data(), slot->length);
   slot->sequence.store(position + 1, std::memory_order_release);
   doorbell_.ring();
@@ -120,7 +120,13 @@ bool NonBlockingSink::write_one() {
       spdlog::string_view_t(slot.logger_name.data(), slot.logger_name_length), slot.level,
       spdlog::string_view_t(slot.text.data(), slot.length));
   msg.thread_id = slot.thread_id;
-  target_->log(msg);
+  try {
+    target_->log(msg);
+  } catch (const std::exception&) {
+    // A failed write (stderr closed, disk full behind a redirect) costs this line, never the
+    // logging thread: an exception escaping it would terminate the process.
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
   slot.sequence.store(position + mask_ + 1, std::memory_order_release);
   written_.store(position + 1, std::memory_order_release);
   return true;
@@ -178,7 +184,7 @@ absl::Status setup_logging(std::string_view level, std::string_view format, LogW
   if (format == "json") {
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
     formatter->add_flag<JsonEscapedMessage>('*').set_pattern(
-        R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","thread":%t,"msg":"%*"})");
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","thread":%t,"msg":%*})");
     logger->set_formatter(std::move(formatter));
   } else if (format == "text") {
     logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
@@ -189,6 +195,18 @@ absl::Status setup_logging(std::string_view level, std::string_view format, LogW
   logger->set_level(parsed);
   spdlog::set_default_logger(logger);
   return absl::OkStatus();
+}
+
+void shutdown_logging() {
+  spdlog::default_logger()->flush();
+  if (g_background_sink == nullptr) return;
+  // Back to writing on the caller's thread, then stop the background writer here rather than
+  // in static destruction, where the order against spdlog's own registry is unspecified.
+  auto logger = std::make_shared<spdlog::logger>(spdlog::default_logger()->name(),
+                                                 g_background_sink->target());
+  logger->set_level(spdlog::default_logger()->level());
+  spdlog::set_default_logger(std::move(logger));
+  g_background_sink->stop();
 }
 
 uint64_t log_lines_dropped() {

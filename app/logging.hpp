@@ -22,13 +22,17 @@ enum class LogWrites : uint8_t { kCaller, kBackground };
 
 absl::Status setup_logging(std::string_view level, std::string_view format,
                            LogWrites writes = LogWrites::kCaller);
+// Called once by main before it returns: writes every queued line, stops the background writer
+// and logs on the caller's thread from then on.
+void shutdown_logging();
 // Lines the background writer had no room for since set-up (0 with kCaller).
 uint64_t log_lines_dropped();
 
 // A spdlog sink for loggers used on hot threads. log() copies the formatted line into a slot of
 // a bounded lock-free multi-producer queue and rings a logging thread, which writes it through
 // `target`: no lock, no allocation, no wait. A line that finds the queue full is dropped and
-// counted; one longer than kMaxLineBytes is cut there. Lines keep their order.
+// counted, as is one the target fails to write; one longer than kMaxLineBytes is cut there (at a
+// UTF-8 character boundary). Lines keep their order.
 class NonBlockingSink final : public spdlog::sinks::sink {
  public:
   static constexpr std::size_t kDefaultCapacity = 1024;  // lines; a power of two
@@ -36,7 +40,9 @@ class NonBlockingSink final : public spdlog::sinks::sink {
 
   explicit NonBlockingSink(std::shared_ptr<spdlog::sinks::sink> target,
                            std::size_t capacity = kDefaultCapacity);
-  ~NonBlockingSink() override;  // writes what is queued, then stops the thread
+  ~NonBlockingSink() override;  // stop()
+  // Writes what is queued and joins the logging thread; later lines are not written. Idempotent.
+  void stop();
 
   void log(const spdlog::details::log_msg& msg) override;
   // Waits until every line queued before the call is written, then flushes the target. Not for
@@ -45,6 +51,7 @@ class NonBlockingSink final : public spdlog::sinks::sink {
   void set_pattern(const std::string& pattern) override;
   void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override;
 
+  const std::shared_ptr<spdlog::sinks::sink>& target() const noexcept { return target_; }
   uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
 
  private:

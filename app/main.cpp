@@ -104,7 +104,7 @@ int run_command(const CommonFlags& flags, double duration_seconds, bool live) {
       !s.ok()) {
     return report_config_errors(s);
   }
-  absl::Cleanup flush_log = [] { spdlog::default_logger()->flush(); };
+  absl::Cleanup flush_log = [] { qt::shutdown_logging(); };
   spdlog::info("allocator: {}", allocator_in_use());
   const bool paper = config->venue_kind == "paper";
   spdlog::info("quanttrading starting: {}",

@@ -151,5 +151,58 @@ TEST(NonBlockingSink, ConcurrentProducersLoseNoLineUncountedAndKeepEachThreadsOr
   }
 }
 
+// A line longer than the slot is cut at a UTF-8 character boundary, never inside a character.
+TEST(NonBlockingSink, CutsAnOverlongLineAtACharacterBoundary) {
+  class RecordingSink final : public spdlog::sinks::base_sink<std::mutex> {
+   public:
+    std::vector<std::string> lines;  // read after flush()
+
+   protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+      lines.emplace_back(msg.payload.data(), msg.payload.size());
+    }
+    void flush_() override {}
+  };
+  auto recorder = std::make_shared<RecordingSink>();
+  auto background = std::make_shared<NonBlockingSink>(recorder, /*capacity=*/4);
+  spdlog::logger logger("utf8", background);
+  // "é" is two bytes: one byte of padding puts a character across the kMaxLineBytes limit.
+  std::string line = "x";
+  while (line.size() < NonBlockingSink::kMaxLineBytes + 8) line += "\xc3\xa9";
+  logger.info("{}", line);
+  background->flush();
+  ASSERT_EQ(recorder->lines.size(), 1u);
+  const std::string& written = recorder->lines[0];
+  EXPECT_EQ(written.size(), NonBlockingSink::kMaxLineBytes - 1);
+  EXPECT_EQ(written, line.substr(0, written.size()));
+  EXPECT_NE(static_cast<unsigned char>(written.back()), 0xc3) << "cut inside a character";
+}
+
+// A target that throws costs the line (counted as dropped), never the logging thread: the lines
+// after it are still written.
+TEST(NonBlockingSink, ATargetThatThrowsCostsTheLineNotTheLoggingThread) {
+  class FlakySink final : public spdlog::sinks::base_sink<std::mutex> {
+   public:
+    std::vector<std::string> lines;  // read after flush()
+
+   protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+      std::string text(msg.payload.data(), msg.payload.size());
+      if (text == "fail") throw spdlog::spdlog_ex("write failed");
+      lines.push_back(std::move(text));
+    }
+    void flush_() override {}
+  };
+  auto flaky = std::make_shared<FlakySink>();
+  auto background = std::make_shared<NonBlockingSink>(flaky, /*capacity=*/8);
+  spdlog::logger logger("flaky", background);
+  logger.info("before");
+  logger.info("fail");
+  logger.info("after");
+  background->flush();
+  EXPECT_EQ(flaky->lines, (std::vector<std::string>{"before", "after"}));
+  EXPECT_EQ(background->dropped(), 1u);
+}
+
 }  // namespace
 }  // namespace qt
