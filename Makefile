@@ -15,7 +15,7 @@ ARGS         ?=
 CTEST_FLAGS  ?= --timeout 600
 BENCHES      := ring_bench order_path_bench
 CLANG_FORMAT ?= clang-format
-SRC_DIRS     := engine feeds gateway persist sim app tests bench
+SRC_DIRS     := common engine feeds gateway persist sim app tests bench
 
 # Project C++ sources for format/format-check (only directories that exist).
 FORMAT_SRCS = $(shell find $(wildcard $(SRC_DIRS)) -type f \( -name '*.cpp' -o -name '*.hpp' \) 2>/dev/null | sort)

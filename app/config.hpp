@@ -54,7 +54,7 @@ struct StrategyConfig {
 
 struct AppConfig {
   // [engine]
-  ThreadingModeKind threading = ThreadingModeKind::kAuto;
+  ThreadingMode threading = ThreadingMode::kAuto;
   ThreadConfig engine_thread;  // [threads.engine]
   ThreadConfig feed_thread;    // [threads.feed]
   ThreadConfig venue_thread;   // [threads.venue]

@@ -148,10 +148,10 @@ class Section {
   Errors* errors_;
 };
 
-ThreadingModeKind threading_from(std::string_view s) {
-  if (s == "shared") return ThreadingModeKind::kShared;
-  if (s == "dedicated") return ThreadingModeKind::kDedicated;
-  return ThreadingModeKind::kAuto;
+ThreadingMode threading_from(std::string_view s) {
+  if (s == "shared") return ThreadingMode::kShared;
+  if (s == "dedicated") return ThreadingMode::kDedicated;
+  return ThreadingMode::kAuto;
 }
 
 WaitMode wait_from(std::string_view s) {

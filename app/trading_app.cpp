@@ -131,7 +131,7 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
     Doorbell& engine_bell = runners_.front()->doorbell();
     engine_bell_ = &engine_bell;
     capital_venue_->set_own_doorbell(&runners_.back()->doorbell());
-    if (threading_mode_ == ThreadingModeKind::kDedicated) {
+    if (threading_mode_ == ThreadingMode::kDedicated) {
       engine_->set_venue_doorbell(&runners_[1]->doorbell());
       capital_venue_->set_engine_doorbell(&engine_bell);
     }
@@ -203,7 +203,7 @@ absl::Status TradingApp::build_paper() {
                                       {engine_.get(), spec("qt-engine", config_.engine_thread)},
                                       {venue_.get(), spec("qt-venue", config_.venue_thread)}});
   // Producers ring the consumer's thread only when it is another thread.
-  if (threading_mode_ == ThreadingModeKind::kDedicated) {
+  if (threading_mode_ == ThreadingMode::kDedicated) {
     Doorbell& engine_bell = runners_[1]->doorbell();
     Doorbell& venue_bell = runners_[2]->doorbell();
     engine_bell_ = &engine_bell;
@@ -275,7 +275,7 @@ void TradingApp::add_journal_runner(Doorbell& engine_bell) {
   // It parks between commits; the engine rings it after journaling, it rings the engine when
   // the durable sequence moves. Pinning follows the venue thread's (off the engine's core).
   std::vector<std::unique_ptr<AgentRunner>> journal =
-      build_runners(ThreadingModeKind::kDedicated,
+      build_runners(ThreadingMode::kDedicated,
                     {{&persistence_->agent(),
                       RunnerSpec{"qt-journal", config_.venue_thread.cpu, WaitMode::kPark}}});
   persistence_->set_journal_doorbell(&journal.front()->doorbell());
@@ -376,7 +376,7 @@ absl::StatusOr<RunSummary> TradingApp::run(const RunOptions& options,
       "engine: {} instruments, {} strategies, threading={} ({} threads), venue={}, "
       "feed={}",
       instruments_.size(), strategies_.size(),
-      threading_mode_ == ThreadingModeKind::kDedicated ? "dedicated" : "shared", runners_.size(),
+      threading_mode_ == ThreadingMode::kDedicated ? "dedicated" : "shared", runners_.size(),
       capital_mode() ? capital_->description() : "paper",
       capital_mode() ? "Capital.com stream" : "random walk");
   for (auto& runner : runners_) {

@@ -57,7 +57,7 @@ class TradingApp {
   absl::StatusOr<RunSummary> run(const RunOptions& options, const sigset_t& stop_signals);
 
   Engine& engine() { return *engine_; }
-  ThreadingModeKind threading_mode() const { return threading_mode_; }
+  ThreadingMode threading_mode() const { return threading_mode_; }
 
  private:
   std::string status_line(double elapsed_seconds, double interval_seconds);
@@ -71,7 +71,7 @@ class TradingApp {
 
   AppConfig config_;
   std::vector<InstrumentSpec> instruments_;
-  ThreadingModeKind threading_mode_ = ThreadingModeKind::kShared;
+  ThreadingMode threading_mode_ = ThreadingMode::kShared;
 
   std::unique_ptr<QuoteRing> engine_quotes_;
   std::unique_ptr<QuoteRing> venue_quotes_;

@@ -139,7 +139,7 @@ void run_restart(const Options& o, const fs::path& base) {
         if (rings.events->size_approx() + 2 * 256 < VenueEventRing::kCapacity) {
           work += venue.do_work();
         }
-        if (work == 0 && engine->stats().awaiting_durability.load() == 0) return;
+        if (work == 0 && engine->stats().outputs_waiting.load() == 0) return;
       }
     };
     const int64_t start = now_ns();
@@ -173,7 +173,7 @@ void run_restart(const Options& o, const fs::path& base) {
     uint64_t rejects = 0;
     for (const auto& r : stats.rejects) rejects += r.load();
     if (stats.filled_orders.load() != orders || rejects != 0 || venue.events_dropped() != 0 ||
-        stats.journal_overflows.load() != 0) {
+        stats.output_overflows.load() != 0) {
       die("restart build: filled " + std::to_string(stats.filled_orders.load()) + " rejects " +
           std::to_string(rejects) + " dropped " + std::to_string(venue.events_dropped()));
     }

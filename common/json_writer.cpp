@@ -29,35 +29,8 @@ void append_json_number(std::string& out, double value) {
 }
 
 void append_decimal(std::string& out, int64_t units, int decimals) {
-  char digits[24];
-  if (decimals <= 0) {
-    out.append(digits, std::to_chars(digits, digits + sizeof digits, units).ptr);
-    return;
-  }
-  // The magnitude as unsigned so that INT64_MIN has one too.
-  const uint64_t magnitude =
-      units < 0 ? static_cast<uint64_t>(-(units + 1)) + 1 : static_cast<uint64_t>(units);
-  const std::size_t length = static_cast<std::size_t>(
-      std::to_chars(digits, digits + sizeof digits, magnitude).ptr - digits);
-  const std::size_t scale = static_cast<std::size_t>(decimals);
-  if (units < 0) out.push_back('-');
-  // Integer part, then the fraction: `leading_zeros` zeros and the rest of the digits.
-  std::size_t leading_zeros = 0;
-  const char* fraction = digits;
-  std::size_t fraction_length = length;
-  if (length <= scale) {
-    out.push_back('0');
-    leading_zeros = scale - length;
-  } else {
-    out.append(digits, length - scale);
-    fraction = digits + (length - scale);
-    fraction_length = scale;
-  }
-  while (fraction_length > 0 && fraction[fraction_length - 1] == '0') --fraction_length;
-  if (fraction_length == 0) return;
-  out.push_back('.');
-  out.append(leading_zeros, '0');
-  out.append(fraction, fraction_length);
+  char text[kMaxDecimalTextChars];
+  out.append(text, write_decimal(units, decimals, text));
 }
 
 std::string format_decimal(int64_t units, int decimals) {
@@ -98,9 +71,9 @@ JsonWriter& JsonWriter::key(std::string_view name) {
   return *this;
 }
 
-JsonWriter& JsonWriter::string(std::string_view text) {
+JsonWriter& JsonWriter::string(std::string_view text, NonAscii non_ascii) {
   before_value();
-  append_json_string(out_, text);
+  append_json_string(out_, text, non_ascii);
   return *this;
 }
 
@@ -111,6 +84,14 @@ JsonWriter& JsonWriter::number(double value) {
 }
 
 JsonWriter& JsonWriter::integer(int64_t value) {
+  before_value();
+  char buffer[24];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out_.append(buffer, result.ptr);
+  return *this;
+}
+
+JsonWriter& JsonWriter::unsigned_integer(uint64_t value) {
   before_value();
   char buffer[24];
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);

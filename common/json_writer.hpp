@@ -18,6 +18,11 @@
 
 namespace qt {
 
+// What a JSON string does with bytes >= 0x7F: UTF-8 text passes through as it is; raw bytes that
+// need not be UTF-8 (a journal's fixed-size fields) are each written as \u00XX, so the output is
+// valid JSON whatever they hold.
+enum class NonAscii : uint8_t { kAsIs, kEscaped };
+
 class JsonWriter {
  public:
   JsonWriter& begin_object() { return open_scope('{'); }
@@ -26,9 +31,10 @@ class JsonWriter {
   JsonWriter& end_array() { return close_scope(']'); }
   JsonWriter& key(std::string_view name);
 
-  JsonWriter& string(std::string_view text);
+  JsonWriter& string(std::string_view text, NonAscii non_ascii = NonAscii::kAsIs);
   JsonWriter& number(double value);
   JsonWriter& integer(int64_t value);
+  JsonWriter& unsigned_integer(uint64_t value);
   JsonWriter& boolean(bool value);
   JsonWriter& null();
   // units * 10^-decimals as an exact JSON number (see append_decimal).
@@ -69,7 +75,7 @@ class JsonWriter {
 // Appends `text` as a quoted, escaped JSON string to `out`: a std::string, an fmt::memory_buffer
 // or anything else with push_back(char) and append(const char*, const char*).
 template <typename Buffer>
-void append_json_string(Buffer& out, std::string_view text) {
+void append_json_string(Buffer& out, std::string_view text, NonAscii non_ascii = NonAscii::kAsIs) {
   constexpr char kHex[] = "0123456789abcdef";
   const auto put = [&out](std::string_view s) { out.append(s.data(), s.data() + s.size()); };
   out.push_back('"');
@@ -77,7 +83,9 @@ void append_json_string(Buffer& out, std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && c != '"' && c != '\\') continue;
+    if (u >= 0x20 && c != '"' && c != '\\' && (u < 0x7F || non_ascii == NonAscii::kAsIs)) {
+      continue;
+    }
     put(text.substr(plain_from, i - plain_from));
     plain_from = i + 1;
     switch (c) {
@@ -101,6 +109,40 @@ void append_json_string(Buffer& out, std::string_view text) {
 std::string json_quoted(std::string_view text);
 // Appends the shortest round-trip text of `value` (null for NaN and infinities).
 void append_json_number(std::string& out, double value);
+inline constexpr std::size_t kMaxDecimalTextChars = 24;  // "-0.000000000000000001", INT64_MIN
+
+// Writes units * 10^-decimals as the shortest exact decimal text at `out` (room for
+// kMaxDecimalTextChars) and returns the end: (108975, 5) → 1.08975, (-30, 2) → -0.3, (25, 0) → 25,
+// (100, 2) → 1. decimals in [0, 18]; below 0, `units` unscaled. No floating point, no allocation.
+constexpr char* write_decimal(int64_t units, int decimals, char* out) noexcept {
+  if (decimals < 0) decimals = 0;
+  while (decimals > 0 && units % 10 == 0) {
+    units /= 10;
+    --decimals;
+  }
+  if (units < 0) *out++ = '-';
+  uint64_t magnitude = units < 0 ? 0 - static_cast<uint64_t>(units) : static_cast<uint64_t>(units);
+  char digits[20];
+  int count = 0;
+  do {
+    digits[count++] = static_cast<char>('0' + magnitude % 10);
+    magnitude /= 10;
+  } while (magnitude != 0);
+  if (count <= decimals) {  // 0.000ddd
+    *out++ = '0';
+    *out++ = '.';
+    for (int z = count; z < decimals; ++z) *out++ = '0';
+    while (count > 0) *out++ = digits[--count];
+    return out;
+  }
+  while (count > decimals) *out++ = digits[--count];
+  if (decimals > 0) {
+    *out++ = '.';
+    while (count > 0) *out++ = digits[--count];
+  }
+  return out;
+}
+
 // Appends units * 10^-decimals in plain decimal notation with trailing fractional zeros trimmed:
 // (230012, 2) → 2300.12, (24400, 3) → 24.4, (-5, 2) → -0.05, (100, 2) → 1. decimals <= 0 writes
 // `units` unscaled. No floating point and no allocation beyond the output's growth.

@@ -68,18 +68,18 @@ void AgentRunner::run() {
   for (Agent* agent : agents_) agent->on_close();
 }
 
-ThreadingModeKind resolve_threading_mode(ThreadingModeKind requested, unsigned hardware_threads) {
-  if (requested != ThreadingModeKind::kAuto) return requested;
+ThreadingMode resolve_threading_mode(ThreadingMode requested, unsigned hardware_threads) {
+  if (requested != ThreadingMode::kAuto) return requested;
   // A hop between cores costs more than a stage's work unless each stage can own a core and
   // the OS still has one left over.
-  return hardware_threads >= 4 ? ThreadingModeKind::kDedicated : ThreadingModeKind::kShared;
+  return hardware_threads >= 4 ? ThreadingMode::kDedicated : ThreadingMode::kShared;
 }
 
-std::vector<std::unique_ptr<AgentRunner>> build_runners(ThreadingModeKind mode,
+std::vector<std::unique_ptr<AgentRunner>> build_runners(ThreadingMode mode,
                                                         const std::vector<StageSpec>& stages) {
   std::vector<std::unique_ptr<AgentRunner>> runners;
   if (stages.empty()) return runners;
-  if (mode == ThreadingModeKind::kDedicated) {
+  if (mode == ThreadingMode::kDedicated) {
     for (const StageSpec& stage : stages) {
       runners.push_back(std::make_unique<AgentRunner>(stage.runner, std::vector{stage.agent}));
     }

@@ -20,7 +20,7 @@
 
 namespace qt {
 
-enum class ThreadingModeKind : uint8_t { kAuto, kShared, kDedicated };
+enum class ThreadingMode : uint8_t { kAuto, kShared, kDedicated };
 
 struct RunnerSpec {
   std::string thread_name;  // ≤ 15 characters are visible in top/ps
@@ -60,14 +60,14 @@ class AgentRunner {
 };
 
 // Resolves kAuto: dedicated threads only where there are cores to give each stage one.
-ThreadingModeKind resolve_threading_mode(ThreadingModeKind requested, unsigned hardware_threads);
+ThreadingMode resolve_threading_mode(ThreadingMode requested, unsigned hardware_threads);
 
 struct StageSpec {
   Agent* agent;
   RunnerSpec runner;  // used as-is in dedicated mode; in shared mode only the first one's
                       // cpu and wait are used, and the thread is named "qt-shared"
 };
-std::vector<std::unique_ptr<AgentRunner>> build_runners(ThreadingModeKind mode,
+std::vector<std::unique_ptr<AgentRunner>> build_runners(ThreadingMode mode,
                                                         const std::vector<StageSpec>& stages);
 
 }  // namespace qt

@@ -67,7 +67,7 @@ void Engine::on_start() {
   if (writing_ahead()) {
     EngineEvent started;
     started.kind = EngineEventKind::kEngineStarted;
-    started.recovered_through_sequence = journal_sequence_;
+    started.started.recovered_through_sequence = journal_sequence_;
     write_ahead(started);
   }
   started_ns_ = now_ns();
@@ -116,11 +116,12 @@ int Engine::do_work() {
     timer_check_countdown_ = 0;
     run_timers(now_ns());
   }
+  // Updates of this cycle reach the strategies before on_stop, not after.
+  if (!outputs_.empty()) work += release_outputs();
   if (shutdown_requested_.load(std::memory_order_relaxed) &&
       !shutdown_done_.load(std::memory_order_relaxed)) {
     begin_shutdown();
   }
-  if (!outputs_.empty()) work += release_outputs();
   return work;
 }
 

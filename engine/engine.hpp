@@ -11,9 +11,8 @@
 // With a WriteAheadLog every state change is an EngineEvent written before its effects, and
 // nothing leaves before its event is durable; when the log or the output queue is nearly full,
 // new orders and cancels are refused (kJournalBusy) and inputs wait: nothing is dropped.
-// Strategy callbacks never run inside other engine work: a strategy's updates are delivered by the
-// duty cycle, between inputs, after the outputs queued before them; what a callback does queues
-// behind them.
+// Strategy callbacks never run inside other engine work: the duty cycle delivers their updates
+// between inputs, in order.
 // A recovered engine is not ready (new orders refused with kNotReady, strategies not started)
 // until the venue has reconciled the recovered orders. engine/README.md explains each rule.
 //
@@ -184,7 +183,7 @@ class Engine final : public Agent {
   void send_to_venue(const VenueRequest& request);
   // A slot at the tail of the output queue, waiting for the last event written; null (counted,
   // logged) when the queue is full despite has_room().
-  EngineOutput* hold(bool venue_request);
+  EngineOutput* queue_output(bool venue_request);
   int release_outputs();
 
   // recovery.cpp

@@ -1,7 +1,7 @@
 // EngineEvent: the engine's own account of each state change it makes, in the order it makes
 // them — what a write-ahead log stores and what recovery applies again (Engine::replay).
 // Written in the engine's message types only; persist/ encodes it into journal records and
-// decodes records back into it (persist/engine_codec.hpp).
+// decodes records back into it (persist/engine_journal.hpp).
 //
 // WriteAheadLog: where the engine writes those events. The engine thread is the only caller; an
 // implementation must not block or allocate in append() (persist's puts each on an SPSC ring).
@@ -17,7 +17,7 @@
 namespace qt {
 
 enum class EngineEventKind : uint8_t {
-  kEngineStarted,    // recovered_through_sequence: the last event recovery applied (0 = fresh)
+  kEngineStarted,    // started: the last event recovery applied (0 = fresh)
   kOrderReceived,    // order, order_id: a new order admitted past validation and risk
   kOrderRejected,    // order (its client id and source), reason: a new order refused
   kCancelRequested,  // cancel, order_id, reason (kNone: accepted and sent to the venue)
@@ -25,6 +25,11 @@ enum class EngineEventKind : uint8_t {
   kVenueEvent,       // venue: what the venue said about an order
   kControl,          // control: kill switch or trading-state change
   kFixSequence,      // fix_sequence: a FIX session's next sequence numbers (no engine state)
+};
+
+struct EngineStart {
+  uint64_t recovered_through_sequence = 0;
+  int64_t epoch_ns = 0;  // wall clock at start; 0 = the event's timestamp
 };
 
 // A FIX session's next sequence numbers, written ahead on the FIX stage's behalf.
@@ -42,7 +47,7 @@ struct EngineEvent {
   int64_t timestamp_ns = 0;  // wall clock (CLOCK_REALTIME), comparable across restarts
   OrderId order_id = 0;
   union {
-    uint64_t recovered_through_sequence;
+    EngineStart started;
     NewOrder order;
     CancelOrder cancel;
     VenueRequest sent;

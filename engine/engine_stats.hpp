@@ -39,9 +39,9 @@ struct EngineStats {
   std::atomic<uint64_t> unknown_order_events{0};
   std::atomic<uint64_t> late_cancel_rejects{0};  // cancel lost the race with the final fill
   std::atomic<uint64_t> live_orders{0};
-  std::atomic<uint64_t> journal_records{0};      // events written ahead
-  std::atomic<uint64_t> journal_overflows{0};    // events or outputs that found no room (a bug)
-  std::atomic<uint64_t> awaiting_durability{0};  // outputs held in the output queue (gauge)
+  std::atomic<uint64_t> journal_records{0};   // events written ahead
+  std::atomic<uint64_t> output_overflows{0};  // events or outputs that found no room (a bug)
+  std::atomic<uint64_t> outputs_waiting{0};   // in the output queue: for durability or delivery
   std::atomic<uint64_t> replayed_records{0};
   std::atomic<EngineReadiness> readiness{EngineReadiness::kReady};
   std::atomic<uint64_t> recovered_orders{0};  // live orders handed to the venue at start

@@ -82,8 +82,8 @@ struct VenueRequest {
   PriceUnits limit_price = 0;
   SizeUnits size = 0;
   int64_t created_ns = 0;
-  int64_t sent_epoch_ms = 0;              // wall clock when the engine admitted the order
-  std::array<char, 40> venue_order_id{};  // the venue's id, when it gave one
+  int64_t sent_epoch_ms = 0;              // kReconcile: when the original request was journaled
+  std::array<char, 40> venue_order_id{};  // kReconcile: the venue's id, when it gave one
   bool cancel_requested = false;          // kReconcile: a cancel was journaled; send it again
 };
 

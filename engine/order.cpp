@@ -116,9 +116,11 @@ VenueRequest venue_request_for(const Order& order, VenueRequestKind kind, int64_
   request.type = order.type;
   request.instrument = order.instrument;
   request.order_id = order.id;
-  request.limit_price = order.limit_price;
   request.size = order.leaves();
   request.created_ns = created_ns;
+  if (kind == VenueRequestKind::kCancel) return request;  // the venue knows the rest
+  request.limit_price = order.limit_price;
+  if (kind != VenueRequestKind::kReconcile) return request;
   request.sent_epoch_ms = order.created_epoch_ms;
   request.venue_order_id = order.venue_order_id;
   request.cancel_requested = order.state == OrderState::kPendingCancel;

@@ -68,8 +68,9 @@ TransitionTarget next_order_state(const Order& order, OrderEvent event, SizeUnit
 TransitionResult apply_order_event(Order& order, OrderEvent event, SizeUnits fill_size = 0,
                                    PriceUnits fill_price = 0);
 
-// The venue request of `kind` for `order` as it stands: its remaining size, its venue id, when it
-// was admitted, and whether a cancel is pending (what kReconcile needs to resume it).
+// The venue request of `kind` for `order` as it stands: its remaining size; a place also its limit
+// price; a kReconcile also its venue id, when it was admitted and whether a cancel is pending (what
+// the venue needs to resume it). Exactly the fields each kind always carried in the journal.
 VenueRequest venue_request_for(const Order& order, VenueRequestKind kind, int64_t created_ns);
 
 }  // namespace qt

@@ -3,6 +3,8 @@
 // positions; the order updates they publish.
 #include <spdlog/spdlog.h>
 
+#include <memory>
+
 #include "engine/clock.hpp"
 #include "engine/engine.hpp"
 
@@ -285,16 +287,17 @@ void Engine::on_venue_event(const VenueEvent& event) {
 void Engine::publish_update(const Order& order, RejectReason reason, PriceUnits fill_price,
                             SizeUnits fill_size) {
   if (replaying_) return;
-  if (log_ == nullptr && !is_strategy(order.source)) {
-    // A client port's update without a log needs neither durability nor to wait for a callback
-    // to finish: straight onto its ring.
+  // Without a log, a client port's update needs neither durability nor to wait for a callback
+  // to finish: straight onto its ring. So does a strategy's when the queue is full (a strategy
+  // flooding submits from one callback): called back nested, rather than the update lost.
+  if (log_ == nullptr && (!is_strategy(order.source) || outputs_.room() == 0)) {
     OrderUpdate update;
     describe(update, order, reason, fill_price, fill_size);
     deliver_update(update);
     return;
   }
-  if (EngineOutput* held = hold(/*venue_request=*/false)) {
-    describe(held->update, order, reason, fill_price, fill_size);
+  if (EngineOutput* output = queue_output(/*venue_request=*/false)) {
+    describe(*std::construct_at(&output->update), order, reason, fill_price, fill_size);
   }
 }
 

@@ -1,8 +1,6 @@
 // OutputQueue: what the engine sends out — venue requests and order updates — held in the order
-// it produced them until they may leave. With a write-ahead log an output leaves once the event
-// that produced it is durable (a client hears "accepted" only for an order the journal holds);
-// a strategy's update waits in any case until the engine has finished the work that produced
-// it, so a callback never runs inside other engine work (see Engine::release_outputs).
+// it produced them until they may leave: once the write-ahead event that produced them is durable,
+// and a strategy's update until the duty cycle delivers it (engine/README.md).
 //
 // Engine thread only. Fixed power-of-two capacity, allocated at construction; nothing after
 // that allocates. Outputs are built in place (append) and read in place (at), never copied.

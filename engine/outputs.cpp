@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <limits>
+#include <memory>
 
 #include "engine/clock.hpp"
 #include "engine/engine.hpp"
@@ -36,7 +37,7 @@ void Engine::write_ahead(EngineEvent& event) {
   if (event.timestamp_ns == 0) event.timestamp_ns = wall_now_ns();
   if (!log_->append(event)) {
     // Callers check has_room() first, so this is a bug; never silently.
-    EngineStats::bump(stats_->journal_overflows);
+    EngineStats::bump(stats_->output_overflows);
     spdlog::critical("write-ahead log full: event {} (kind {}) lost", next_sequence_,
                      static_cast<int>(event.kind));
     return;
@@ -59,7 +60,9 @@ void Engine::write_ahead_and_send(const VenueRequest& request) {
 void Engine::send_to_venue(const VenueRequest& request) {
   if (replaying_) return;
   if (log_ != nullptr) {
-    if (EngineOutput* output = hold(/*venue_request=*/true)) output->request = request;
+    if (EngineOutput* output = queue_output(/*venue_request=*/true)) {
+      std::construct_at(&output->request, request);
+    }
     return;
   }
   // Without a log the request needs no durability: straight onto the ring (callers checked
@@ -69,27 +72,25 @@ void Engine::send_to_venue(const VenueRequest& request) {
   }
 }
 
-EngineOutput* Engine::hold(bool venue_request) {
+EngineOutput* Engine::queue_output(bool venue_request) {
   if (outputs_.room() == 0) {
     // Room was reserved by the caller's has_room(): a full queue is a bug.
-    EngineStats::bump(stats_->journal_overflows);
+    EngineStats::bump(stats_->output_overflows);
     spdlog::critical("output queue full: output after event {} dropped", journal_sequence_);
     return nullptr;
   }
   EngineOutput& output = outputs_.append();
   output.sequence = log_ != nullptr ? journal_sequence_ : 0;
   output.venue_request = venue_request;
-  stats_->awaiting_durability.store(outputs_.size(), std::memory_order_relaxed);
+  stats_->outputs_waiting.store(outputs_.size(), std::memory_order_relaxed);
   return &output;
 }
 
-// Called by the duty cycle before and after it takes inputs, never from inside other work. Two
-// phases per batch: first what may leave is taken — venue requests go onto their ring — and only
-// then are the batch's updates delivered, read in place. A callback therefore never runs while
-// outputs are being taken or inside another engine operation; what it requests (it may submit or
-// cancel, synchronously, with the same results as ever) is appended behind the batch, never over
-// it, and leaves at a later release, in order. Only what was queued when the call began is
-// considered, so a strategy that answers every update with an order cannot keep the engine here.
+// Called by the duty cycle before and after it takes its inputs. Per batch, what may leave is
+// taken first (venue requests onto their ring), then the batch's updates are delivered, read in
+// place: callbacks append behind the batch, never over it (engine/README.md, "Callbacks never
+// nest"). Only what was queued when the call began is considered, so a strategy that answers every
+// update with an order cannot keep the engine here.
 int Engine::release_outputs() {
   constexpr std::size_t kBatch = 64;
   const uint64_t durable =
@@ -126,7 +127,7 @@ int Engine::release_outputs() {
     budget -= taken;
     released += static_cast<int>(taken);
   }
-  stats_->awaiting_durability.store(outputs_.size(), std::memory_order_relaxed);
+  stats_->outputs_waiting.store(outputs_.size(), std::memory_order_relaxed);
   return released;
 }
 

@@ -11,8 +11,8 @@ JournalEntry encode_event(const EngineEvent& e) noexcept {
   switch (e.kind) {
     case EngineEventKind::kEngineStarted: {
       EngineStartedRecord r;
-      r.epoch_ns = e.timestamp_ns;
-      r.recovered_through_sequence = e.recovered_through_sequence;
+      r.epoch_ns = e.started.epoch_ns != 0 ? e.started.epoch_ns : e.timestamp_ns;
+      r.recovered_through_sequence = e.started.recovered_through_sequence;
       return make_entry(RecordType::kEngineStarted, e.sequence, e.timestamp_ns, r);
     }
     case EngineEventKind::kOrderReceived:
@@ -57,11 +57,13 @@ absl::StatusOr<EngineEvent> decode_event(uint64_t sequence, int64_t timestamp_ns
   e.sequence = sequence;
   e.timestamp_ns = timestamp_ns;
   switch (static_cast<RecordType>(type)) {
-    case RecordType::kEngineStarted:
+    case RecordType::kEngineStarted: {
+      const auto r = payload_as<EngineStartedRecord>(payload);
       e.kind = EngineEventKind::kEngineStarted;
-      e.recovered_through_sequence =
-          payload_as<EngineStartedRecord>(payload).recovered_through_sequence;
+      e.started.recovered_through_sequence = r.recovered_through_sequence;
+      e.started.epoch_ns = r.epoch_ns;
       return e;
+    }
     case RecordType::kOrderReceived: {
       const auto r = payload_as<OrderReceivedRecord>(payload);
       e.kind = EngineEventKind::kOrderReceived;

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstring>
 
+#include "common/json_writer.hpp"
 #include "persist/journal_entry.hpp"
 
 namespace qt::persist {
@@ -30,38 +31,23 @@ constexpr std::array<TypeName, 9> kTypeNames{{
     {RecordType::kSegmentSeal, "segment_seal"},
 }};
 
-// A JSON object built field by field.
+// One record's JSON object, field by field, through the common writer. Strings are raw bytes from
+// fixed-size fields: every byte outside printable ASCII is escaped, so the dump is valid JSON
+// whatever a damaged or foreign record holds.
 class JsonObject {
  public:
-  JsonObject() { text_ = "{"; }
+  JsonObject() { json_.begin_object(); }
 
   JsonObject& number(std::string_view key, int64_t value) {
-    this->key(key);
-    text_ += fmt::format("{}", value);
+    json_.key(key).integer(value);
     return *this;
   }
   JsonObject& unsigned_number(std::string_view key, uint64_t value) {
-    this->key(key);
-    text_ += fmt::format("{}", value);
+    json_.key(key).unsigned_integer(value);
     return *this;
   }
-  // Raw bytes up to the first NUL, escaped: control characters and bytes >= 0x80 as \u00XX,
-  // so the output is valid JSON whatever the bytes are.
   JsonObject& string(std::string_view key, std::string_view value) {
-    this->key(key);
-    text_ += '"';
-    for (const char c : value) {
-      const auto byte = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        text_ += '\\';
-        text_ += c;
-      } else if (byte < 0x20 || byte >= 0x7F) {
-        text_ += fmt::format("\\u{:04x}", byte);
-      } else {
-        text_ += c;
-      }
-    }
-    text_ += '"';
+    json_.key(key).string(value, NonAscii::kEscaped);
     return *this;
   }
   // An enum: its name when known, else its number.
@@ -69,19 +55,10 @@ class JsonObject {
     if (name.empty()) return unsigned_number(key, value);
     return string(key, name);
   }
-  std::string finish() {
-    text_ += '}';
-    return std::move(text_);
-  }
+  std::string finish() { return json_.end_object().take(); }
 
  private:
-  void key(std::string_view key) {
-    if (text_.size() > 1) text_ += ',';
-    text_ += '"';
-    text_ += key;
-    text_ += "\":";
-  }
-  std::string text_;
+  JsonWriter json_;
 };
 
 std::string_view fixed_text(const char* chars, std::size_t capacity) {

@@ -51,19 +51,17 @@ class CountingAgent final : public Agent {
 };
 
 TEST(ThreadingMode, AutoIsSharedBelowFourHardwareThreadsAndDedicatedFromFour) {
-  EXPECT_EQ(resolve_threading_mode(ThreadingModeKind::kAuto, 1), ThreadingModeKind::kShared);
-  EXPECT_EQ(resolve_threading_mode(ThreadingModeKind::kAuto, 2), ThreadingModeKind::kShared);
-  EXPECT_EQ(resolve_threading_mode(ThreadingModeKind::kAuto, 4), ThreadingModeKind::kDedicated);
-  EXPECT_EQ(resolve_threading_mode(ThreadingModeKind::kDedicated, 2),
-            ThreadingModeKind::kDedicated);
-  EXPECT_EQ(resolve_threading_mode(ThreadingModeKind::kShared, 64), ThreadingModeKind::kShared);
+  EXPECT_EQ(resolve_threading_mode(ThreadingMode::kAuto, 1), ThreadingMode::kShared);
+  EXPECT_EQ(resolve_threading_mode(ThreadingMode::kAuto, 2), ThreadingMode::kShared);
+  EXPECT_EQ(resolve_threading_mode(ThreadingMode::kAuto, 4), ThreadingMode::kDedicated);
+  EXPECT_EQ(resolve_threading_mode(ThreadingMode::kDedicated, 2), ThreadingMode::kDedicated);
+  EXPECT_EQ(resolve_threading_mode(ThreadingMode::kShared, 64), ThreadingMode::kShared);
 }
 
 TEST(ThreadingMode, DedicatedGivesEachStageItsOwnNamedThread) {
   CountingAgent a, b;
-  auto runners =
-      build_runners(ThreadingModeKind::kDedicated,
-                    {{&a, {"qt-a", -1, WaitMode::kYield}}, {&b, {"qt-b", -1, WaitMode::kYield}}});
+  auto runners = build_runners(ThreadingMode::kDedicated, {{&a, {"qt-a", -1, WaitMode::kYield}},
+                                                           {&b, {"qt-b", -1, WaitMode::kYield}}});
   ASSERT_EQ(runners.size(), 2u);
   for (auto& r : runners) ASSERT_TRUE(r->start().ok());
   while (a.cycles.load() == 0 || b.cycles.load() == 0) std::this_thread::yield();
@@ -75,8 +73,8 @@ TEST(ThreadingMode, DedicatedGivesEachStageItsOwnNamedThread) {
 
 TEST(ThreadingMode, SharedRunsEveryStageOnOneThread) {
   CountingAgent a, b;
-  auto runners = build_runners(ThreadingModeKind::kShared, {{&a, {"qt-a", -1, WaitMode::kYield}},
-                                                            {&b, {"qt-b", -1, WaitMode::kYield}}});
+  auto runners = build_runners(ThreadingMode::kShared, {{&a, {"qt-a", -1, WaitMode::kYield}},
+                                                        {&b, {"qt-b", -1, WaitMode::kYield}}});
   ASSERT_EQ(runners.size(), 1u);
   ASSERT_TRUE(runners[0]->start().ok());
   while (a.cycles.load() == 0 || b.cycles.load() == 0) std::this_thread::yield();
@@ -214,7 +212,7 @@ TEST(Pipeline, DedicatedThreadsTradeWithoutIllegalTransitionsAndStopCleanly) {
   rig.engine->add_strategy(quoter);
   RandomWalkFeed feed(testing::test_instruments(), {{2300, 0.3, 3.0}, {1.085, 0.00006, 2.0}}, 11,
                       20'000);
-  auto runners = build_runners(ThreadingModeKind::kDedicated,
+  auto runners = build_runners(ThreadingMode::kDedicated,
                                {{&feed, {"qt-feed", -1, WaitMode::kPark}},
                                 {rig.engine.get(), {"qt-engine", -1, WaitMode::kPark}},
                                 {rig.venue.get(), {"qt-venue", -1, WaitMode::kPark}}});

@@ -51,7 +51,7 @@ std::string load_error(const ConfigSources& sources) {
 TEST(Config, EmbeddedDefaultLoadsAndValidates) {
   const absl::StatusOr<AppConfig> config = load_config({});
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->threading, ThreadingModeKind::kAuto);
+  EXPECT_EQ(config->threading, ThreadingMode::kAuto);
   EXPECT_EQ(config->engine_thread.cpu, -1);
   EXPECT_EQ(config->venue_thread.wait, WaitMode::kPark);
   EXPECT_DOUBLE_EQ(config->max_order_notional, 1'000'000);

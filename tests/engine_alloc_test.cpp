@@ -137,7 +137,7 @@ TEST(HotPathAllocation, WithTheJournalFeedEngineJournalAndVenueAllocateNothingAf
   EXPECT_GT(rig.engine->stats().orders_sent.load() - orders_before, 4'000u);
   EXPECT_GT((*writer)->stats().records.load() - records_before, 16'000u);  // 4+ per order
   EXPECT_EQ((*writer)->durable_sequence().load(), rig.engine->journal_sequence());
-  EXPECT_EQ(rig.engine->stats().journal_overflows.load(), 0u);
+  EXPECT_EQ(rig.engine->stats().output_overflows.load(), 0u);
   journal.on_close();
   writer->reset();
   std::filesystem::remove_all(dir);

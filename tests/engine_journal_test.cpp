@@ -108,7 +108,7 @@ TEST(EngineJournal, NothingLeavesTheEngineBeforeItsRecordIsDurable) {
   EXPECT_EQ(j.count(RecordType::kSentToVenue), 1u);
   EXPECT_EQ(j.rig.venue->orders_placed(), 0u);
   EXPECT_TRUE(j.rig.drain_updates().empty());
-  EXPECT_EQ(j.rig.engine->stats().awaiting_durability.load(), 2u);  // request + ack
+  EXPECT_EQ(j.rig.engine->stats().outputs_waiting.load(), 2u);  // request + ack
 
   // The order's records become durable: the ack and the venue request go out; the venue's
   // answers are journaled and wait in turn.
@@ -125,7 +125,7 @@ TEST(EngineJournal, NothingLeavesTheEngineBeforeItsRecordIsDurable) {
   updates = j.rig.drain_updates();
   ASSERT_EQ(updates.size(), 2u);
   EXPECT_EQ(updates[1].state, OrderState::kFilled);
-  EXPECT_EQ(j.rig.engine->stats().awaiting_durability.load(), 0u);
+  EXPECT_EQ(j.rig.engine->stats().outputs_waiting.load(), 0u);
 }
 
 TEST(EngineJournal, RecordsAreDenseAndCarryTheSourceAndClientOrderId) {
@@ -190,6 +190,39 @@ TEST(EngineJournal, ReplayRefusesARecordThatDoesNotFollowOrAnOrderIdThatSkips) {
   EXPECT_TRUE(absl::IsDataLoss(gap)) << gap;
 }
 
+// The journal's bytes for a request are what they always were: a place carries its limit price,
+// a cancel neither the price nor the venue's id, neither the admission time (kReconcile only).
+TEST(EngineJournal, SentToVenueRecordsCarryExactlyTheFieldsOfTheirKind) {
+  JournaledRig j;
+  j.start();
+  j.quote(230000, 230030);
+  j.send(new_order("l1", kGold, Side::kBuy, OrderType::kLimit, 229000, 100));
+  j.send(cancel_of("l1"));
+  std::vector<VenueRequest> sent;
+  for (const JournalEntry& e : j.records) {
+    if (e.record_type() == RecordType::kSentToVenue) {
+      sent.push_back(persist::payload_as<persist::SentToVenueRecord>(e).request);
+    }
+  }
+  ASSERT_EQ(sent.size(), 2u);
+  const VenueRequest& place = sent[0];
+  EXPECT_EQ(place.kind, VenueRequestKind::kPlace);
+  EXPECT_EQ(place.order_id, 1u);
+  EXPECT_EQ(place.limit_price, 229000);
+  EXPECT_EQ(place.size, 100);
+  EXPECT_EQ(place.sent_epoch_ms, 0);
+  EXPECT_EQ(place.venue_order_id[0], '\0');
+  const VenueRequest& cancel = sent[1];
+  EXPECT_EQ(cancel.kind, VenueRequestKind::kCancel);
+  EXPECT_EQ(cancel.order_id, 1u);
+  EXPECT_EQ(cancel.limit_price, 0);
+  EXPECT_EQ(cancel.size, 100);
+  EXPECT_EQ(cancel.sent_epoch_ms, 0);
+  EXPECT_EQ(cancel.venue_order_id[0], '\0');  // the order is working as PAPER-1 by now
+  EXPECT_FALSE(cancel.cancel_requested);
+  ASSERT_NE(j.rig.engine->find_order(1)->venue_order_id[0], '\0');
+}
+
 TEST(EngineJournal, CapturedStateRestoresIntoAFreshEngineAndReplayContinuesFromIt) {
   JournaledRig j;
   j.start();
@@ -233,13 +266,13 @@ TEST(EngineJournal, AFullJournalHoldsInputsBackInsteadOfLosingThem) {
   }
   // The engine took what the journal could hold and left the rest on the command ring.
   EXPECT_GT(j.rig.commands->size_approx(), 0u);
-  EXPECT_EQ(j.rig.engine->stats().journal_overflows.load(), 0u);
+  EXPECT_EQ(j.rig.engine->stats().output_overflows.load(), 0u);
   EXPECT_LE(j.ring->size_approx(), persist::JournalRing::kCapacity);
 
   // The journal catches up: every order is admitted, none lost or refused.
   j.auto_durable = true;
   for (int k = 0; k < 2000 && (j.rig.commands->size_approx() > 0 ||
-                               j.rig.engine->stats().awaiting_durability.load() > 0);
+                               j.rig.engine->stats().outputs_waiting.load() > 0);
        ++k) {
     j.pump();
   }
@@ -249,7 +282,7 @@ TEST(EngineJournal, AFullJournalHoldsInputsBackInsteadOfLosingThem) {
         << to_string(static_cast<RejectReason>(r));
   }
   EXPECT_EQ(j.count(RecordType::kOrderReceived), static_cast<std::size_t>(sent));
-  EXPECT_EQ(j.rig.engine->stats().journal_overflows.load(), 0u);
+  EXPECT_EQ(j.rig.engine->stats().output_overflows.load(), 0u);
 }
 
 TEST(EngineJournal, RecoveredLiveOrdersAreHandedToTheVenueAndUnansweredOnesGoUnknown) {

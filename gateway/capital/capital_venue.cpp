@@ -22,11 +22,29 @@ void sleep_ns(int64_t ns) {
   std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
 }
 
-// The broker's exact decimal at the instrument's scale: rounded half away from zero only when the
-// broker sent more digits than the instrument has; 0 when it does not fit the fixed point.
-int64_t units_of(Decimal value, int decimals) {
-  int64_t units = 0;
-  return value.to_fixed_point(decimals, units) == DecimalStatus::kOk ? units : 0;
+// The broker's exact decimal at the instrument's scale (rounded half away from zero only when the
+// broker sent more digits than the instrument has). False, logged, when it does not fit the fixed
+// point: the caller then reports nothing rather than a fill at a made-up price.
+bool units_of(Decimal value, int decimals, int64_t& units, OrderId order_id) {
+  if (value.to_fixed_point(decimals, units) == DecimalStatus::kOk) return true;
+  char text[64];
+  spdlog::error("order {}: the broker's value {} does not fit {} decimals; not applied", order_id,
+                std::string_view(text, format_decimal(value, text)), decimals);
+  return false;
+}
+
+VenueEvent venue_event(VenueEventKind kind, OrderId order_id, PriceUnits price, SizeUnits size,
+                       std::string_view venue_order_id, RejectReason reason = RejectReason::kNone) {
+  VenueEvent event;
+  event.kind = kind;
+  event.reason = reason;
+  event.order_id = order_id;
+  event.fill_price = price;
+  event.fill_size = size;
+  event.created_ns = now_ns();
+  std::memcpy(event.venue_order_id.data(), venue_order_id.data(),
+              std::min(venue_order_id.size(), event.venue_order_id.size() - 1));
+  return event;
 }
 
 template <typename T>
@@ -183,9 +201,12 @@ int CapitalVenue::do_work() {
 }
 
 int64_t CapitalVenue::next_deadline_ns() const {
-  constexpr int64_t kBacklogRetryNs = 1'000'000;
-  return event_backlog_.empty() && request_backlog_.empty() ? kNoDeadline
-                                                            : now_ns() + kBacklogRetryNs;
+  // A waiting backlog is not announced by a ring; and without its own doorbell (set_own_doorbell)
+  // nothing rings this thread when workers produce results: poll as a 1 ms park did.
+  constexpr int64_t kPollNs = 1'000'000;
+  const bool poll =
+      own_doorbell_ == nullptr || !event_backlog_.empty() || !request_backlog_.empty();
+  return poll ? now_ns() + kPollNs : kNoDeadline;
 }
 
 void CapitalVenue::note_backpressure(bool full, bool& active, std::atomic<uint64_t>& episodes,
@@ -234,16 +255,7 @@ void CapitalVenue::worker_loop(Worker& worker) {
 
 void CapitalVenue::emit(VenueEventKind kind, OrderId order_id, PriceUnits price, SizeUnits size,
                         std::string_view venue_order_id, RejectReason reason) {
-  VenueEvent event;
-  event.kind = kind;
-  event.reason = reason;
-  event.order_id = order_id;
-  event.fill_price = price;
-  event.fill_size = size;
-  event.created_ns = now_ns();
-  std::memcpy(event.venue_order_id.data(), venue_order_id.data(),
-              std::min(venue_order_id.size(), event.venue_order_id.size() - 1));
-  outbox_.enqueue(event);
+  outbox_.enqueue(venue_event(kind, order_id, price, size, venue_order_id, reason));
   wake_venue_thread();
 }
 
@@ -355,6 +367,15 @@ void CapitalVenue::place(const VenueRequest& request) {
     }
     claimed_deal_ids_.insert(confirmation->deal_id);
   }
+  int64_t fill_price = 0;
+  if (!tracked.working_order && !units_of(confirmation->level.value_or(level), spec.price_decimals,
+                                          fill_price, request.order_id)) {
+    // Executed at a price the engine cannot hold: Unknown, for the operator, not a fill at 0.
+    bump(stats_.outcomes_unknown);
+    finish(Phase::kUnknown);
+    emit(VenueEventKind::kOutcomeUnknown, request.order_id, 0, 0, "");
+    return;
+  }
   emit(VenueEventKind::kAccepted, request.order_id, 0, 0, confirmation->deal_id);
   if (tracked.working_order) {
     finish(Phase::kWorking, confirmation->deal_id);
@@ -362,9 +383,7 @@ void CapitalVenue::place(const VenueRequest& request) {
     return;
   }
   finish(Phase::kDone);
-  emit(VenueEventKind::kFill, request.order_id,
-       units_of(confirmation->level.value_or(level), spec.price_decimals), request.size,
-       confirmation->deal_id);
+  emit(VenueEventKind::kFill, request.order_id, fill_price, request.size, confirmation->deal_id);
 }
 
 void CapitalVenue::cancel(const VenueRequest& request) {
@@ -592,17 +611,6 @@ bool CapitalVenue::reconcile() {
   const std::vector<PositionItem>& positions = positions_answer->positions;
   snapshot_positions_ = positions.size();
   snapshot_working_orders_ = working.size();
-  auto make = [](VenueEventKind kind, OrderId id, PriceUnits price, SizeUnits size,
-                 const std::string& venue_id) {
-    VenueEvent e;
-    e.kind = kind;
-    e.order_id = id;
-    e.fill_price = price;
-    e.fill_size = size;
-    std::memcpy(e.venue_order_id.data(), venue_id.data(),
-                std::min(venue_id.size(), e.venue_order_id.size() - 1));
-    return e;
-  };
   std::vector<VenueEvent> findings;
   std::vector<OrderId> absent;  // Unknown, nothing matches, old enough to ask the history
   const int64_t now_ms = wall_epoch_ms();
@@ -624,16 +632,19 @@ bool CapitalVenue::reconcile() {
           auto filled = std::find_if(positions.begin(), positions.end(), [&](auto& p) {
             return p.position.working_order_id == t.deal_id;
           });
-          if (filled != positions.end()) {
+          int64_t fill_price = 0;
+          if (filled != positions.end() &&
+              units_of(filled->position.level, spec.price_decimals, fill_price, order_id)) {
             claimed_deal_ids_.insert(filled->position.deal_id);
-            findings.push_back(make(VenueEventKind::kFill, order_id,
-                                    units_of(filled->position.level, spec.price_decimals), t.size,
-                                    t.deal_id));
+            findings.push_back(
+                venue_event(VenueEventKind::kFill, order_id, fill_price, t.size, t.deal_id));
             bump(stats_.working_order_fills);
             done = true;
+          } else if (filled != positions.end()) {
+            // Filled at a price the engine cannot hold: stays tracked, logged each pass.
           } else if (++t.missing_polls >= 2) {
             // Gone twice in a row and no position came from it: the broker removed it.
-            findings.push_back(make(VenueEventKind::kCanceled, order_id, 0, 0, t.deal_id));
+            findings.push_back(venue_event(VenueEventKind::kCanceled, order_id, 0, 0, t.deal_id));
             done = true;
           }
         }
@@ -645,28 +656,30 @@ bool CapitalVenue::reconcile() {
         auto as_position = std::find_if(positions.begin(), positions.end(), [&](auto& item) {
           const Position& p = item.position;
           return !t.recovered && item.market.epic == epic && p.direction == t.side &&
-                 units_of(p.size, spec.size_decimals) == t.size &&
+                 p.size == Decimal::from_fixed_point(t.size, spec.size_decimals) &&
                  parse_broker_utc_ms(p.created_date_utc) >= earliest &&
                  !claimed_deal_ids_.contains(p.deal_id);
         });
         auto as_working = std::find_if(working.begin(), working.end(), [&](auto& item) {
           const WorkingOrderData& w = item.working_order_data;
           return !t.recovered && w.epic == epic && w.direction == t.side &&
-                 units_of(w.order_size, spec.size_decimals) == t.size &&
+                 w.order_size == Decimal::from_fixed_point(t.size, spec.size_decimals) &&
                  !claimed_deal_ids_.contains(w.deal_id);
         });
-        if (!t.working_order && as_position != positions.end()) {
+        int64_t fill_price = 0;
+        if (!t.working_order && as_position != positions.end() &&
+            units_of(as_position->position.level, spec.price_decimals, fill_price, order_id)) {
           const Position& p = as_position->position;
           claimed_deal_ids_.insert(p.deal_id);
-          findings.push_back(make(VenueEventKind::kFill, order_id,
-                                  units_of(p.level, spec.price_decimals), t.size, p.deal_id));
+          findings.push_back(
+              venue_event(VenueEventKind::kFill, order_id, fill_price, t.size, p.deal_id));
           bump(stats_.unknown_resolved);
           spdlog::info("order {}: Unknown resolved: executed as position {}", order_id, p.deal_id);
           done = true;
         } else if (t.working_order && as_working != working.end()) {
           const std::string& deal_id = as_working->working_order_data.deal_id;
           claimed_deal_ids_.insert(deal_id);
-          findings.push_back(make(VenueEventKind::kAccepted, order_id, 0, 0, deal_id));
+          findings.push_back(venue_event(VenueEventKind::kAccepted, order_id, 0, 0, deal_id));
           bump(stats_.unknown_resolved);
           spdlog::info("order {}: Unknown resolved: working as {}", order_id, deal_id);
           t.phase = Phase::kWorking;

@@ -99,7 +99,7 @@ TEST(RecordPayloadJson, ControlCharactersInIdsAreEscaped) {
   r.reason = RejectReason::kKillSwitch;
   const JournalEntry e = make_entry(RecordType::kOrderRejected, 1, 0, r);
   EXPECT_EQ(record_payload_json(e.type, {e.payload.data(), e.size}),
-            R"({"order_id":0,"client_order_id":"a\u000ab\u0001\u00ff","source":0,)"
+            R"({"order_id":0,"client_order_id":"a\nb\u0001\u00ff","source":0,)"
             R"("reason":"kill_switch"})");
 }
 

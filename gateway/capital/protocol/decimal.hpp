@@ -25,6 +25,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_writer.hpp"
+
 namespace qt::capital {
 
 enum class DecimalStatus : uint8_t {
@@ -230,7 +232,7 @@ inline DecimalStatus fixed_point_from_double(double value, int decimals, int64_t
 // ---- Decimal ----------------------------------------------------------------------------------
 
 inline constexpr int kMaxDecimalScale = 18;
-inline constexpr std::size_t kMaxDecimalChars = 24;  // "-0.000000000000000001", INT64_MIN, ...
+inline constexpr std::size_t kMaxDecimalChars = kMaxDecimalTextChars;
 
 struct Decimal {
   int64_t mantissa = 0;
@@ -265,11 +267,6 @@ struct Decimal {
     const bool round_away = 2 * (remainder < 0 ? -remainder : remainder) >= divisor;
     out = quotient + (round_away ? (mantissa < 0 ? -1 : 1) : 0);
     return DecimalStatus::kOk;
-  }
-
-  // For display and derived figures (margins, logs) only, never for a price or size on its way.
-  double to_double() const noexcept {
-    return static_cast<double>(mantissa) / static_cast<double>(decimal_detail::kPow10[scale]);
   }
 
   // Lowest terms: no trailing zero after the point (2300.10 → 2300.1, 1.0 → 1).
@@ -330,30 +327,7 @@ constexpr DecimalStatus parse_decimal(std::string_view text, Decimal& out) noexc
 // Writes the shortest exact text of `value` ("1.08975", "-0.3", "25") at `out`, which must have
 // room for kMaxDecimalChars; returns the end. Any scale in [0, 18] is accepted, normalised or not.
 constexpr char* format_decimal(Decimal value, char* out) noexcept {
-  value = value.normalized();
-  if (value.mantissa < 0) *out++ = '-';
-  uint64_t magnitude = value.mantissa < 0 ? 0 - static_cast<uint64_t>(value.mantissa)
-                                          : static_cast<uint64_t>(value.mantissa);
-  char digits[20];
-  int count = 0;
-  do {
-    digits[count++] = static_cast<char>('0' + magnitude % 10);
-    magnitude /= 10;
-  } while (magnitude != 0);
-  const int scale = value.scale;
-  if (count <= scale) {  // 0.000ddd
-    *out++ = '0';
-    *out++ = '.';
-    for (int z = count; z < scale; ++z) *out++ = '0';
-    while (count > 0) *out++ = digits[--count];
-    return out;
-  }
-  while (count > scale) *out++ = digits[--count];
-  if (scale > 0) {
-    *out++ = '.';
-    while (count > 0) *out++ = digits[--count];
-  }
-  return out;
+  return write_decimal(value.mantissa, value.scale, out);
 }
 
 // Text of `value` for logs and messages (allocates).
