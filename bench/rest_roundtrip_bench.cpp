@@ -25,10 +25,13 @@
 // hits every variant alike; warm-up requests per variant come first, unmeasured. Per
 // variant: p50/p99/p99.9/max per request (bench_support's TickClock around each call),
 // requests/s over its slices, TCP connections it opened (the pool's counters;
-// HttpsConnection::connects for E and F), client-side allocations per request (a malloc
-// interposer armed on the client threads only: the simulator's allocations are not counted;
-// Asio's resolver thread is not either) and CPU time per request (client threads / whole
+// HttpsConnection::connects for E and F), client-side allocations per request (qt_alloc_counter,
+// malloc and operator new, on the client threads only: the simulator's allocations are not
+// counted; Asio's resolver thread is not either) and CPU time per request (client threads / whole
 // process). With --concurrency 1,4 the whole comparison runs again with 4 client threads.
+//
+// rest_roundtrip_bench runs on the binary's allocator (mimalloc in the release build),
+// rest_roundtrip_bench_glibc on glibc's malloc; each prints which.
 //
 // Allocations per pooled request after warm-up (A, C, E): none on the client's own path (the
 // request is written into the connection's buffer, the answer parsed without a header map, Asio's
@@ -51,13 +54,10 @@
 //
 //   rest_roundtrip_bench [--requests N] [--rounds R] [--warmup N] [--concurrency 1,4]
 //                        [--market EPIC] [--only ABCDEF] [--no-plain] [--no-bare] [--no-pin]
-#include <malloc.h>
 #include <openssl/crypto.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -68,56 +68,14 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_cli.hpp"
 #include "bench/bench_support.hpp"
 #include "fmt/format.h"
 #include "gateway/capital/rest_client.hpp"
 #include "sim/capital_simulator.hpp"
 #include "spdlog/spdlog.h"
-
-// Allocation counter: counts malloc-family calls made by threads that armed it (the client
-// threads, while a slice runs). Never linked with mimalloc.
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void* __libc_memalign(size_t, size_t);
-}
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-thread_local bool t_counted = false;
-void count_allocation() {
-  if (t_counted) g_allocations.fetch_add(1, std::memory_order_relaxed);
-}
-}  // namespace
-
-extern "C" {
-void* malloc(size_t size) {
-  count_allocation();
-  return __libc_malloc(size);
-}
-void* calloc(size_t n, size_t size) {
-  count_allocation();
-  return __libc_calloc(n, size);
-}
-void* realloc(void* p, size_t size) {
-  count_allocation();
-  return __libc_realloc(p, size);
-}
-void* aligned_alloc(size_t alignment, size_t size) {
-  count_allocation();
-  return __libc_memalign(alignment, size);
-}
-void* memalign(size_t alignment, size_t size) {
-  count_allocation();
-  return __libc_memalign(alignment, size);
-}
-int posix_memalign(void** out, size_t alignment, size_t size) {
-  count_allocation();
-  *out = __libc_memalign(alignment, size);
-  return *out != nullptr ? 0 : ENOMEM;
-}
-}
+#include "tests/support/allocation_counter.hpp"
+#include "tests/support/process_allocator.hpp"
 
 namespace {
 
@@ -234,7 +192,7 @@ struct WorkerResult {
 void run_requests(Variant& v, const std::string& target, int worker, int n, WorkerResult& out) {
   out.samples.reserve(static_cast<std::size_t>(n));
   const int64_t cpu_before = cpu_time_ns(CLOCK_THREAD_CPUTIME_ID);
-  t_counted = true;
+  const testing::CountedThread counted;  // this thread's allocations count until the return
   for (int i = 0; i < n; ++i) {
     const uint64_t start = bench::TickClock::now();
     std::string failure = send_one(v, target, worker);
@@ -244,7 +202,6 @@ void run_requests(Variant& v, const std::string& target, int worker, int n, Work
       if (out.first_failure.empty()) out.first_failure = std::move(failure);
     }
   }
-  t_counted = false;
   out.cpu_ns = cpu_time_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_before;
 }
 
@@ -252,7 +209,8 @@ void run_requests(Variant& v, const std::string& target, int worker, int n, Work
 void run_slice(Variant& v, const std::string& target, int n, int concurrency, int client_cpu,
                const bench::TickClock& clock, bool record) {
   const uint64_t connects_before = v.connections_opened();
-  const uint64_t allocations_before = g_allocations.load();
+  // Counts the client threads' calls only (marked in run_requests), not the simulator's.
+  testing::AllocationWindow allocations(testing::CountedThreads::kMarked);
   const int64_t process_cpu_before = cpu_time_ns(CLOCK_PROCESS_CPUTIME_ID);
   std::vector<WorkerResult> results(static_cast<std::size_t>(concurrency));
   uint64_t wall_ticks = 0;
@@ -280,6 +238,7 @@ void run_slice(Variant& v, const std::string& target, int n, int concurrency, in
     wall_ticks = bench::TickClock::now() - start;
   }
   const int64_t process_cpu_ns = cpu_time_ns(CLOCK_PROCESS_CPUTIME_ID) - process_cpu_before;
+  allocations.close();
   if (!record) return;
   std::vector<int64_t> slice;
   for (WorkerResult& r : results) {
@@ -293,7 +252,7 @@ void run_slice(Variant& v, const std::string& target, int n, int concurrency, in
   v.wall_ticks += wall_ticks;
   v.requests += static_cast<uint64_t>(n);
   v.connects += v.connections_opened() - connects_before;
-  v.allocations += g_allocations.load() - allocations_before;
+  v.allocations += allocations.allocations();
   v.process_cpu_ns += process_cpu_ns;
 }
 
@@ -402,12 +361,8 @@ std::optional<int> parse(int argc, char** argv, Options& options) {
   CLI::App app(
       "rest_roundtrip_bench: a Capital.com REST request to the in-process simulator, "
       "pooled against a new connection per request (variants A-F, see the source)");
-  app.add_option("--requests", options.requests, "requests per slice")
-      ->default_val(options.requests)
-      ->check(CLI::Range(1, 1'000'000));
-  app.add_option("--rounds", options.rounds, "rounds of slices")
-      ->default_val(options.rounds)
-      ->check(CLI::Range(1, 10'000));
+  bench::add_positive_option(app, "--requests", options.requests, "requests per slice");
+  bench::add_positive_option(app, "--rounds", options.rounds, "rounds of slices");
   app.add_option("--warmup", options.warmup, "unmeasured requests per variant before the rounds")
       ->default_val(options.warmup)
       ->check(CLI::NonNegativeNumber);
@@ -420,12 +375,7 @@ std::optional<int> parse(int argc, char** argv, Options& options) {
   app.add_flag("!--no-plain", options.plain, "skip the plain-HTTP variants C and D");
   app.add_flag("!--no-bare", options.bare, "skip the bare-transport variants E and F");
   app.add_flag("!--no-pin", options.pin, "leave client and simulator threads unpinned");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& error) {
-    return app.exit(error);
-  }
-  return std::nullopt;
+  return bench::parse_command_line(app, argc, argv);
 }
 
 }  // namespace
@@ -433,6 +383,11 @@ std::optional<int> parse(int argc, char** argv, Options& options) {
 int main(int argc, char** argv) {
   Options options;
   if (const std::optional<int> exit = parse(argc, argv, options)) return *exit;
+  // Under mimalloc, operator new must still reach the counter (it replaces both).
+  const bool counting = testing::allocation_counting_available();
+  if (counting && testing::allocations_counted_for_one_new() == 0) {
+    die("the allocation counter does not see operator new");
+  }
   // The client warns loudly about plain http:// (variants C and D); nothing else is logged.
   spdlog::set_level(spdlog::level::err);
 
@@ -549,13 +504,16 @@ int main(int argc, char** argv) {
       "requests per variant; clock %s at %.2f GHz around each call\n"
       "TCP conns = connections the variant opened in its measured slices (pool / "
       "HttpsConnection counters); allocs/req = client threads only (%s);\n"
+      "allocator: %s%s\n"
       "CPU µs/req: client threads / whole process (client + simulator + Asio resolver "
       "threads)\n",
       full_target.c_str(), answer_bytes, tls_sim.rest_url().c_str(),
       OpenSSL_version(OPENSSL_VERSION), plain_sim ? ", plain: " : "",
       plain_sim ? plain_sim->rest_url().c_str() : "", kClientRequestsPerSecond, client_cpu, sim_cpu,
       load[0], probe_before, options.requests, options.rounds, order.c_str(), options.warmup,
-      bench::TickClock::source(), clock.ghz(), kPooledAllocations);
+      bench::TickClock::source(), clock.ghz(), kPooledAllocations,
+      testing::process_allocator_name().c_str(),
+      counting ? "" : " (allocations NOT counted: sanitizer build)");
 
   for (const int concurrency : options.concurrency) {
     for (auto& v : variants) {
