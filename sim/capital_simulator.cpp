@@ -10,7 +10,6 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <cmath>
-#include <deque>
 #include <fstream>
 #include <future>
 #include <random>
@@ -19,6 +18,7 @@
 #include <thread>
 
 #include "absl/strings/str_split.h"
+#include "common/websocket_outbox.hpp"
 #include "sim/crypto.hpp"
 
 namespace qt::sim {
@@ -234,7 +234,7 @@ using Impl = CapitalSimulator::Impl;
 template <class Stream>
 class WsSession : public StreamConnection, public std::enable_shared_from_this<WsSession<Stream>> {
  public:
-  WsSession(Impl& impl, Stream&& stream) : impl_(impl), ws_(std::move(stream)) {}
+  WsSession(Impl& impl, Stream&& stream) : impl_(impl), ws_(std::move(stream)), outbox_(ws_) {}
 
   void run(http::request<http::string_body> req) {
     beast::get_lowest_layer(ws_).expires_never();
@@ -255,15 +255,14 @@ class WsSession : public StreamConnection, public std::enable_shared_from_this<W
   }
 
   void send(std::string frame) override {
-    if (closed_ || queue_.size() >= kMaxQueuedFrames) return;
-    queue_.push_back(std::move(frame));
-    if (!writing_) write_next();
+    if (closed_ || outbox_.size() >= kMaxQueuedFrames) return;
+    outbox_.push(std::move(frame), this->shared_from_this());
   }
 
   void close() override {
     if (closed_) return;
     closed_ = true;
-    queue_.clear();
+    outbox_.stop();
     beast::error_code ec;
     beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
     beast::get_lowest_layer(ws_).close();
@@ -277,6 +276,7 @@ class WsSession : public StreamConnection, public std::enable_shared_from_this<W
     ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) {
         self->closed_ = true;
+        self->outbox_.stop();
         return;
       }
       self->last_activity_ = std::chrono::steady_clock::now();
@@ -289,30 +289,10 @@ class WsSession : public StreamConnection, public std::enable_shared_from_this<W
     });
   }
 
-  void write_next() {
-    writing_ = true;
-    ws_.text(true);
-    ws_.async_write(net::buffer(queue_.front()),
-                    [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                      if (ec || self->closed_) {
-                        self->writing_ = false;
-                        self->queue_.clear();
-                        return;
-                      }
-                      self->queue_.pop_front();
-                      if (self->queue_.empty()) {
-                        self->writing_ = false;
-                      } else {
-                        self->write_next();
-                      }
-                    });
-  }
-
   Impl& impl_;
   websocket::stream<Stream> ws_;
   beast::flat_buffer buffer_;
-  std::deque<std::string> queue_;
-  bool writing_ = false;
+  WebSocketOutbox<websocket::stream<Stream>> outbox_;
   bool closed_ = false;
   StreamSubscriptions subs_;
   std::chrono::steady_clock::time_point last_activity_;

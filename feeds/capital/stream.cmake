@@ -3,7 +3,6 @@
 # parsed in place onto the QuoteRing. Included by feeds/capital/CMakeLists.txt after
 # parser.cmake. qt_capital_client (TlsContext, Secret) is defined later, under gateway/; CMake
 # resolves the name at generate time.
-find_package(Boost 1.81 REQUIRED COMPONENTS url)
 if(NOT TARGET OpenSSL::SSL)
   find_package(OpenSSL 3 REQUIRED GLOBAL)
 endif()
@@ -16,4 +15,4 @@ qt_target_defaults(qt_capital_stream)
 target_link_libraries(qt_capital_stream
   PUBLIC qt_capital_quote_parser qt_capital_client qt_capital_protocol qt_engine
          absl::status absl::statusor Threads::Threads
-  PRIVATE Boost::headers Boost::url OpenSSL::SSL OpenSSL::Crypto fmt::fmt spdlog::spdlog)
+  PRIVATE Boost::headers OpenSSL::SSL OpenSSL::Crypto fmt::fmt spdlog::spdlog)

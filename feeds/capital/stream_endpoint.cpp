@@ -1,25 +1,13 @@
 #include "feeds/capital/stream_endpoint.hpp"
 
-#include <boost/url/parse.hpp>
-#include <charconv>
-
-#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "fmt/format.h"
+#include "gateway/capital/server_url.hpp"
 
 namespace qt::capital {
-namespace {
-
-bool default_port(const StreamEndpoint& e) {
-  return e.port == (e.tls ? 443 : 80);
-}
-
-}  // namespace
 
 std::string StreamEndpoint::host_header() const {
-  const bool ipv6 = host.find(':') != std::string::npos;
-  std::string out = ipv6 ? "[" + host + "]" : host;
-  if (!default_port(*this)) out += fmt::format(":{}", port);
-  return out;
+  return url_authority(host, port, tls);
 }
 
 std::string StreamEndpoint::to_string() const {
@@ -27,50 +15,17 @@ std::string StreamEndpoint::to_string() const {
 }
 
 absl::StatusOr<StreamEndpoint> parse_stream_url(std::string_view url) {
-  const auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) {
-    return absl::InvalidArgumentError("stream URL: not an absolute URL (expected wss://host/path)");
+  absl::StatusOr<ServerUrl> server = parse_server_url(url, "wss", "ws");
+  if (!server.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("stream URL: ", server.status().message()));
   }
-  const boost::urls::url_view& u = *parsed;
+  if (server->has_fragment) return absl::InvalidArgumentError("stream URL: has a fragment");
   StreamEndpoint endpoint;
-  const std::string scheme =
-      absl::AsciiStrToLower(absl::string_view(u.scheme().data(), u.scheme().size()));
-  if (scheme == "wss") {
-    endpoint.tls = true;
-    endpoint.port = 443;
-  } else if (scheme == "ws") {
-    endpoint.tls = false;
-    endpoint.port = 80;
-  } else {
-    return absl::InvalidArgumentError(
-        fmt::format("stream URL: scheme '{}' is not wss or ws", scheme));
-  }
-  if (u.has_userinfo()) {
-    return absl::InvalidArgumentError("stream URL: credentials in the URL are not accepted");
-  }
-  if (u.has_fragment()) return absl::InvalidArgumentError("stream URL: has a fragment");
-  std::string host(u.encoded_host().data(), u.encoded_host().size());
-  if (!host.empty() && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty()) return absl::InvalidArgumentError("stream URL: no host");
-  endpoint.host = absl::AsciiStrToLower(host);
-  if (u.has_port()) {
-    const std::string_view text(u.port().data(), u.port().size());
-    int port = 0;
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-    if (ec != std::errc() || ptr != text.data() + text.size() || port <= 0 || port > 65535) {
-      return absl::InvalidArgumentError(fmt::format("stream URL: port '{}' is invalid", text));
-    }
-    endpoint.port = static_cast<uint16_t>(port);
-  }
-  std::string target(u.encoded_path().data(), u.encoded_path().size());
-  if (target.empty()) target = "/";
-  if (u.has_query()) {
-    target += '?';
-    target.append(u.encoded_query().data(), u.encoded_query().size());
-  }
-  endpoint.target = std::move(target);
+  endpoint.tls = server->tls;
+  endpoint.host = std::move(server->host);
+  endpoint.port = server->port;
+  endpoint.target = server->path.empty() ? "/" : std::move(server->path);
+  if (server->query.has_value()) endpoint.target += '?' + *server->query;
   return endpoint;
 }
 

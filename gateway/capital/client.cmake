@@ -15,6 +15,7 @@ add_library(qt_capital_client
   ${CMAKE_CURRENT_LIST_DIR}/rest_client.cpp
   ${CMAKE_CURRENT_LIST_DIR}/rest_transport.cpp
   ${CMAKE_CURRENT_LIST_DIR}/retry_policy.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/server_url.cpp
   ${CMAKE_CURRENT_LIST_DIR}/session.cpp
 )
 qt_target_defaults(qt_capital_client)

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -12,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "gateway/capital/server_url.hpp"
 
 namespace qt::capital {
 namespace {
@@ -191,57 +191,20 @@ std::string_view to_string(CapitalEnvironment environment) {
 }
 
 std::string RestEndpoint::to_string() const {
-  const bool default_port = (tls && port == 443) || (!tls && port == 80);
-  const bool ipv6 = host.find(':') != std::string::npos;
-  std::string out = tls ? "https://" : "http://";
-  out += ipv6 ? "[" + host + "]" : host;
-  if (!default_port) out += fmt::format(":{}", port);
-  out += base_path;
-  return out;
+  return (tls ? "https://" : "http://") + url_authority(host, port, tls) + base_path;
 }
 
 absl::StatusOr<RestEndpoint> parse_rest_url(std::string_view url) {
-  const auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed) {
-    return absl::InvalidArgumentError("not an absolute URL (expected https://host[:port][/path])");
-  }
-  const boost::urls::url_view& u = *parsed;
-  RestEndpoint endpoint;
-  const std::string scheme =
-      absl::AsciiStrToLower(absl::string_view(u.scheme().data(), u.scheme().size()));
-  if (scheme == "https") {
-    endpoint.tls = true;
-    endpoint.port = 443;
-  } else if (scheme == "http") {
-    endpoint.tls = false;
-    endpoint.port = 80;
-  } else {
-    return absl::InvalidArgumentError(fmt::format("scheme '{}' is not https or http", scheme));
-  }
-  if (u.has_userinfo()) {
-    return absl::InvalidArgumentError("credentials in the URL are not accepted");
-  }
-  if (u.has_query() || u.has_fragment()) {
+  absl::StatusOr<ServerUrl> server = parse_server_url(url, "https", "http");
+  if (!server.ok()) return server.status();
+  if (server->query.has_value() || server->has_fragment) {
     return absl::InvalidArgumentError("the URL must not have a query or fragment");
   }
-  std::string host(u.encoded_host().data(), u.encoded_host().size());
-  if (!host.empty() && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty()) return absl::InvalidArgumentError("the URL has no host");
-  endpoint.host = absl::AsciiStrToLower(host);
-  if (u.has_port()) {
-    const std::string_view port_text(u.port().data(), u.port().size());
-    int port = 0;
-    const auto [ptr, ec] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port <= 0 ||
-        port > 65535) {
-      return absl::InvalidArgumentError(fmt::format("port '{}' is invalid", port_text));
-    }
-    endpoint.port = static_cast<uint16_t>(port);
-  }
-  std::string path(u.encoded_path().data(), u.encoded_path().size());
+  RestEndpoint endpoint;
+  endpoint.tls = server->tls;
+  endpoint.host = std::move(server->host);
+  endpoint.port = server->port;
+  std::string& path = server->path;
   while (!path.empty() && path.back() == '/') path.pop_back();
   endpoint.base_path = path.empty() ? std::string(kApiBasePath) : path;
   return endpoint;

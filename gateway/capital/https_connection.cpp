@@ -25,6 +25,7 @@
 
 #include "fmt/format.h"
 #include "gateway/capital/client_tls.hpp"
+#include "gateway/capital/server_url.hpp"
 
 namespace qt::capital {
 
@@ -248,11 +249,7 @@ absl::StatusOr<std::shared_ptr<TlsContext>> TlsContext::create(bool verify,
 
 struct HttpsConnection::Impl {
   Impl(RestEndpoint e, std::shared_ptr<TlsContext> t) : endpoint(std::move(e)), tls(std::move(t)) {
-    const bool default_port =
-        (endpoint.tls && endpoint.port == 443) || (!endpoint.tls && endpoint.port == 80);
-    const bool ipv6 = endpoint.host.find(':') != std::string::npos;
-    host_header = ipv6 ? "[" + endpoint.host + "]" : endpoint.host;
-    if (!default_port) host_header += fmt::format(":{}", endpoint.port);
+    host_header = url_authority(endpoint.host, endpoint.port, endpoint.tls);
     where = fmt::format("{}:{}", endpoint.host, endpoint.port);
   }
 

@@ -13,6 +13,8 @@
 #include <boost/beast/ssl.hpp>
 #include <cctype>
 
+#include "tests/capital_client/test_listener.hpp"
+
 namespace qt::capital::testing {
 
 namespace asio = boost::asio;
@@ -24,17 +26,8 @@ using asio::use_awaitable;
 
 struct TestServer::Impl {
   Impl(TestServer& owner, Handler h, const TestPki* pki)
-      : server(owner), handler(std::move(h)), acceptor(ioc) {
-    if (pki != nullptr) {
-      tls.emplace(ssl::context::tls_server);
-      tls->use_certificate_chain(asio::buffer(pki->server_cert_pem));
-      tls->use_private_key(asio::buffer(pki->server_key_pem), ssl::context::pem);
-    }
-    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
-    acceptor.open(endpoint.protocol());
-    acceptor.set_option(asio::socket_base::reuse_address(true));
-    acceptor.bind(endpoint);
-    acceptor.listen();
+      : server(owner), handler(std::move(h)), tls(server_tls_context(pki)), acceptor(ioc) {
+    listen_on_loopback(acceptor);
   }
 
   asio::awaitable<void> accept_loop() {

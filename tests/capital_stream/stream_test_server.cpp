@@ -10,13 +10,14 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
 
+#include "common/websocket_outbox.hpp"
 #include "fmt/format.h"
 #include "gateway/capital/protocol.hpp"
+#include "tests/capital_client/test_listener.hpp"
 
 namespace qt::capital::testing {
 
@@ -41,23 +42,16 @@ class Session {
 }  // namespace
 
 struct StreamTestServer::Impl {
-  Impl(StreamServerOptions o, const TestPki* pki) : options(std::move(o)), acceptor(ioc) {
-    if (pki != nullptr) {
-      tls.emplace(ssl::context::tls_server);
-      tls->use_certificate_chain(asio::buffer(pki->server_cert_pem));
-      tls->use_private_key(asio::buffer(pki->server_key_pem), ssl::context::pem);
-    }
-    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
-    acceptor.open(endpoint.protocol());
-    acceptor.set_option(asio::socket_base::reuse_address(true));
-    acceptor.bind(endpoint);
-    acceptor.listen();
+  Impl(StreamServerOptions o, const TestPki* pki)
+      : options(std::move(o)), tls(server_tls_context(pki)), acceptor(ioc) {
+    listen_on_loopback(acceptor);
   }
 
   template <typename Stream>
   class WsSession : public Session, public std::enable_shared_from_this<WsSession<Stream>> {
    public:
-    WsSession(Impl& server, Stream&& stream) : server_(server), ws_(std::move(stream)) {}
+    WsSession(Impl& server, Stream&& stream)
+        : server_(server), ws_(std::move(stream)), outbox_(ws_) {}
 
     void start() {
       if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
@@ -71,13 +65,12 @@ struct StreamTestServer::Impl {
     }
 
     void send(std::string frame) override {
-      if (!open_) return;
-      queue_.push_back(std::move(frame));
-      if (!writing_) write_next();
+      if (open_) outbox_.push(std::move(frame), this->shared_from_this());
     }
 
     void drop() override {
       open_ = false;
+      outbox_.stop();
       beast::error_code ignored;
       beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
       beast::get_lowest_layer(ws_).close();
@@ -132,31 +125,11 @@ struct StreamTestServer::Impl {
       });
     }
 
-    void write_next() {
-      writing_ = true;
-      ws_.text(true);
-      ws_.async_write(asio::buffer(queue_.front()),
-                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-                        if (ec) {
-                          self->writing_ = false;
-                          self->queue_.clear();
-                          return;
-                        }
-                        self->queue_.pop_front();
-                        if (self->queue_.empty()) {
-                          self->writing_ = false;
-                        } else {
-                          self->write_next();
-                        }
-                      });
-    }
-
     Impl& server_;
     websocket::stream<Stream> ws_;
     beast::flat_buffer buffer_;
     http::request<http::string_body> request_;
-    std::deque<std::string> queue_;
-    bool writing_ = false;
+    WebSocketOutbox<websocket::stream<Stream>> outbox_;
     std::atomic<bool> open_{false};  // read by the test thread (open_connections)
     int index_ = 0;
   };

@@ -3,7 +3,7 @@
 # folder may include (#include "folder/..."). Data flows one way; a lower layer never includes a
 # higher one. Usage: check_layers.sh [ROOT] — exits 1 and names every offending line.
 #
-#   common   — the bottom: JSON text, base64; includes no other project folder
+#   common   — the bottom: JSON text, base64, the WebSocket outbox; includes no other project folder
 #   engine   — trading state and the strategy API; only itself
 #   persist  — journal, snapshots, backups of the engine's state; common, engine
 #   gateway  — venues (Capital.com client, paper) and client ports; common, engine

@@ -24,24 +24,13 @@ namespace {
 
 namespace dom = simdjson::dom;
 namespace od = simdjson::ondemand;
+using schema::IsOptional;
+using schema::IsStringMap;
+using schema::IsVector;
 using schema::Keys;
 using schema::Need;
+using schema::OrderedStringPairs;
 using simdjson::SUCCESS;
-
-template <class T>
-struct IsOptional : std::false_type {};
-template <class T>
-struct IsOptional<std::optional<T>> : std::true_type {};
-template <class T>
-struct IsVector : std::false_type {};
-template <class T>
-struct IsVector<std::vector<T>> : std::true_type {};
-template <class T>
-struct IsStringMap : std::false_type {};
-template <class T>
-struct IsStringMap<std::map<std::string, T>> : std::true_type {};
-
-using OrderedStringPairs = std::vector<std::pair<std::string, std::string>>;
 
 // Walks one document. The first failure is kept; every later call is a no-op, so describe()
 // bodies need no error plumbing. Each value is read once, right after its lookup (on-demand).

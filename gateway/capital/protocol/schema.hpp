@@ -10,7 +10,13 @@
 // Need::kRequired fields make the parse fail when absent.
 #pragma once
 
+#include <map>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "gateway/capital/protocol/messages.hpp"
 
@@ -26,6 +32,23 @@ struct Keys {
   constexpr Keys(std::string_view name) : current(name) {}  // NOLINT
   constexpr Keys(std::string_view now, std::string_view old) : current(now), legacy(old) {}
 };
+
+// The member types a visitor tells apart; both walkers dispatch on them.
+template <class T>
+struct IsOptional : std::false_type {};
+template <class T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+template <class T>
+struct IsVector : std::false_type {};
+template <class T>
+struct IsVector<std::vector<T>> : std::true_type {};
+template <class T>
+struct IsStringMap : std::false_type {};
+template <class T>
+struct IsStringMap<std::map<std::string, T>> : std::true_type {};
+
+// A JSON object of strings read and written in member order (the stream's subscriptions).
+using OrderedStringPairs = std::vector<std::pair<std::string, std::string>>;
 
 // Every describe() takes a mutable reference; the writer passes a const_cast object and only
 // reads it.

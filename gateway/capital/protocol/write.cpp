@@ -12,23 +12,12 @@
 namespace qt::capital {
 namespace {
 
+using schema::IsOptional;
+using schema::IsStringMap;
+using schema::IsVector;
 using schema::Keys;
 using schema::Need;
-
-template <class T>
-struct IsOptional : std::false_type {};
-template <class T>
-struct IsOptional<std::optional<T>> : std::true_type {};
-template <class T>
-struct IsVector : std::false_type {};
-template <class T>
-struct IsVector<std::vector<T>> : std::true_type {};
-template <class T>
-struct IsStringMap : std::false_type {};
-template <class T>
-struct IsStringMap<std::map<std::string, T>> : std::true_type {};
-
-using OrderedStringPairs = std::vector<std::pair<std::string, std::string>>;
+using schema::OrderedStringPairs;
 
 class Writer {
  public:
