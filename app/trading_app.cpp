@@ -16,6 +16,11 @@ namespace qt {
 
 namespace {
 
+// A stage thread's runner settings from its [threads.<stage>] config.
+RunnerSpec spec(const char* thread_name, const ThreadConfig& thread) {
+  return RunnerSpec{thread_name, thread.cpu, thread.wait};
+}
+
 TradingState to_trading_state(const std::string& text) {
   if (text == "reducing") return TradingState::kReducing;
   if (text == "halted") return TradingState::kHalted;
@@ -112,9 +117,6 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
   if (absl::Status status = open_persistence(); !status.ok()) return status;
 
   threading_mode_ = resolve_threading_mode(config_.threading, std::thread::hardware_concurrency());
-  auto spec = [](const char* name, const ThreadConfig& t) {
-    return RunnerSpec{name, t.cpu, t.wait};
-  };
   if (capital_mode()) {
     std::vector<capital::VenueInstrument> venue_instruments;
     for (const InstrumentSpec& instrument : instruments_) {
@@ -195,9 +197,6 @@ absl::Status TradingApp::build_paper() {
   feed_ = std::make_unique<RandomWalkFeed>(instruments_, walk, config_.feed_seed,
                                            config_.quotes_per_second);
   venue_ = std::make_unique<PaperVenue>(*venue_requests_, *venue_events_, venue_quotes_.get());
-  auto spec = [](const char* name, const ThreadConfig& t) {
-    return RunnerSpec{name, t.cpu, t.wait};
-  };
   runners_ =
       build_runners(threading_mode_, {{feed_.get(), spec("qt-feed", config_.feed_thread)},
                                       {engine_.get(), spec("qt-engine", config_.engine_thread)},

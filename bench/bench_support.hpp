@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -231,6 +232,14 @@ inline Percentiles timer_overhead(const TickClock& clock) {
     sample = static_cast<int64_t>(TickClock::now() - t0);
   }
   return percentiles(overhead, clock.to_ns(1.0));
+}
+
+// CPU time of `clock` (CLOCK_THREAD_CPUTIME_ID, CLOCK_PROCESS_CPUTIME_ID or another thread's
+// clock from pthread_getcpuclockid) in nanoseconds.
+inline int64_t cpu_time_ns(clockid_t clock) {
+  timespec ts{};
+  ::clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 inline double median(std::vector<double> values) {

@@ -81,9 +81,7 @@ void sleep_until_ns(int64_t deadline_ns) {
 }
 
 double thread_cpu_seconds(clockid_t clock) {
-  timespec ts;
-  ::clock_gettime(clock, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  return static_cast<double>(cpu_time_ns(clock)) / 1e9;
 }
 
 CellResult run_cell(const std::string& policy, int rate, double seconds, int64_t spin_ns) {

@@ -176,12 +176,6 @@ std::string send_one(Variant& v, const std::string& relative_target, int worker)
   return {};
 }
 
-int64_t cpu_time_ns(clockid_t which) {
-  timespec ts;
-  ::clock_gettime(which, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 struct WorkerResult {
   std::vector<int64_t> samples;  // ticks
   int64_t cpu_ns = 0;
@@ -191,7 +185,7 @@ struct WorkerResult {
 
 void run_requests(Variant& v, const std::string& target, int worker, int n, WorkerResult& out) {
   out.samples.reserve(static_cast<std::size_t>(n));
-  const int64_t cpu_before = cpu_time_ns(CLOCK_THREAD_CPUTIME_ID);
+  const int64_t cpu_before = bench::cpu_time_ns(CLOCK_THREAD_CPUTIME_ID);
   const testing::CountedThread counted;  // this thread's allocations count until the return
   for (int i = 0; i < n; ++i) {
     const uint64_t start = bench::TickClock::now();
@@ -202,7 +196,7 @@ void run_requests(Variant& v, const std::string& target, int worker, int n, Work
       if (out.first_failure.empty()) out.first_failure = std::move(failure);
     }
   }
-  out.cpu_ns = cpu_time_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_before;
+  out.cpu_ns = bench::cpu_time_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_before;
 }
 
 // One slice: `n` requests of `v` from `concurrency` client threads. `record` false: warm-up.
@@ -211,7 +205,7 @@ void run_slice(Variant& v, const std::string& target, int n, int concurrency, in
   const uint64_t connects_before = v.connections_opened();
   // Counts the client threads' calls only (marked in run_requests), not the simulator's.
   testing::AllocationWindow allocations(testing::CountedThreads::kMarked);
-  const int64_t process_cpu_before = cpu_time_ns(CLOCK_PROCESS_CPUTIME_ID);
+  const int64_t process_cpu_before = bench::cpu_time_ns(CLOCK_PROCESS_CPUTIME_ID);
   std::vector<WorkerResult> results(static_cast<std::size_t>(concurrency));
   uint64_t wall_ticks = 0;
   if (concurrency == 1) {
@@ -237,7 +231,7 @@ void run_slice(Variant& v, const std::string& target, int n, int concurrency, in
     for (std::thread& t : workers) t.join();
     wall_ticks = bench::TickClock::now() - start;
   }
-  const int64_t process_cpu_ns = cpu_time_ns(CLOCK_PROCESS_CPUTIME_ID) - process_cpu_before;
+  const int64_t process_cpu_ns = bench::cpu_time_ns(CLOCK_PROCESS_CPUTIME_ID) - process_cpu_before;
   allocations.close();
   if (!record) return;
   std::vector<int64_t> slice;
