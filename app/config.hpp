@@ -21,6 +21,7 @@ namespace qt {
 struct ThreadConfig {
   int cpu = -1;  // -1 = not pinned
   WaitMode wait = WaitMode::kPark;
+  int64_t spin_ns = IdleStrategy::kDefaultSpinNs;  // park: spin budget after work
 };
 
 struct InstrumentConfig {

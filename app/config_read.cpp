@@ -165,6 +165,12 @@ ThreadConfig read_thread(const Section& threads, std::string_view name) {
   ThreadConfig t;
   t.cpu = s.int_in("cpu", -1, std::numeric_limits<int>::max());
   t.wait = wait_from(s.choice("wait", {"spin", "yield", "park"}));
+  const double spin_us = s.non_negative("spin_us");
+  if (spin_us > 1e6) {
+    s.errors().push_back(s.key_path("spin_us") + ": at most 1000000 (1 s); got " +
+                         format_double(spin_us));
+  }
+  t.spin_ns = static_cast<int64_t>(std::llround(std::min(spin_us, 1e6) * 1e3));
   return t;
 }
 

@@ -18,7 +18,7 @@ namespace {
 
 // A stage thread's runner settings from its [threads.<stage>] config.
 RunnerSpec spec(const char* thread_name, const ThreadConfig& thread) {
-  return RunnerSpec{thread_name, thread.cpu, thread.wait};
+  return RunnerSpec{thread_name, thread.cpu, thread.wait, thread.spin_ns};
 }
 
 TradingState to_trading_state(const std::string& text) {

@@ -58,7 +58,7 @@ void AgentRunner::run() {
                   std::memory_order_release);
   }
   for (Agent* agent : agents_) agent->on_start();
-  IdleStrategy idle(spec_.wait, &doorbell_);
+  IdleStrategy idle(spec_.wait, &doorbell_, spec_.spin_ns);
   while (running_.load(std::memory_order_acquire)) {
     idle.idle(
         do_work_once(),

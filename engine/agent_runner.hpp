@@ -26,6 +26,7 @@ struct RunnerSpec {
   std::string thread_name;  // ≤ 15 characters are visible in top/ps
   int cpu = -1;             // -1 = let the scheduler place it
   WaitMode wait = WaitMode::kPark;
+  int64_t spin_ns = IdleStrategy::kDefaultSpinNs;  // kPark: spin budget after work
 };
 
 class AgentRunner {

@@ -226,6 +226,21 @@ TEST(Config, BadEnumValueIsRejected) {
       << error;
 }
 
+TEST(Config, ParkSpinBudgetIsPerThreadInMicroseconds) {
+  ConfigSources sources;
+  sources.set_overrides = {"threads.engine.spin_us=150", "threads.venue.spin_us=0"};
+  const absl::StatusOr<AppConfig> config = load_config(sources);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->engine_thread.spin_ns, 150'000);
+  EXPECT_EQ(config->venue_thread.spin_ns, 0);
+  EXPECT_EQ(config->feed_thread.spin_ns, IdleStrategy::kDefaultSpinNs);
+
+  sources.set_overrides = {"threads.engine.spin_us=-1", "threads.feed.spin_us=2000000"};
+  const std::string error = load_error(sources);
+  EXPECT_NE(error.find("threads.engine.spin_us: must be >= 0"), std::string::npos) << error;
+  EXPECT_NE(error.find("threads.feed.spin_us: at most 1000000"), std::string::npos) << error;
+}
+
 TEST(Config, StrategyOnUnknownInstrumentIsRejected) {
   ConfigSources sources;
   sources.set_overrides = {"strategies.1.instrument=SILVER"};
