@@ -13,6 +13,7 @@
 #include "persist/records.hpp"
 #include "tests/engine_journal_support.hpp"
 #include "tests/engine_test_support.hpp"
+#include "tests/persist/snapshot_test_support.hpp"
 
 namespace qt {
 namespace {
@@ -58,40 +59,6 @@ ClientCommand cancel_of(std::string_view client_id) {
   command.kind = CommandKind::kCancelOrder;
   command.cancel.client_order_id = ClientOrderId::from(client_id);
   return command;
-}
-
-void expect_same_state(const EngineState& a, const EngineState& b) {
-  EXPECT_EQ(a.journal_sequence, b.journal_sequence);
-  EXPECT_EQ(a.last_order_id, b.last_order_id);
-  ASSERT_EQ(a.orders.size(), b.orders.size());
-  for (std::size_t i = 0; i < a.orders.size(); ++i) {
-    const Order& x = a.orders[i];
-    const Order& y = b.orders[i];
-    SCOPED_TRACE("order " + std::to_string(x.id));
-    EXPECT_EQ(x.id, y.id);
-    EXPECT_EQ(x.client_order_id.view(), y.client_order_id.view());
-    EXPECT_EQ(x.source, y.source);
-    EXPECT_EQ(x.state, y.state);
-    EXPECT_EQ(x.size, y.size);
-    EXPECT_EQ(x.limit_price, y.limit_price);
-    EXPECT_EQ(x.filled_size, y.filled_size);
-    EXPECT_EQ(x.average_fill_price, y.average_fill_price);
-    EXPECT_TRUE(x.filled_value == y.filled_value);
-    EXPECT_EQ(x.created_epoch_ms, y.created_epoch_ms);
-    EXPECT_EQ(x.venue_order_id, y.venue_order_id);
-  }
-  ASSERT_EQ(a.positions.size(), b.positions.size());
-  for (std::size_t i = 0; i < a.positions.size(); ++i) {
-    EXPECT_EQ(a.positions[i].net_size(), b.positions[i].net_size());
-    EXPECT_EQ(a.positions[i].average_price(), b.positions[i].average_price());
-    EXPECT_EQ(a.positions[i].realized_pnl(), b.positions[i].realized_pnl());
-    EXPECT_EQ(a.positions[i].bought_size(), b.positions[i].bought_size());
-    EXPECT_EQ(a.positions[i].sold_size(), b.positions[i].sold_size());
-  }
-  EXPECT_EQ(a.open_buy_size, b.open_buy_size);
-  EXPECT_EQ(a.open_sell_size, b.open_sell_size);
-  EXPECT_EQ(a.trading_state, b.trading_state);
-  EXPECT_EQ(a.kill_switch, b.kill_switch);
 }
 
 TEST(EngineJournal, NothingLeavesTheEngineBeforeItsRecordIsDurable) {
@@ -169,7 +136,7 @@ TEST(EngineJournal, ReplayOfTheJournalRebuildsExactlyTheSameState) {
   for (const JournalEntry& e : j.records) {
     ASSERT_TRUE(persist::replay_record(*fresh.engine, e).ok());
   }
-  expect_same_state(original, fresh.engine->capture_state());
+  persist::test::expect_same_orders_and_positions(original, fresh.engine->capture_state());
   // Replay produced no output at all.
   EXPECT_EQ(fresh.requests->size_approx(), 0u);
   EXPECT_EQ(fresh.updates->size_approx(), 0u);
@@ -237,12 +204,12 @@ TEST(EngineJournal, CapturedStateRestoresIntoAFreshEngineAndReplayContinuesFromI
 
   EngineRig fresh;
   ASSERT_TRUE(fresh.engine->restore_state(middle).ok());
-  expect_same_state(middle, fresh.engine->capture_state());
+  persist::test::expect_same_orders_and_positions(middle, fresh.engine->capture_state());
   for (std::size_t i = tail_from; i < j.records.size(); ++i) {
     const JournalEntry& e = j.records[i];
     ASSERT_TRUE(persist::replay_record(*fresh.engine, e).ok());
   }
-  expect_same_state(end, fresh.engine->capture_state());
+  persist::test::expect_same_orders_and_positions(end, fresh.engine->capture_state());
   // The duplicate check survives: the restored index knows "a".
   EXPECT_NE(fresh.engine->find_order(1), nullptr);
 }

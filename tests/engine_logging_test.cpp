@@ -114,19 +114,21 @@ TEST(EngineLogging, AFloodOfIllegalTransitionsBehindAStallingTerminalDoesNotStal
   spdlog::set_default_logger(previous);
 }
 
+// Keeps every line it is given (read after the NonBlockingSink's flush()).
+class RecordingSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::vector<std::string> lines;
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    lines.emplace_back(msg.payload.data(), msg.payload.size());
+  }
+  void flush_() override {}
+};
+
 // Several threads log at once into a small queue: each line arrives whole or is counted as
 // dropped, and one thread's lines keep their order.
 TEST(NonBlockingSink, ConcurrentProducersLoseNoLineUncountedAndKeepEachThreadsOrder) {
-  class RecordingSink final : public spdlog::sinks::base_sink<std::mutex> {
-   public:
-    std::vector<std::string> lines;  // read after flush()
-
-   protected:
-    void sink_it_(const spdlog::details::log_msg& msg) override {
-      lines.emplace_back(msg.payload.data(), msg.payload.size());
-    }
-    void flush_() override {}
-  };
   auto recorder = std::make_shared<RecordingSink>();
   auto background = std::make_shared<NonBlockingSink>(recorder, /*capacity=*/64);
   spdlog::logger logger("stress", background);
@@ -153,16 +155,6 @@ TEST(NonBlockingSink, ConcurrentProducersLoseNoLineUncountedAndKeepEachThreadsOr
 
 // A line longer than the slot is cut at a UTF-8 character boundary, never inside a character.
 TEST(NonBlockingSink, CutsAnOverlongLineAtACharacterBoundary) {
-  class RecordingSink final : public spdlog::sinks::base_sink<std::mutex> {
-   public:
-    std::vector<std::string> lines;  // read after flush()
-
-   protected:
-    void sink_it_(const spdlog::details::log_msg& msg) override {
-      lines.emplace_back(msg.payload.data(), msg.payload.size());
-    }
-    void flush_() override {}
-  };
   auto recorder = std::make_shared<RecordingSink>();
   auto background = std::make_shared<NonBlockingSink>(recorder, /*capacity=*/4);
   spdlog::logger logger("utf8", background);

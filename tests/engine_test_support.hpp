@@ -55,7 +55,8 @@ struct EngineRig {
     engine->on_start();
   }
 
-  void quote(InstrumentId id, PriceUnits bid, PriceUnits ask) {
+  // One quote to the engine and the paper venue, not yet processed.
+  void push_quote(InstrumentId id, PriceUnits bid, PriceUnits ask) {
     Quote q;
     q.instrument = id;
     q.bid = bid;
@@ -65,6 +66,10 @@ struct EngineRig {
     q.received_ns = 0;
     engine_quotes->try_push(q);
     venue_quotes->try_push(q);
+  }
+
+  void quote(InstrumentId id, PriceUnits bid, PriceUnits ask) {
+    push_quote(id, bid, ask);
     pump();
   }
 

@@ -3,20 +3,11 @@
 # exit codes (verify: 0 clean, 1 torn tail, 2 corruption; 3 unreadable), output, filters, and
 # that verify never modifies what it reads.
 # Usage: journal_cli_test.sh PATH_TO_QUANTTRADING PATH_TO_JOURNAL_FIXTURE_WRITER
-set -uo pipefail
+# shellcheck source=tests/cli/test_lib.sh
+source "$(dirname "$0")/test_lib.sh"
 bin="$1"
 fixture="$2"
-for f in "$bin" "$fixture"; do
-  [[ -x "$f" ]] || { echo "FAIL: $f is missing (build it first)"; exit 1; }
-done
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-expect_exit() {  # expected actual what
-  if [[ $2 -eq $1 ]]; then pass "$3 exits $1"; else fail "$3 exited $2, expected $1"; fi
-}
+require_executables "$bin" "$fixture"
 
 # --- a clean journal -------------------------------------------------------------------------
 mkdir -p "$work/clean/journal"
@@ -115,5 +106,4 @@ expect_exit 2 $? "stats of a corrupt journal"
 expect_exit 3 $? "verify of a missing directory"
 grep -q 'does not exist' "$work/missing.out" && pass "missing directory explained" || fail "missing dir message"
 
-echo "failures: $failures"
-[[ $failures -eq 0 ]]
+finish

@@ -1,13 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end checks of the quanttrading binary as a user runs it.
 # Usage: quanttrading_cli_test.sh PATH_TO_QUANTTRADING
-set -uo pipefail
+# shellcheck source=tests/cli/test_lib.sh
+source "$(dirname "$0")/test_lib.sh"
 bin="$1"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 # wait_for FILE PATTERN: until FILE has a line matching PATTERN (up to 60 s: sanitizer builds
 # start slowly, more so beside other tests); a fixed sleep made the checks below race start-up.
 wait_for() {
@@ -184,5 +180,4 @@ if start_sim faulty --error-rate 1.0; then
   kill $sim_pid 2>/dev/null; wait $sim_pid 2>/dev/null
 fi
 
-echo "$failures failed"
-[[ $failures -eq 0 ]]
+finish

@@ -7,20 +7,11 @@
 # tail after a SIGKILL is replayed up to and reported (exit 1), and neither command changes a
 # byte of what it reads.
 # Usage: snapshot_cli_test.sh PATH_TO_QUANTTRADING PATH_TO_SNAPSHOT_FIXTURE_WRITER
-set -uo pipefail
+# shellcheck source=tests/cli/test_lib.sh
+source "$(dirname "$0")/test_lib.sh"
 bin="$1"
 fixture="$2"
-for f in "$bin" "$fixture"; do
-  [[ -x "$f" ]] || { echo "FAIL: $f is missing (build it first)"; exit 1; }
-done
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-expect_exit() {  # expected actual what output-file
-  if [[ $2 -eq $1 ]]; then pass "$3 exits $1"; else fail "$3 exited $2, expected $1"; cat "$4"; fi
-}
+require_executables "$bin" "$fixture"
 field() {  # file "prefix:" -> the rest of the first line starting with it
   sed -n "s/^$2 //p" "$1" | head -1
 }
@@ -146,5 +137,4 @@ fi
 "$bin" journal replay --data-dir "$work/nowhere" --set venue.kind=paper >"$work/none.out" 2>&1
 expect_exit 3 $? "journal replay of a missing directory" "$work/none.out"
 
-if [[ $failures -gt 0 ]]; then echo "$failures failure(s)"; exit 1; fi
-echo "all passed"
+finish

@@ -167,14 +167,7 @@ class DiskJournaledEngine {
   }
 
   void quote(InstrumentId id, PriceUnits bid, PriceUnits ask) {
-    Quote q;
-    q.instrument = id;
-    q.bid = bid;
-    q.ask = ask;
-    q.bid_size = q.ask_size = 1000;
-    q.sequence = ++quote_sequence_;
-    rig_.engine_quotes->try_push(q);
-    rig_.venue_quotes->try_push(q);
+    rig_.push_quote(id, bid, ask);
     pump();
   }
 
@@ -248,7 +241,6 @@ class DiskJournaledEngine {
   std::unique_ptr<JournalRing> ring_ = std::make_unique<JournalRing>();
   std::unique_ptr<JournalRingLog> log_;
   std::unique_ptr<JournalWriter> writer_;
-  uint64_t quote_sequence_ = 0;
   int next_round_ = 0;
 };
 
