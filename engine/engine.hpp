@@ -169,12 +169,14 @@ class Engine final : public Agent {
   bool writing_ahead() const { return log_ != nullptr && !replaying_; }
   // Room for `events` more write-ahead events and as many outputs (without a log: outputs and
   // one venue request).
-  bool has_room(std::size_t events) const {
+  // Asks the producer sides (cached views), never size_approx(): that would read the consumer's
+  // cache line on every order.
+  bool has_room(std::size_t events) {
     if (outputs_.room() < events) return false;
-    if (log_ != nullptr) return log_->room() >= events;
-    return venue_requests_.size_approx() < VenueRequestRing::kCapacity;
+    if (log_ != nullptr) return log_->room(events) >= events;
+    return venue_requests_.producer_room(1) >= 1;
   }
-  std::size_t input_budget() const;  // inputs one duty cycle may take without overflowing
+  std::size_t input_budget();  // inputs one duty cycle may take without overflowing
   // Assigns the next sequence and writes the event ahead (timestamp_ns 0 = now).
   void write_ahead(EngineEvent& event);
   // A place or cancel: its kSentToVenue event first (with a log), then the request. Requests of

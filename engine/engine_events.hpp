@@ -63,8 +63,10 @@ static_assert(sizeof(EngineEvent) <= 128, "an event is at most two cache lines")
 class WriteAheadLog {
  public:
   virtual ~WriteAheadLog() = default;
-  // How many more events append() takes right now.
-  virtual std::size_t room() const noexcept = 0;
+  // How many more events append() takes right now: a lower bound, at least `wanted` whenever
+  // that many fit (an implementation may answer from a cached view while it has that much room).
+  // Engine thread only.
+  virtual std::size_t room(std::size_t wanted) noexcept = 0;
   // False only when there was no room: the engine checks room() first, so that is a bug.
   virtual bool append(const EngineEvent& event) noexcept = 0;
   // Every event up to this sequence is durable (acquire load of what the writer publishes).

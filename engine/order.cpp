@@ -109,22 +109,4 @@ TransitionResult apply_order_event(Order& order, OrderEvent event, SizeUnits fil
   return TransitionResult::kApplied;
 }
 
-VenueRequest venue_request_for(const Order& order, VenueRequestKind kind, int64_t created_ns) {
-  VenueRequest request;
-  request.kind = kind;
-  request.side = order.side;
-  request.type = order.type;
-  request.instrument = order.instrument;
-  request.order_id = order.id;
-  request.size = order.leaves();
-  request.created_ns = created_ns;
-  if (kind == VenueRequestKind::kCancel) return request;  // the venue knows the rest
-  request.limit_price = order.limit_price;
-  if (kind != VenueRequestKind::kReconcile) return request;
-  request.sent_epoch_ms = order.created_epoch_ms;
-  request.venue_order_id = order.venue_order_id;
-  request.cancel_requested = order.state == OrderState::kPendingCancel;
-  return request;
-}
-
 }  // namespace qt

@@ -71,6 +71,23 @@ TransitionResult apply_order_event(Order& order, OrderEvent event, SizeUnits fil
 // The venue request of `kind` for `order` as it stands: its remaining size; a place also its limit
 // price; a kReconcile also its venue id, when it was admitted and whether a cancel is pending (what
 // the venue needs to resume it). Exactly the fields each kind always carried in the journal.
-VenueRequest venue_request_for(const Order& order, VenueRequestKind kind, int64_t created_ns);
+inline VenueRequest venue_request_for(const Order& order, VenueRequestKind kind,
+                                      int64_t created_ns) {
+  VenueRequest request;
+  request.kind = kind;
+  request.side = order.side;
+  request.type = order.type;
+  request.instrument = order.instrument;
+  request.order_id = order.id;
+  request.size = order.leaves();
+  request.created_ns = created_ns;
+  if (kind == VenueRequestKind::kCancel) return request;  // the venue knows the rest
+  request.limit_price = order.limit_price;
+  if (kind != VenueRequestKind::kReconcile) return request;
+  request.sent_epoch_ms = order.created_epoch_ms;
+  request.venue_order_id = order.venue_order_id;
+  request.cancel_requested = order.state == OrderState::kPendingCancel;
+  return request;
+}
 
 }  // namespace qt

@@ -3,6 +3,7 @@
 // durable, and updates until the work that produced them is done (engine/output_queue.hpp).
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <limits>
 #include <memory>
 
@@ -25,9 +26,10 @@ void Engine::set_write_ahead_log(WriteAheadLog* log, uint64_t next_sequence) {
   journal_sequence_ = next_sequence - 1;
 }
 
-std::size_t Engine::input_budget() const {
+std::size_t Engine::input_budget() {
+  constexpr std::size_t kFullBudgetRoom = kMaxDrainBatch * kEventsPerInput;
   std::size_t room = outputs_.room();
-  if (writing_ahead() && log_->room() < room) room = log_->room();
+  if (writing_ahead()) room = std::min(room, log_->room(kFullBudgetRoom));
   const std::size_t inputs = room / kEventsPerInput;
   return inputs < kMaxDrainBatch ? inputs : kMaxDrainBatch;
 }

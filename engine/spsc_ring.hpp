@@ -2,8 +2,8 @@
 // messages — the only way stages of the pipeline talk to each other.
 //
 // Guarantees:
-//  - exactly one producer thread calls try_push/try_push_batch and exactly one consumer thread
-//    calls try_pop/drain/peek; any thread may read size_approx();
+//  - exactly one producer thread calls try_push/try_push_batch/producer_room and exactly one
+//    consumer thread calls try_pop/drain; any thread may read size_approx();
 //  - no allocation after construction (storage is inline), no locks, no system calls;
 //  - FIFO order, nothing lost or duplicated (tests/spsc_ring_test.cpp pushes 10M sequenced
 //    messages under TSan);
@@ -57,6 +57,18 @@ class SpscRing {
     for (std::size_t i = 0; i < n; ++i) slots_[(tail + i) & kMask] = messages[i];
     if (n != 0) producer_.tail.store(tail + n, std::memory_order_release);
     return n;
+  }
+
+  // Producer side. A lower bound on the free slots that is at least `wanted` whenever that many
+  // are free. The consumer's index is read only when the cached view shows fewer than `wanted`,
+  // so a producer that checks before every push costs no cache-line transfer while the ring has
+  // room (size_approx() reads the consumer's line every time, a cross-core miss when it drains).
+  std::size_t producer_room(std::size_t wanted) noexcept {
+    const uint64_t tail = producer_.tail.load(std::memory_order_relaxed);
+    std::size_t room = Capacity - static_cast<std::size_t>(tail - producer_.cached_head);
+    if (room >= wanted) return room;
+    producer_.cached_head = consumer_.head.load(std::memory_order_acquire);
+    return Capacity - static_cast<std::size_t>(tail - producer_.cached_head);
   }
 
   // Consumer side. Returns false when the ring is empty.

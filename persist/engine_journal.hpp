@@ -40,9 +40,7 @@ class JournalRingLog final : public WriteAheadLog {
 
   void set_doorbell(Doorbell* doorbell) { doorbell_ = doorbell; }
 
-  std::size_t room() const noexcept override {
-    return JournalRing::kCapacity - ring_.size_approx();
-  }
+  std::size_t room(std::size_t wanted) noexcept override { return ring_.producer_room(wanted); }
   bool append(const EngineEvent& event) noexcept override {
     if (!ring_.try_push(encode_event(event))) return false;
     if (doorbell_ != nullptr) doorbell_->ring();

@@ -69,7 +69,7 @@ class ChainBuyer final : public Strategy {
 // A write-ahead log in memory whose durability the test moves by hand.
 class ManualLog final : public WriteAheadLog {
  public:
-  std::size_t room() const noexcept override { return 1 << 20; }
+  std::size_t room(std::size_t) noexcept override { return 1 << 20; }
   bool append(const EngineEvent& event) noexcept override {
     events.push_back(event);
     return true;

@@ -74,6 +74,24 @@ TEST(SpscRing, DrainRespectsLimitAndOrder) {
 }
 
 // 10M sequenced messages across two threads, mixing single and batch operations on both sides:
+// producer_room answers from the producer's cached view while that shows `wanted` free slots, and
+// looks at the consumer's index only when it does not: never more room than there is, and never
+// "no room" while the consumer has freed what was asked for.
+TEST(SpscRing, ProducerRoomIsALowerBoundThatRefreshesWhenShort) {
+  SpscRing<uint64_t, 8> ring;
+  EXPECT_EQ(ring.producer_room(1), 8u);
+  for (uint64_t i = 0; i < 8; ++i) ASSERT_TRUE(ring.try_push(i));
+  EXPECT_EQ(ring.producer_room(1), 0u);
+  uint64_t out = 0;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ring.try_pop(out));
+  EXPECT_EQ(ring.producer_room(0), 0u);  // cached view: enough for 0, so the stale answer stands
+  EXPECT_EQ(ring.producer_room(3), 3u);  // short of 3 in the cached view: reads the consumer's
+  EXPECT_EQ(ring.producer_room(4), 3u);  // fresh, and no more than there is
+  for (uint64_t i = 0; i < 3; ++i) ASSERT_TRUE(ring.try_push(i));
+  EXPECT_EQ(ring.producer_room(1), 0u);
+  EXPECT_FALSE(ring.try_push(99));
+}
+
 // nothing lost, duplicated, reordered or torn. Run under the tsan preset to prove the ordering.
 TEST(SpscRing, TenMillionSequencedMessagesAcrossThreads) {
   constexpr uint64_t kMessages = 10'000'000;
