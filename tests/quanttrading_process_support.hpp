@@ -165,7 +165,8 @@ inline ProgramRun run_program(const std::vector<std::string>& argv,
 }
 
 // The environment for a child of this test: ours without anything that would reach its
-// configuration or broker connection (QT_*, CAPITAL_*, API_TIMEOUT), plus the simulator's
+// configuration or broker connection (QT_*, CAPITAL_*, API_TIMEOUT, CONNECTION_POOL_SIZE,
+// MAX_RETRIES), plus the simulator's
 // credentials, URLs and CA file. Everything else (PATH, AWS_* for the aws CLI) passes through.
 inline std::vector<std::string> simulator_environment(const sim::CapitalSimulator& simulator,
                                                       const std::filesystem::path& ca_file) {
@@ -173,7 +174,8 @@ inline std::vector<std::string> simulator_environment(const sim::CapitalSimulato
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string entry(*e);
     if (entry.rfind("QT_", 0) == 0 || entry.rfind("CAPITAL_", 0) == 0 ||
-        entry.rfind("API_TIMEOUT=", 0) == 0) {
+        entry.rfind("API_TIMEOUT=", 0) == 0 || entry.rfind("CONNECTION_POOL_SIZE=", 0) == 0 ||
+        entry.rfind("MAX_RETRIES=", 0) == 0) {
       continue;
     }
     env.push_back(entry);

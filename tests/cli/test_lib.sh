@@ -2,6 +2,14 @@
 # lines with a failure count, and the checks they all use. A test ends with `finish`.
 # shellcheck shell=bash
 set -uo pipefail
+# Nothing of the caller's environment reaches the program's configuration or broker connection: a
+# developer with real credentials exported (CAPITAL_ENV=live) must never trade from a test. The
+# tests set what they need explicitly. (ctest runs these with such variables set, to prove it.)
+for name in $(compgen -e); do
+  case $name in
+    QT_* | CAPITAL_* | API_TIMEOUT | CONNECTION_POOL_SIZE | MAX_RETRIES) unset "$name" ;;
+  esac
+done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
