@@ -263,7 +263,9 @@ AppConfig read_config(const toml::table& doc, Errors& errors) {
 
   const Section venue = root.sub("venue");
   c.venue_kind = venue.choice("kind", {"capital", "paper"});
-  c.unknown_resolution_ms = venue.int_in("unknown_resolution_ms", 100, 3'600'000);
+  // Not less than 5 s: the broker's activity history can lag a deal by seconds, and a shorter
+  // wait would read that lag as "never executed".
+  c.unknown_resolution_ms = venue.int_in("unknown_resolution_ms", 5'000, 3'600'000);
 
   const Section feed = root.sub("feed");
   const int64_t seed = feed.integer("seed");

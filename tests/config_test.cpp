@@ -226,6 +226,19 @@ TEST(Config, BadEnumValueIsRejected) {
       << error;
 }
 
+// The activity history can lag a deal by seconds: a shorter wait would declare an order that
+// executed "never executed" (issue 11).
+TEST(Config, UnknownResolutionIsNeverShorterThanTheHistoryLag) {
+  ConfigSources sources;
+  sources.set_overrides = {"venue.unknown_resolution_ms=100"};
+  const std::string error = load_error(sources);
+  EXPECT_NE(error.find("venue.unknown_resolution_ms: must be between 5000 and 3600000; got 100"),
+            std::string::npos)
+      << error;
+  sources.set_overrides = {"venue.unknown_resolution_ms=5000"};
+  EXPECT_TRUE(load_config(sources).ok());
+}
+
 TEST(Config, ParkSpinBudgetIsPerThreadInMicroseconds) {
   ConfigSources sources;
   sources.set_overrides = {"threads.engine.spin_us=150", "threads.venue.spin_us=0"};

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 
+#include "absl/strings/str_cat.h"
 #include "engine/clock.hpp"
 #include "gateway/capital/protocol/parse.hpp"
 
@@ -555,7 +556,11 @@ void CapitalVenue::finish_startup_if_settled() {
       if (!t.recovered) continue;
       ++recovered_open;
       if (t.phase == Phase::kWorking && t.missing_polls > 0) {
-        return;  // absent from the last list, no position yet: the next pass tells which
+        // Gone from the list, no position, the history silent so far: waits for the history,
+        // then is flagged like an Unknown order (and still resolved when the history answers).
+        if (now_ms - t.vanished_epoch_ms < flag_after_ms) return;
+        flagged.push_back(order_id);
+        continue;
       }
       if (t.phase != Phase::kUnknown) continue;
       if (!t.ambiguity_logged && now_ms - t.unknown_epoch_ms < flag_after_ms) {
@@ -571,9 +576,9 @@ void CapitalVenue::finish_startup_if_settled() {
   const int64_t took_ms = now_ms > requested_ms ? now_ms - requested_ms : 0;
   if (!flagged.empty()) {
     spdlog::warn(
-        "venue: start-up reconciliation leaves {} recovered orders Unknown (order ids {}): no "
-        "open position or working order is theirs and the activity history cannot rule them "
-        "out; check the account and resolve them by hand",
+        "venue: start-up reconciliation leaves {} recovered orders in doubt (order ids {}): "
+        "the broker's positions, working orders and activity history do not say what became of "
+        "them; check the account and resolve them by hand",
         flagged.size(), ids);
   }
   spdlog::info(
@@ -612,7 +617,8 @@ bool CapitalVenue::reconcile() {
   snapshot_positions_ = positions.size();
   snapshot_working_orders_ = working.size();
   std::vector<VenueEvent> findings;
-  std::vector<OrderId> absent;  // Unknown, nothing matches, old enough to ask the history
+  std::vector<OrderId> absent;    // Unknown, nothing matches, old enough to ask the history
+  std::vector<OrderId> vanished;  // working orders gone from the list without a position
   const int64_t now_ms = wall_epoch_ms();
   {
     std::lock_guard lock(mutex_);
@@ -628,6 +634,7 @@ bool CapitalVenue::reconcile() {
         });
         if (still_working) {
           t.missing_polls = 0;
+          t.listed_epoch_ms = now_ms;
         } else {
           auto filled = std::find_if(positions.begin(), positions.end(), [&](auto& p) {
             return p.position.working_order_id == t.deal_id;
@@ -642,10 +649,12 @@ bool CapitalVenue::reconcile() {
             done = true;
           } else if (filled != positions.end()) {
             // Filled at a price the engine cannot hold: stays tracked, logged each pass.
-          } else if (++t.missing_polls >= 2) {
-            // Gone twice in a row and no position came from it: the broker removed it.
-            findings.push_back(venue_event(VenueEventKind::kCanceled, order_id, 0, 0, t.deal_id));
-            done = true;
+          } else {
+            // Gone, and no position carries its id: it was cancelled or expired — or it filled
+            // by closing an opposite position (netting opens nothing). Only its own entry in the
+            // activity history tells which; until then it stays what the engine last knew.
+            if (t.missing_polls++ == 0) t.vanished_epoch_ms = now_ms;
+            vanished.push_back(order_id);
           }
         }
       } else if (t.phase == Phase::kUnknown && !shape_pending(t)) {
@@ -692,14 +701,105 @@ bool CapitalVenue::reconcile() {
     }
   }
   for (const VenueEvent& event : findings) post_finding(event);
+  if (!vanished.empty()) resolve_vanished(vanished);
   if (!absent.empty()) resolve_absent(absent);
   return true;
+}
+
+std::map<std::string, absl::StatusOr<ActivityHistoryResponse>> CapitalVenue::read_histories(
+    const std::map<std::string, int64_t>& earliest_by_epic) {
+  std::map<std::string, absl::StatusOr<ActivityHistoryResponse>> history;
+  const int64_t now_ms = wall_epoch_ms();
+  for (const auto& [epic, earliest] : earliest_by_epic) {
+    const int64_t period_s = (now_ms - earliest) / 1000 + 60;
+    if (period_s > kHistoryMaxSeconds) {
+      // The broker keeps one day: what happened before that cannot be read, so nothing can be
+      // concluded from the history's silence.
+      history.emplace(epic, absl::OutOfRangeError(absl::StrCat(
+                                "the question reaches back ", period_s,
+                                " s, beyond the one day the activity history covers")));
+      continue;
+    }
+    history.emplace(epic, api_.activity_history(period_s, epic));
+  }
+  return history;
+}
+
+void CapitalVenue::resolve_vanished(const std::vector<OrderId>& orders) {
+  // Since it was last seen listed (or sent, for one recovered from an earlier run).
+  std::map<std::string, int64_t> earliest_by_epic;
+  {
+    std::lock_guard lock(mutex_);
+    for (const OrderId order_id : orders) {
+      auto it = tracked_.find(order_id);
+      if (it == tracked_.end() || it->second.phase != Phase::kWorking) continue;
+      const Tracked& t = it->second;
+      const int64_t since = t.listed_epoch_ms > 0 ? t.listed_epoch_ms : t.sent_epoch_ms;
+      const int64_t earliest = since - options_.unknown_match_skew_ms;
+      auto [slot, inserted] = earliest_by_epic.emplace(instruments_[t.instrument].epic, earliest);
+      if (!inserted) slot->second = std::min(slot->second, earliest);
+    }
+  }
+  const auto history = read_histories(earliest_by_epic);
+  const int64_t now_ms = wall_epoch_ms();
+  for (const OrderId order_id : orders) {
+    std::lock_guard lock(mutex_);
+    auto it = tracked_.find(order_id);
+    if (it == tracked_.end() || it->second.phase != Phase::kWorking) continue;
+    Tracked& t = it->second;
+    const std::string& epic = instruments_[t.instrument].epic;
+    auto found = history.find(epic);
+    if (found == history.end()) continue;
+    const Activity* outcome = nullptr;
+    if (found->second.ok()) {
+      for (const Activity& a : found->second->activities) {
+        if (a.deal_id != t.deal_id || a.type != "WORKING_ORDER") continue;
+        if (a.status == "EXECUTED" || a.status == "CANCELLED" || a.status == "EXPIRED" ||
+            a.status == "DELETED") {
+          outcome = &a;
+        }
+      }
+    }
+    if (outcome == nullptr) {
+      // Not in the history yet (it can lag the list), or the history could not be read: still
+      // what the engine last knew. Said once, when it has been like this for a while.
+      if (!t.ambiguity_logged &&
+          now_ms - t.vanished_epoch_ms >= options_.unknown_absence_after_ms) {
+        t.ambiguity_logged = true;
+        spdlog::warn(
+            "order {}: working order {} on {} left the broker's list {} ms ago without a position "
+            "and the activity history does not say why ({}); treated as working until it does",
+            order_id, t.deal_id, epic, now_ms - t.vanished_epoch_ms,
+            found->second.ok() ? std::string("no entry")
+                               : std::string(found->second.status().message()));
+      }
+      continue;
+    }
+    const InstrumentSpec& spec = instruments_[t.instrument].spec;
+    if (outcome->status == "EXECUTED") {
+      int64_t fill_price = 0;
+      if (!outcome->details ||
+          !units_of(outcome->details->level, spec.price_decimals, fill_price, order_id)) {
+        continue;  // logged by units_of (or no level to fill at): stays tracked
+      }
+      spdlog::info("order {}: working order {} executed without opening a position (netted)",
+                   order_id, t.deal_id);
+      post_finding(venue_event(VenueEventKind::kFill, order_id, fill_price, t.size, t.deal_id));
+      bump(stats_.working_order_fills);
+    } else {
+      spdlog::info("order {}: working order {} {} at the broker", order_id, t.deal_id,
+                   outcome->status == "EXPIRED" ? "expired" : "was cancelled");
+      post_finding(venue_event(VenueEventKind::kCanceled, order_id, 0, 0, t.deal_id));
+    }
+    tracked_.erase(it);
+  }
 }
 
 void CapitalVenue::resolve_absent(const std::vector<OrderId>& candidates) {
   // One history read per epic serves every candidate on it (after a few restarts there can be
   // dozens, and the broker allows ~10 requests a second): it looks back to a little before the
-  // oldest candidate's send (the broker keeps at most one day).
+  // oldest candidate's send. The broker keeps one day: a candidate sent before that cannot be
+  // proved absent, and stays Unknown (read_histories).
   std::map<std::string, int64_t> earliest_by_epic;
   {
     std::lock_guard lock(mutex_);
@@ -712,11 +812,7 @@ void CapitalVenue::resolve_absent(const std::vector<OrderId>& candidates) {
       if (!inserted) slot->second = std::min(slot->second, earliest);
     }
   }
-  std::map<std::string, absl::StatusOr<ActivityHistoryResponse>> history;
-  for (const auto& [epic, earliest] : earliest_by_epic) {
-    const int64_t period_s = (wall_epoch_ms() - earliest) / 1000 + 60;
-    history.emplace(epic, api_.activity_history(period_s, epic));
-  }
+  auto history = read_histories(earliest_by_epic);
   for (const OrderId order_id : candidates) {
     Tracked t;
     {
@@ -739,10 +835,11 @@ void CapitalVenue::resolve_absent(const std::vector<OrderId>& candidates) {
     }
     // Anything the user did on this epic in this direction since the send could be this order
     // (a netting deal leaves no new position). Only a history with nothing of the kind proves
-    // the order never executed.
+    // the order never executed; an entry whose date does not parse could be anything.
     const auto could_be_it = [&](const Activity& a) {
-      return parse_broker_utc_ms(a.date_utc) >= earliest && a.source == "USER" &&
-             a.status != "REJECTED" && (!a.details || a.details->direction == t.side);
+      const int64_t at = parse_broker_utc_ms(a.date_utc);
+      return (at == 0 || at >= earliest) && a.source == "USER" && a.status != "REJECTED" &&
+             (!a.details || a.details->direction == t.side);
     };
     const bool ambiguous =
         std::any_of(activity->activities.begin(), activity->activities.end(), could_be_it);

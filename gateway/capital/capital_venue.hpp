@@ -19,9 +19,12 @@
 //    report Accepted + Fill, or Rejected; cancel = DELETE /workingorders/{id} + confirm.
 //  poller thread: every poll interval, when something is open (or a snapshot was requested,
 //    e.g. after the stream reconnected), lists working orders and positions to detect
-//    working-order fills (a working order that became a position), orders the broker removed,
-//    and to resolve orders whose outcome is Unknown. What it finds goes to the order's own
-//    worker, so one order's events always leave in order.
+//    working-order fills (a working order that became a position), and to resolve orders whose
+//    outcome is Unknown. A working order gone from the list with no position of its own either
+//    filled by closing an opposite position (netting opens none) or was cancelled or expired:
+//    its own activity-history entry (EXECUTED / CANCELLED / EXPIRED) decides, and until the
+//    history shows one it stays working. What it finds goes to the order's own worker, so one
+//    order's events always leave in order.
 //
 // The no-duplicate rule: a deal request whose outcome is unknown (timeout, reset, 5xx) is never
 // sent again. The order is reported OutcomeUnknown and resolved only by what the broker shows:
@@ -31,7 +34,9 @@
 // nothing matches is declared not executed (Rejected, kVenueNotExecuted) only when, at least
 // unknown_absence_after_ms after it became Unknown, the broker's activity history shows no
 // deal by the user on that epic in that direction since it was sent; if anything there could
-// be it, it stays Unknown for the operator — the venue never guesses.
+// be it, it stays Unknown for the operator — the venue never guesses. Every doubt errs toward
+// "still in doubt": a history entry whose date does not parse could be the order, and an order
+// sent more than the one day the history covers cannot be proved absent.
 //
 // Start-up reconciliation (the engine is not ready until it completes, engine/engine.hpp): the
 // engine hands over its recovered live orders (kReconcile) and then sends kStartupReconcile.
@@ -60,6 +65,7 @@
 #include <atomic>
 #include <boost/circular_buffer.hpp>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -157,8 +163,11 @@ class CapitalVenue final : public Agent {
     // here, so no shape matching — only the exact venue id, or absence in the history.
     bool recovered = false;
     bool cancel_requested = false;
-    int missing_polls = 0;  // working order absent from the list, no position yet
+    int missing_polls = 0;          // working order absent from the list, no position yet
+    int64_t listed_epoch_ms = 0;    // a working order: when the broker last listed it
+    int64_t vanished_epoch_ms = 0;  // a working order: when it was first missing from the list
   };
+  static constexpr int64_t kHistoryMaxSeconds = 86'400;  // what GET /history/activity covers
   struct Worker {
     SpscRing<VenueRequest, 1024> requests;  // venue thread → worker
     SpscRing<VenueEvent, 1024> findings;    // poller → worker, emitted in order
@@ -182,6 +191,13 @@ class CapitalVenue final : public Agent {
   void finish_startup_if_settled();
   // Unknown orders nothing matched: ask the activity history whether they executed at all.
   void resolve_absent(const std::vector<OrderId>& candidates);
+  // Working orders gone from the list with no position of theirs: their own history entry says
+  // whether they executed (netted against an opposite position) or were cancelled or expired.
+  void resolve_vanished(const std::vector<OrderId>& orders);
+  // One GET /history/activity per epic since its earliest time; OutOfRange, not a read, when
+  // that reaches back beyond the day the broker keeps.
+  std::map<std::string, absl::StatusOr<ActivityHistoryResponse>> read_histories(
+      const std::map<std::string, int64_t>& earliest_by_epic);
   void emit(VenueEventKind kind, OrderId order_id, PriceUnits price, SizeUnits size,
             std::string_view venue_order_id, RejectReason reason = RejectReason::kNone);
   void wake_venue_thread() {

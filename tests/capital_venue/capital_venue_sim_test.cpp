@@ -263,6 +263,35 @@ TEST(CapitalVenueOnSimulator, SizesCrossTheVenueExactToTheUnit) {
   EXPECT_EQ(rig.simulator.stats().orders("GOLD"), 3);  // nothing was sent twice
 }
 
+// Netting (the simulator's default, as a Capital.com account with hedgingMode false): a limit sell
+// that fills by closing a long position opens no position, so none carries its workingOrderId.
+// It vanishes from the working orders list having filled; reporting it Canceled would leave the
+// engine long while the broker is flat. The activity history shows it EXECUTED.
+TEST(CapitalVenueOnSimulator, LimitOrderThatFillsByClosingAPositionIsAFillNotACancel) {
+  sim::SimOptions options = sim::SimOptions::embedded();
+  options.volatility_scale = 0;  // the price moves only when the test moves it
+  VenueOnSimulator rig(options, {"EURUSD"});
+  const InstrumentSpec& eurusd = rig.spec(0);
+  ASSERT_TRUE(rig.simulator.set_mid_price("EURUSD", 1.08972));  // bid 1.08969, ask 1.08975
+  rig.place(1, 0, Side::kBuy, eurusd.min_size);
+  ASSERT_TRUE(rig.wait_for(1, VenueEventKind::kFill));
+
+  rig.place(2, 0, Side::kSell, eurusd.min_size, /*limit=*/109069);  // 100 units above the bid
+  ASSERT_TRUE(rig.wait_for(2, VenueEventKind::kAccepted));
+  ASSERT_TRUE(rig.simulator.set_mid_price("EURUSD", 1.09072));  // bid 1.09069 reaches the limit
+  const std::optional<VenueEvent> fill = rig.wait_for(2, VenueEventKind::kFill);
+  for (const VenueEvent& e : rig.seen) {
+    EXPECT_FALSE(e.order_id == 2 && e.kind == VenueEventKind::kCanceled)
+        << "the limit sell filled (it closed the long position) but was reported canceled";
+  }
+  ASSERT_TRUE(fill) << "no fill reported for the limit sell that closed the position";
+  EXPECT_EQ(fill->fill_size, eurusd.min_size);
+  EXPECT_EQ(fill->fill_price, 109069);
+  absl::StatusOr<PositionsResponse> positions = rig.client->positions();
+  ASSERT_TRUE(positions.ok()) << positions.status();
+  EXPECT_TRUE(positions->positions.empty()) << "netting should have closed the long position";
+}
+
 TEST(CapitalVenueOnSimulator, MarketOrderIsFilledAtTheBrokersPrice) {
   sim::SimOptions options = sim::SimOptions::embedded();
   Stack stack(options);

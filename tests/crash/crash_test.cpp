@@ -393,7 +393,7 @@ class CrashTest : public ::testing::Test {
             "persist.snapshot_interval_seconds=1",
             // The simulator shows a deal in its history at once: a short window keeps each
             // restart's reconciliation (readiness) to about a second.
-            "venue.unknown_resolution_ms=1000",
+            "venue.unknown_resolution_ms=5000",
             "load.orders_per_second=" + std::to_string(kLoadOrdersPerSecond),
             "load.ack_log=" + ack_log_.string(), "run.status_interval_seconds=0.5"};
   }
