@@ -431,12 +431,12 @@ absl::StatusOr<RunSummary> TradingApp::run(const RunOptions& options,
 void TradingApp::print_summary(const RunSummary& summary, double elapsed_seconds) {
   const EngineStats& stats = engine_->stats();
   std::string text = fmt::format(
-      "summary: ran {:.1f}s, quotes processed={}, orders received={} sent={} filled={} "
-      "canceled={} rejected={}, fills={}, live orders at exit={}, illegal transitions={}, "
-      "feed quotes dropped={}, log lines dropped={}",
-      elapsed_seconds, summary.quotes, summary.orders_received, summary.orders_sent,
-      stats.filled_orders.load(), stats.canceled_orders.load(), summary.rejects, summary.fills,
-      summary.live_orders_at_exit, stats.illegal_transitions.load(),
+      "summary: ran {:.1f}s, quotes processed={} refused={}, orders received={} sent={} "
+      "filled={} canceled={} rejected={}, fills={}, live orders at exit={}, illegal "
+      "transitions={}, feed quotes dropped={}, log lines dropped={}",
+      elapsed_seconds, summary.quotes, stats.quotes_refused.load(), summary.orders_received,
+      summary.orders_sent, stats.filled_orders.load(), stats.canceled_orders.load(),
+      summary.rejects, summary.fills, summary.live_orders_at_exit, stats.illegal_transitions.load(),
       feed_ ? feed_->quotes_dropped() : stream_->stats().drops, log_lines_dropped());
   for (const InstrumentSpec& spec : instruments_) {
     const EngineStats::InstrumentFigures& f = stats.instruments[spec.id];

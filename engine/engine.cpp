@@ -166,6 +166,12 @@ void Engine::begin_shutdown() {
 
 void Engine::on_quote(const Quote& quote) {
   if (quote.instrument >= instruments_.size()) return;
+  // A zero, negative or crossed price is no market: it would mark positions and move risk's
+  // collar. Refused and counted, never applied (locked, bid == ask, is a market).
+  if (quote.bid <= 0 || quote.ask <= 0 || quote.bid > quote.ask) {
+    EngineStats::bump(stats_->quotes_refused);
+    return;
+  }
   last_quotes_[quote.instrument] = quote;
   has_quote_[quote.instrument] = true;
   positions_[quote.instrument].mark(quote.bid, quote.ask);

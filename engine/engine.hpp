@@ -159,6 +159,8 @@ class Engine final : public Agent {
   Order* admit(const NewOrder& request, int64_t epoch_ms);  // submit and replay share it
   void reject(const NewOrder& order, RejectReason reason);
   void apply_cancel_request(Order& order);
+  // A cancel asked for while `order` was in doubt or unacknowledged, now that it is live.
+  void send_wanted_cancel(Order& order);
   void apply_control(const ControlCommand& command);
   void on_venue_event(const VenueEvent& event);
   void release_exposure(const Order& order, SizeUnits size);

@@ -29,6 +29,7 @@ struct EngineStats {
   };
 
   std::atomic<uint64_t> quotes{0};
+  std::atomic<uint64_t> quotes_refused{0};  // zero, negative or crossed prices: not applied
   std::atomic<uint64_t> orders_received{0};
   std::atomic<uint64_t> orders_sent{0};
   std::atomic<uint64_t> fills{0};

@@ -69,8 +69,8 @@ TransitionTarget next_order_state(const Order& order, OrderEvent event, SizeUnit
         }
         case E::kVenueAccepted: return to(S::kPendingCancel);  // late ack of the original order
         case E::kVenueRejected: return to(S::kRejected);       // the original never went live
-        case E::kCancelRequested:
-        case E::kOutcomeUnknown: return kIllegal;
+        case E::kOutcomeUnknown: return to(S::kUnknown);       // the original's fate; intent kept
+        case E::kCancelRequested: return kIllegal;
       }
       break;
     case S::kUnknown:
@@ -79,8 +79,9 @@ TransitionTarget next_order_state(const Order& order, OrderEvent event, SizeUnit
         case E::kVenueRejected: return to(S::kRejected);
         case E::kFill: return after_fill(order, fill_size);
         case E::kCanceled: return to(S::kCanceled);
-        case E::kCancelRequested:  // cannot cancel what may not exist; resolve first
-        case E::kCancelRejected:
+        // Nothing to cancel at the venue yet: the intent is kept and acted on once it is live.
+        case E::kCancelRequested: return to(S::kUnknown);
+        case E::kCancelRejected: return to(S::kUnknown);  // the venue had nothing to cancel
         case E::kOutcomeUnknown: return kIllegal;
       }
       break;
@@ -101,7 +102,19 @@ TransitionResult apply_order_event(Order& order, OrderEvent event, SizeUnits fil
     order.average_fill_price =
         static_cast<PriceUnits>((order.filled_value + order.filled_size / 2) / order.filled_size);
   }
-  if (event == OrderEvent::kCancelRequested) order.state_before_cancel = order.state;
+  const bool in_doubt = order.state == OrderState::kUnknown;
+  if (event == OrderEvent::kCancelRequested) {
+    order.cancel_wanted = in_doubt;  // otherwise the cancel is on its way now
+    if (!in_doubt) order.state_before_cancel = order.state;
+  }
+  if (order.state == OrderState::kPendingCancel &&
+      (event == OrderEvent::kOutcomeUnknown ||
+       (event == OrderEvent::kCancelRejected &&
+        order.state_before_cancel == OrderState::kPendingNew && order.filled_size == 0))) {
+    // The cancel went out while the order was not acknowledged: the venue had nothing to cancel,
+    // or the order itself went into doubt. Sent again once the order shows up live.
+    order.cancel_wanted = true;
+  }
   if (event == OrderEvent::kVenueAccepted && order.state == OrderState::kPendingCancel) {
     order.state_before_cancel = OrderState::kNew;  // the original is now known to be working
   }

@@ -7,6 +7,10 @@
 //                                     └─cancel rejected─► state before the cancel
 //   Unknown leaves only on an explicit venue answer: accepted, rejected, fill, canceled.
 //
+// Cancel intent survives doubt: a cancel asked for while the order is Unknown, or one whose
+// order went Unknown (or that the venue refused because the order was not yet acknowledged),
+// sets cancel_wanted; the engine sends the cancel as soon as the venue shows the order live.
+//
 // apply_order_event() never crashes and never applies an illegal event: it returns
 // kIllegal, leaves the order untouched, and the caller counts and logs it.
 // Owned by the engine thread; plain data, no allocation.
@@ -41,6 +45,7 @@ struct Order {
   TimeInForce time_in_force = TimeInForce::kGoodTillCancel;
   OrderState state = OrderState::kPendingNew;
   OrderState state_before_cancel = OrderState::kPendingNew;  // restored on cancel reject
+  bool cancel_wanted = false;  // asked for, not yet sendable: sent once the order is seen live
   PriceUnits limit_price = 0;
   SizeUnits size = 0;
   SizeUnits filled_size = 0;
@@ -86,7 +91,7 @@ inline VenueRequest venue_request_for(const Order& order, VenueRequestKind kind,
   if (kind != VenueRequestKind::kReconcile) return request;
   request.sent_epoch_ms = order.created_epoch_ms;
   request.venue_order_id = order.venue_order_id;
-  request.cancel_requested = order.state == OrderState::kPendingCancel;
+  request.cancel_requested = order.state == OrderState::kPendingCancel || order.cancel_wanted;
   return request;
 }
 

@@ -161,9 +161,25 @@ RejectReason Engine::cancel(SourceId source, OrderId order_id) {
     requested.cancel.created_ns = request.created_ns;
     write_ahead(requested);
   }
-  write_ahead_and_send(request);
+  // In doubt, there is nothing the venue could cancel yet: the intent is kept (journaled above)
+  // and the cancel goes out when the venue shows the order live (send_wanted_cancel).
+  if (order->state != OrderState::kUnknown) write_ahead_and_send(request);
   apply_cancel_request(*order);
   return RejectReason::kNone;
+}
+
+void Engine::send_wanted_cancel(Order& order) {
+  if (replaying_ || !order.cancel_wanted ||
+      (order.state != OrderState::kNew && order.state != OrderState::kPartiallyFilled)) {
+    return;  // in replay the cancel it caused is an event of its own
+  }
+  const RejectReason refused = cancel(kEngineSource, order.id);
+  if (refused != RejectReason::kNone) {
+    spdlog::error(
+        "order {}: the cancel asked for while it was in doubt could not be sent ({}); "
+        "it is live at the venue",
+        order.id, to_string(refused));
+  }
 }
 
 void Engine::apply_cancel_request(Order& order) {
@@ -282,6 +298,7 @@ void Engine::on_venue_event(const VenueEvent& event) {
   }
   publish_update(*order, order->state == OrderState::kRejected ? event.reason : RejectReason::kNone,
                  fill_price, fill_size);
+  send_wanted_cancel(*order);
 }
 
 void Engine::publish_update(const Order& order, RejectReason reason, PriceUnits fill_price,

@@ -33,6 +33,7 @@ constexpr std::size_t kPositionRecordSize = 64;
 constexpr std::size_t kOpenSizeRecordSize = 16;
 constexpr std::size_t kOrderRecordSize = 152;
 constexpr std::size_t kCrcSize = 4;
+constexpr uint8_t kOrderCancelWanted = 1;  // order record flags
 
 // The fixed-width text fields are part of the format: a change in the engine's capacities must
 // come with a new format version.
@@ -138,7 +139,10 @@ void put_order(Sink& sink, const Order& order) {
   put(sink, static_cast<uint8_t>(order.time_in_force));
   put(sink, static_cast<uint8_t>(order.state));
   put(sink, static_cast<uint8_t>(order.state_before_cancel));
-  put_zeros(sink, 7);
+  // Flags in the first of what were 7 reserved zero bytes, so a snapshot written before the flag
+  // existed reads as "no flags", which is what it meant (bit 0: a cancel wanted while in doubt).
+  put(sink, static_cast<uint8_t>(order.cancel_wanted ? kOrderCancelWanted : 0));
+  put_zeros(sink, 6);
   put(sink, order.limit_price);
   put(sink, order.size);
   put(sink, order.filled_size);
@@ -427,7 +431,8 @@ absl::StatusOr<DecodedSnapshot> decode_snapshot_file(const std::filesystem::path
     const auto time_in_force = in.get<uint8_t>();
     const auto order_state = in.get<uint8_t>();
     const auto state_before_cancel = in.get<uint8_t>();
-    in.skip(7);
+    const auto flags = in.get<uint8_t>();
+    in.skip(6);
     order.limit_price = in.get<int64_t>();
     order.size = in.get<int64_t>();
     order.filled_size = in.get<int64_t>();
@@ -441,12 +446,15 @@ absl::StatusOr<DecodedSnapshot> decode_snapshot_file(const std::filesystem::path
                                        order.id, previous_id, last_order_id));
     }
     if (order.instrument >= instrument_count || side > 1 || type > 1 || time_in_force > 1 ||
-        order_state >= kOrderStateCount || state_before_cancel >= kOrderStateCount) {
-      return damaged(path, fmt::format("order {}: impossible instrument {} or enum value "
-                                       "(side {}, type {}, time in force {}, state {}/{})",
-                                       order.id, order.instrument, side, type, time_in_force,
-                                       order_state, state_before_cancel));
+        order_state >= kOrderStateCount || state_before_cancel >= kOrderStateCount ||
+        (flags & ~kOrderCancelWanted) != 0) {
+      return damaged(path,
+                     fmt::format("order {}: impossible instrument {} or enum value "
+                                 "(side {}, type {}, time in force {}, state {}/{}, flags {})",
+                                 order.id, order.instrument, side, type, time_in_force, order_state,
+                                 state_before_cancel, flags));
     }
+    order.cancel_wanted = (flags & kOrderCancelWanted) != 0;
     order.side = static_cast<Side>(side);
     order.type = static_cast<OrderType>(type);
     order.time_in_force = static_cast<TimeInForce>(time_in_force);

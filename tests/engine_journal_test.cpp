@@ -142,6 +142,63 @@ TEST(EngineJournal, ReplayOfTheJournalRebuildsExactlyTheSameState) {
   EXPECT_EQ(fresh.updates->size_approx(), 0u);
 }
 
+// Issue 11: the intent to cancel an order in doubt is engine state, so the journal must rebuild
+// it: a kill switch while a limit order is Unknown, replayed, leaves the same wanted cancel;
+// and the cancel the engine sent once the order showed up working replays as its own event.
+TEST(EngineJournal, ReplayRebuildsACancelWantedWhileInDoubt) {
+  JournaledRig j;
+  j.start();
+  j.quote(230000, 230030);
+  // The engine and the journal only: the venue's answers are written by hand.
+  auto pump_engine = [&] {
+    for (int i = 0; i < 50; ++i) {
+      const int work = j.rig.engine->do_work();
+      if (j.journal_pass() == 0 && work == 0) return;
+    }
+  };
+  auto answer = [&](VenueEventKind kind, OrderId id) {
+    VenueEvent e;
+    e.kind = kind;
+    e.order_id = id;
+    ASSERT_TRUE(j.rig.events->try_push(e));
+    pump_engine();
+  };
+  j.rig.commands->try_push(new_order("d1", kGold, Side::kBuy, OrderType::kLimit, 229000, 100));
+  pump_engine();
+  VenueRequest place;
+  ASSERT_TRUE(j.rig.requests->try_pop(place));
+  answer(VenueEventKind::kOutcomeUnknown, place.order_id);
+  ClientCommand kill;
+  kill.kind = CommandKind::kControl;
+  kill.control.kind = ControlKind::kKillSwitch;
+  j.rig.commands->try_push(kill);
+  pump_engine();
+  const EngineState in_doubt = j.rig.engine->capture_state();
+  ASSERT_EQ(in_doubt.orders.size(), 1u);
+  EXPECT_TRUE(in_doubt.orders[0].cancel_wanted);
+
+  EngineRig fresh;
+  std::size_t replayed = 0;
+  for (; replayed < j.records.size(); ++replayed) {
+    ASSERT_TRUE(persist::replay_record(*fresh.engine, j.records[replayed]).ok());
+  }
+  persist::test::expect_same_orders_and_positions(in_doubt, fresh.engine->capture_state());
+
+  answer(VenueEventKind::kAccepted, place.order_id);
+  VenueRequest cancel;
+  ASSERT_TRUE(j.rig.requests->try_pop(cancel));
+  EXPECT_EQ(cancel.kind, VenueRequestKind::kCancel);
+  const EngineState cancelling = j.rig.engine->capture_state();
+  EXPECT_EQ(cancelling.orders[0].state, OrderState::kPendingCancel);
+  EXPECT_FALSE(cancelling.orders[0].cancel_wanted);
+  for (; replayed < j.records.size(); ++replayed) {
+    ASSERT_TRUE(persist::replay_record(*fresh.engine, j.records[replayed]).ok());
+  }
+  persist::test::expect_same_orders_and_positions(cancelling, fresh.engine->capture_state());
+  EXPECT_EQ(fresh.requests->size_approx(), 0u);  // replay sends nothing, the wanted cancel neither
+  EXPECT_EQ(fresh.engine->stats().illegal_transitions.load(), 0u);
+}
+
 TEST(EngineJournal, ReplayRefusesARecordThatDoesNotFollowOrAnOrderIdThatSkips) {
   EngineRig fresh;
   persist::OrderReceivedRecord record;

@@ -156,7 +156,6 @@ TEST(Engine, OutcomeUnknownHoldsTheOrderUntilAnExplicitAnswer) {
   rig.events->try_push(unknown);
   rig.engine->do_work();
   EXPECT_EQ(rig.engine->find_order(request.order_id)->state, OrderState::kUnknown);
-  EXPECT_EQ(rig.engine->cancel(rig.port_source, request.order_id), RejectReason::kNotCancelable);
   VenueEvent fill;
   fill.kind = VenueEventKind::kFill;
   fill.order_id = request.order_id;
@@ -166,6 +165,112 @@ TEST(Engine, OutcomeUnknownHoldsTheOrderUntilAnExplicitAnswer) {
   rig.engine->do_work();
   EXPECT_EQ(rig.engine->find_order(request.order_id)->state, OrderState::kFilled);
   EXPECT_EQ(rig.engine->position(kGold).net_size(), 100);
+}
+
+// Issue 11: a kill switch engaged while a limit order is in doubt cannot cancel it at once
+// (nothing the venue could cancel is known), but the intent survives: when the venue finds the
+// order working, the engine cancels it — the order does not stay live under the kill switch.
+TEST(Engine, KillSwitchWhileAnOrderIsUnknownCancelsItOnceItShowsUpWorking) {
+  EngineRig rig;
+  rig.start();
+  rig.quote(kGold, 230000, 230030);
+  rig.commands->try_push(new_order("k1", kGold, Side::kBuy, OrderType::kLimit, 229000, 100));
+  rig.engine->do_work();
+  VenueRequest place;
+  ASSERT_TRUE(rig.requests->try_pop(place));
+  VenueEvent unknown;
+  unknown.kind = VenueEventKind::kOutcomeUnknown;
+  unknown.order_id = place.order_id;
+  rig.events->try_push(unknown);
+  rig.engine->do_work();
+  ASSERT_EQ(rig.engine->find_order(place.order_id)->state, OrderState::kUnknown);
+
+  rig.engine->engage_kill_switch();
+  rig.engine->do_work();
+  VenueRequest none;
+  EXPECT_FALSE(rig.requests->try_pop(none)) << "nothing to cancel at the venue while in doubt";
+  const Order* order = rig.engine->find_order(place.order_id);
+  EXPECT_EQ(order->state, OrderState::kUnknown);
+  EXPECT_TRUE(order->cancel_wanted);
+
+  VenueEvent working;
+  working.kind = VenueEventKind::kAccepted;
+  working.order_id = place.order_id;
+  rig.events->try_push(working);
+  rig.engine->do_work();
+  VenueRequest cancel;
+  ASSERT_TRUE(rig.requests->try_pop(cancel)) << "the order is working and nobody cancels it";
+  EXPECT_EQ(cancel.kind, VenueRequestKind::kCancel);
+  EXPECT_EQ(cancel.order_id, place.order_id);
+  EXPECT_EQ(rig.engine->find_order(place.order_id)->state, OrderState::kPendingCancel);
+
+  VenueEvent canceled;
+  canceled.kind = VenueEventKind::kCanceled;
+  canceled.order_id = place.order_id;
+  rig.events->try_push(canceled);
+  rig.engine->do_work();
+  EXPECT_EQ(rig.engine->find_order(place.order_id)->state, OrderState::kCanceled);
+  EXPECT_EQ(rig.engine->stats().illegal_transitions.load(), 0u);
+}
+
+// A cancel that went out while the order was unacknowledged, when the order then goes Unknown:
+// the venue's "nothing to cancel" does not end the intent, and the order is cancelled once it
+// is found working.
+TEST(Engine, ACancelBeforeTheAcknowledgementSurvivesTheOrderGoingUnknown) {
+  EngineRig rig;
+  rig.start();
+  rig.quote(kGold, 230000, 230030);
+  rig.commands->try_push(new_order("c1", kGold, Side::kBuy, OrderType::kLimit, 229000, 100));
+  rig.engine->do_work();
+  VenueRequest place;
+  ASSERT_TRUE(rig.requests->try_pop(place));
+  ASSERT_EQ(rig.engine->cancel(rig.port_source, place.order_id), RejectReason::kNone);
+  VenueRequest first_cancel;
+  ASSERT_TRUE(rig.requests->try_pop(first_cancel));
+  EXPECT_EQ(first_cancel.kind, VenueRequestKind::kCancel);
+  for (const VenueEventKind kind :
+       {VenueEventKind::kOutcomeUnknown, VenueEventKind::kCancelRejected}) {
+    VenueEvent e;
+    e.kind = kind;
+    e.order_id = place.order_id;
+    rig.events->try_push(e);
+  }
+  rig.engine->do_work();
+  EXPECT_EQ(rig.engine->find_order(place.order_id)->state, OrderState::kUnknown);
+  VenueEvent working;
+  working.kind = VenueEventKind::kAccepted;
+  working.order_id = place.order_id;
+  rig.events->try_push(working);
+  rig.engine->do_work();
+  VenueRequest second_cancel;
+  ASSERT_TRUE(rig.requests->try_pop(second_cancel));
+  EXPECT_EQ(second_cancel.kind, VenueRequestKind::kCancel);
+  EXPECT_EQ(rig.engine->stats().illegal_transitions.load(), 0u);
+}
+
+// Issue 11: a zero, negative or crossed price is no market. It must not mark the position (a
+// bid of 0 would show the whole long as lost) nor become the last quote risk checks against.
+TEST(Engine, ZeroNegativeAndCrossedQuotesAreRefusedAndCounted) {
+  EngineRig rig;
+  rig.start();
+  rig.quote(kGold, 230000, 230030);
+  rig.send(new_order("m1", kGold, Side::kBuy, OrderType::kMarket, 0, 100));
+  ASSERT_EQ(rig.engine->position(kGold).net_size(), 100);
+  const int64_t unrealized = rig.engine->stats().instruments[kGold].unrealized_pnl.load();
+
+  rig.quote(kGold, 0, 230030);       // zero bid
+  rig.quote(kGold, -5, 230030);      // negative
+  rig.quote(kGold, 230000, 0);       // zero ask
+  rig.quote(kGold, 230100, 230000);  // crossed
+  EXPECT_EQ(rig.engine->stats().quotes_refused.load(), 4u);
+  ASSERT_NE(rig.engine->last_quote(kGold), nullptr);
+  EXPECT_EQ(rig.engine->last_quote(kGold)->bid, 230000);
+  EXPECT_EQ(rig.engine->last_quote(kGold)->ask, 230030);
+  EXPECT_EQ(rig.engine->stats().instruments[kGold].unrealized_pnl.load(), unrealized);
+
+  rig.quote(kGold, 230010, 230010);  // locked is a market
+  EXPECT_EQ(rig.engine->stats().quotes_refused.load(), 4u);
+  EXPECT_EQ(rig.engine->last_quote(kGold)->bid, 230010);
 }
 
 // A strategy that records every callback it receives.

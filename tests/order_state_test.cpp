@@ -99,8 +99,8 @@ constexpr std::array<std::array<std::optional<OrderState>, kOrderEventCount>, kO
   /* Filled        */ {{kIllegalCell,   kIllegalCell,  kIllegalCell,   kIllegalCell,    kIllegalCell, kIllegalCell, kIllegalCell}},
   /* Canceled      */ {{kIllegalCell,   kIllegalCell,  kIllegalCell,   kIllegalCell,    kIllegalCell, kIllegalCell, kIllegalCell}},
   /* Rejected      */ {{kIllegalCell,   kIllegalCell,  kIllegalCell,   kIllegalCell,    kIllegalCell, kIllegalCell, kIllegalCell}},
-  /* PendingCancel */ {{kPendingCancel, kRejected,     kPendingCancel, kIllegalCell,    kCanceled, kNew,          kIllegalCell}},
-  /* Unknown       */ {{kNew,           kRejected,     kPartial,       kIllegalCell,    kCanceled, kIllegalCell,  kIllegalCell}},
+  /* PendingCancel */ {{kPendingCancel, kRejected,     kPendingCancel, kIllegalCell,    kCanceled, kNew,          kUnknown}},
+  /* Unknown       */ {{kNew,           kRejected,     kPartial,       kUnknown,        kCanceled, kUnknown,      kIllegalCell}},
 }};
 // clang-format on
 
@@ -317,12 +317,43 @@ TEST(OrderStateMachine, UnknownResolvesOnCanceled) {
   EXPECT_EQ(order.state, OrderState::kCanceled);
 }
 
-TEST(OrderStateMachine, UnknownRejectsCancelRequested) {
-  expect_illegal_and_untouched(order_in(OrderState::kUnknown), OrderEvent::kCancelRequested);
+// Cancel intent survives doubt (issue 11): kept on the order, acted on once it is live.
+TEST(OrderStateMachine, CancelRequestedWhileUnknownIsKeptAsIntent) {
+  Order order = order_in(OrderState::kUnknown);
+  ASSERT_EQ(apply_order_event(order, OrderEvent::kCancelRequested), TransitionResult::kApplied);
+  EXPECT_EQ(order.state, OrderState::kUnknown);
+  EXPECT_TRUE(order.cancel_wanted);
+  ASSERT_EQ(apply_order_event(order, OrderEvent::kCancelRejected), TransitionResult::kApplied);
+  EXPECT_TRUE(order.cancel_wanted) << "the venue had nothing to cancel: the intent stays";
+  ASSERT_EQ(apply_order_event(order, OrderEvent::kVenueAccepted), TransitionResult::kApplied);
+  EXPECT_EQ(order.state, OrderState::kNew);
+  EXPECT_TRUE(order.cancel_wanted);
+  ASSERT_EQ(apply_order_event(order, OrderEvent::kCancelRequested), TransitionResult::kApplied);
+  EXPECT_EQ(order.state, OrderState::kPendingCancel);
+  EXPECT_FALSE(order.cancel_wanted) << "the cancel is on its way now";
 }
 
-TEST(OrderStateMachine, UnknownRejectsCancelRejected) {
-  expect_illegal_and_untouched(order_in(OrderState::kUnknown), OrderEvent::kCancelRejected);
+TEST(OrderStateMachine, ACancelWhoseOrderGoesUnknownKeepsTheIntent) {
+  Order order = order_in(OrderState::kPendingNew);
+  ASSERT_EQ(apply_order_event(order, OrderEvent::kCancelRequested), TransitionResult::kApplied);
+  ASSERT_EQ(order.state, OrderState::kPendingCancel);
+  ASSERT_EQ(apply_order_event(order, OrderEvent::kOutcomeUnknown), TransitionResult::kApplied);
+  EXPECT_EQ(order.state, OrderState::kUnknown);
+  EXPECT_TRUE(order.cancel_wanted);
+}
+
+TEST(OrderStateMachine, ACancelRefusedBeforeTheAcknowledgementKeepsTheIntent) {
+  Order order = order_in(OrderState::kPendingNew);
+  ASSERT_EQ(apply_order_event(order, OrderEvent::kCancelRequested), TransitionResult::kApplied);
+  ASSERT_EQ(apply_order_event(order, OrderEvent::kCancelRejected), TransitionResult::kApplied);
+  EXPECT_EQ(order.state, OrderState::kPendingNew);
+  EXPECT_TRUE(order.cancel_wanted);
+  // Refused once the order was known to be working: a real refusal, not kept.
+  Order working = order_in(OrderState::kNew);
+  ASSERT_EQ(apply_order_event(working, OrderEvent::kCancelRequested), TransitionResult::kApplied);
+  ASSERT_EQ(apply_order_event(working, OrderEvent::kCancelRejected), TransitionResult::kApplied);
+  EXPECT_EQ(working.state, OrderState::kNew);
+  EXPECT_FALSE(working.cancel_wanted);
 }
 
 TEST(OrderStateMachine, UnknownRejectsAnotherOutcomeUnknown) {
