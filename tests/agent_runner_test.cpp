@@ -98,20 +98,28 @@ TEST(AgentRunner, RefusesACpuThatDoesNotExist) {
   EXPECT_FALSE(runner.start().ok());
 }
 
-TEST(IdleStrategy, ParkedThreadWakesWhenTheProducerRings) {
+// The consumer has no deadline, so it parks with no timeout at all: a wake-up the protocol lost
+// would leave it asleep with a message on its ring, and the bounded wait below fails naming the
+// push (a timeout in the park would have hidden it by re-polling). Pushes come at different
+// moments of the consumer's cycle: while it spins, while it announces the park, once parked.
+TEST(IdleStrategy, ParkedThreadWakesWhenTheProducerRingsAndNoWakeUpIsLost) {
   auto ring = std::make_unique<SpscRing<uint64_t, 1024>>();
   CountingAgent consumer(ring.get());
+  ASSERT_EQ(consumer.next_deadline_ns(), kNoDeadline);
   AgentRunner runner({"qt-park", -1, WaitMode::kPark}, {&consumer});
   ASSERT_TRUE(runner.start().ok());
-  for (uint64_t i = 1; i <= 200; ++i) {
-    // Let the consumer go idle long enough to park (spins, then futex), then push and ring.
-    std::this_thread::sleep_for(std::chrono::microseconds(i % 10 == 0 ? 3000 : 50));
+  for (uint64_t i = 1; i <= 300; ++i) {
+    std::this_thread::sleep_for(std::chrono::microseconds(i % 10 == 0 ? 3000 : (i % 7) * 7));
     ASSERT_TRUE(ring->try_push(i));
     runner.doorbell().ring();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (consumer.received.load() < i && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    ASSERT_EQ(consumer.received.load(), i) << "push " << i << ": the parked consumer never woke";
   }
-  while (consumer.received.load() < 200) std::this_thread::yield();
   runner.stop();
-  EXPECT_EQ(consumer.last.load(), 200u);
+  EXPECT_EQ(consumer.last.load(), 300u);
   EXPECT_GT(runner.doorbell().wakeups(), 0u);  // at least some pushes found it parked
 }
 

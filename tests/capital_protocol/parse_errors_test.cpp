@@ -176,10 +176,38 @@ TEST(CapitalParseErrors, EveryTruncationOfEveryExampleFailsCleanly) {
   }
 }
 
-TEST(CapitalParseErrors, RandomMutationsOfEveryExampleNeverCrash) {
+// What must hold for any input, however damaged: the parser returns (ASan/UBSan builds check
+// it reads nothing out of bounds), an error is InvalidArgument with a message that says what is
+// wrong, the same text always gives the same answer, and a mutation that left the text as it
+// was gives exactly the original's value.
+template <typename Parse>
+void expect_well_behaved(Parse parse, const std::string& json, const std::string& original,
+                         const std::string& file, int& parsed, int& refused) {
+  const auto first = parse(json);
+  const auto again = parse(json);
+  ASSERT_EQ(first.ok(), again.ok()) << file;
+  if (!first.ok()) {
+    ++refused;
+    EXPECT_EQ(first.status().code(), absl::StatusCode::kInvalidArgument)
+        << file << ": " << first.status();
+    EXPECT_FALSE(first.status().message().empty()) << file;
+    EXPECT_EQ(first.status(), again.status()) << file;
+    return;
+  }
+  ++parsed;
+  EXPECT_TRUE(*first == *again) << file << ": the same text parsed to two values";
+  if (json == original) {
+    const auto reference = parse(original);
+    ASSERT_TRUE(reference.ok()) << file;
+    EXPECT_TRUE(*first == *reference) << file;
+  }
+}
+
+TEST(CapitalParseErrors, RandomMutationsOfEveryExampleAreRefusedCleanlyOrParsedConsistently) {
   std::mt19937_64 rng(7);
   const char alphabet[] = "{}[]\":,.-+eE0123456789 \\nultrfase\x01\xff";
   int parsed = 0;
+  int refused = 0;
   for (const std::string& file : testing::example_json_files()) {
     const std::string original = read_example(file);
     for (int i = 0; i < 300; ++i) {
@@ -193,17 +221,21 @@ TEST(CapitalParseErrors, RandomMutationsOfEveryExampleNeverCrash) {
           default: json.insert(at, 1, alphabet[rng() % (sizeof alphabet - 1)]); break;
         }
       }
-      parsed += parse_market_details(json).ok();
-      parsed += parse_positions_response(json).ok();
-      parsed += parse_working_orders_response(json).ok();
-      parsed += parse_session_create_response(json).ok();
-      parsed += parse_ws_server_message(json).ok();
-      parsed += parse_ws_request(json).ok();
-      parsed += parse_error_body(json).ok();
-      parsed += parse_deal_confirmation(json).ok();
+      expect_well_behaved(parse_market_details, json, original, file, parsed, refused);
+      expect_well_behaved(parse_positions_response, json, original, file, parsed, refused);
+      expect_well_behaved(parse_working_orders_response, json, original, file, parsed, refused);
+      expect_well_behaved(parse_session_create_response, json, original, file, parsed, refused);
+      expect_well_behaved(parse_ws_server_message, json, original, file, parsed, refused);
+      expect_well_behaved(parse_ws_request, json, original, file, parsed, refused);
+      expect_well_behaved(parse_error_body, json, original, file, parsed, refused);
+      expect_well_behaved(parse_deal_confirmation, json, original, file, parsed, refused);
+      if (HasFatalFailure()) return;
     }
   }
-  SUCCEED() << parsed << " mutated payloads still parsed";
+  // Both outcomes happened: the mutations reached the parsers' error paths and their
+  // tolerance (whitespace, string contents) alike.
+  EXPECT_GT(parsed, 0);
+  EXPECT_GT(refused, parsed);
 }
 
 TEST(CapitalParseErrors, BrokerUtcTimestampsBecomeEpochMillisecondsAndGarbageZero) {
