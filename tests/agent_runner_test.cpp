@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "engine/clock.hpp"
@@ -116,7 +118,14 @@ TEST(IdleStrategy, ParkedThreadWakesWhenTheProducerRingsAndNoWakeUpIsLost) {
     while (consumer.received.load() < i && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::yield();
     }
-    ASSERT_EQ(consumer.received.load(), i) << "push " << i << ": the parked consumer never woke";
+    if (consumer.received.load() != i) {
+      // The stranded thread parks with no timeout: it could not be stopped and joined either,
+      // so the test ends the process (a failure) instead of hanging in teardown.
+      std::fprintf(stderr, "FAILED: push %llu: the parked consumer never woke (lost wake-up)\n",
+                   static_cast<unsigned long long>(i));
+      std::fflush(stderr);
+      std::_Exit(1);
+    }
   }
   runner.stop();
   EXPECT_EQ(consumer.last.load(), 300u);
