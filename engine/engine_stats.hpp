@@ -39,6 +39,7 @@ struct EngineStats {
   std::atomic<uint64_t> illegal_transitions{0};
   std::atomic<uint64_t> unknown_order_events{0};
   std::atomic<uint64_t> late_cancel_rejects{0};  // cancel lost the race with the final fill
+  std::atomic<uint64_t> venue_references{0};     // requests the venue named (kSubmitted)
   std::atomic<uint64_t> live_orders{0};
   std::atomic<uint64_t> journal_records{0};   // events written ahead
   std::atomic<uint64_t> output_overflows{0};  // events or outputs that found no room (a bug)

@@ -85,6 +85,8 @@ struct VenueRequest {
   int64_t sent_epoch_ms = 0;              // kReconcile: when the original request was journaled
   std::array<char, 40> venue_order_id{};  // kReconcile: the venue's id, when it gave one
   bool cancel_requested = false;          // kReconcile: a cancel was journaled; send it again
+  // kReconcile: venue_order_id is the request's name (kSubmitted), the order's id not yet known.
+  bool venue_id_is_reference = false;
 };
 
 // Venue stage → engine: what the venue said about an order.
@@ -102,6 +104,10 @@ enum class VenueEventKind : uint8_t {
   // but not yet filled when the engine stopped. The engine becomes ready on it and never
   // journals it (see engine/engine.hpp, Readiness).
   kStartupReconciled,
+  // The venue took the request and named it (Capital.com's dealReference, in venue_order_id)
+  // before its outcome is known: journaled at once, so that after a crash the order is found
+  // by that name, not guessed at. No state change.
+  kSubmitted,
 };
 struct VenueEvent {
   static constexpr std::size_t kVenueIdCapacity = 40;  // Capital.com dealId is a 36-char UUID

@@ -46,6 +46,8 @@ struct Order {
   OrderState state = OrderState::kPendingNew;
   OrderState state_before_cancel = OrderState::kPendingNew;  // restored on cancel reject
   bool cancel_wanted = false;  // asked for, not yet sendable: sent once the order is seen live
+  // venue_order_id holds the request's name (kSubmitted) until the venue gives the order's id.
+  bool venue_id_is_reference = false;
   PriceUnits limit_price = 0;
   SizeUnits size = 0;
   SizeUnits filled_size = 0;
@@ -91,6 +93,7 @@ inline VenueRequest venue_request_for(const Order& order, VenueRequestKind kind,
   if (kind != VenueRequestKind::kReconcile) return request;
   request.sent_epoch_ms = order.created_epoch_ms;
   request.venue_order_id = order.venue_order_id;
+  request.venue_id_is_reference = order.venue_id_is_reference;
   request.cancel_requested = order.state == OrderState::kPendingCancel || order.cancel_wanted;
   return request;
 }

@@ -20,7 +20,8 @@ OrderEvent to_order_event(VenueEventKind kind) {
     case VenueEventKind::kCanceled: return OrderEvent::kCanceled;
     case VenueEventKind::kCancelRejected: return OrderEvent::kCancelRejected;
     case VenueEventKind::kOutcomeUnknown: return OrderEvent::kOutcomeUnknown;
-    case VenueEventKind::kStartupReconciled: break;  // not about an order; handled before
+    case VenueEventKind::kStartupReconciled:  // not about an order; handled before
+    case VenueEventKind::kSubmitted: break;   // no state change; handled before
   }
   return OrderEvent::kOutcomeUnknown;
 }
@@ -256,6 +257,15 @@ void Engine::on_venue_event(const VenueEvent& event) {
     if (!replaying_) spdlog::warn("venue event for unknown order {}", event.order_id);
     return;
   }
+  if (event.kind == VenueEventKind::kSubmitted) {
+    // The request's name, kept until the venue names the order itself.
+    if (order->venue_order_id[0] == '\0' || order->venue_id_is_reference) {
+      order->venue_order_id = event.venue_order_id;
+      order->venue_id_is_reference = true;
+    }
+    EngineStats::bump(stats_->venue_references);
+    return;
+  }
   const OrderState before = order->state;
   if (event.kind == VenueEventKind::kCancelRejected && is_terminal(before)) {
     // The order filled (or ended) while our cancel was on its way: the venue's "too late to
@@ -272,7 +282,10 @@ void Engine::on_venue_event(const VenueEvent& event) {
                   order->id, to_string(before), to_string(order_event), event.fill_size);
     return;
   }
-  if (event.venue_order_id[0] != '\0') order->venue_order_id = event.venue_order_id;
+  if (event.venue_order_id[0] != '\0') {
+    order->venue_order_id = event.venue_order_id;
+    order->venue_id_is_reference = false;
+  }
 
   PriceUnits fill_price = 0;
   SizeUnits fill_size = 0;

@@ -110,6 +110,7 @@ std::string_view venue_event_kind_name(VenueEventKind kind) {
     case VenueEventKind::kCanceled: return "canceled";
     case VenueEventKind::kCancelRejected: return "cancel_rejected";
     case VenueEventKind::kOutcomeUnknown: return "outcome_unknown";
+    case VenueEventKind::kSubmitted: return "submitted";
     default: break;  // a value added after this build: printed as its number
   }
   return {};

@@ -34,6 +34,7 @@ constexpr std::size_t kOpenSizeRecordSize = 16;
 constexpr std::size_t kOrderRecordSize = 152;
 constexpr std::size_t kCrcSize = 4;
 constexpr uint8_t kOrderCancelWanted = 1;  // order record flags
+constexpr uint8_t kOrderVenueIdIsReference = 2;
 
 // The fixed-width text fields are part of the format: a change in the engine's capacities must
 // come with a new format version.
@@ -140,8 +141,10 @@ void put_order(Sink& sink, const Order& order) {
   put(sink, static_cast<uint8_t>(order.state));
   put(sink, static_cast<uint8_t>(order.state_before_cancel));
   // Flags in the first of what were 7 reserved zero bytes, so a snapshot written before the flag
-  // existed reads as "no flags", which is what it meant (bit 0: a cancel wanted while in doubt).
-  put(sink, static_cast<uint8_t>(order.cancel_wanted ? kOrderCancelWanted : 0));
+  // existed reads as "no flags", which is what it meant (bit 0: a cancel wanted while in doubt;
+  // bit 1: the venue id is the request's reference, the order's own id not yet known).
+  put(sink, static_cast<uint8_t>((order.cancel_wanted ? kOrderCancelWanted : 0) |
+                                 (order.venue_id_is_reference ? kOrderVenueIdIsReference : 0)));
   put_zeros(sink, 6);
   put(sink, order.limit_price);
   put(sink, order.size);
@@ -447,7 +450,7 @@ absl::StatusOr<DecodedSnapshot> decode_snapshot_file(const std::filesystem::path
     }
     if (order.instrument >= instrument_count || side > 1 || type > 1 || time_in_force > 1 ||
         order_state >= kOrderStateCount || state_before_cancel >= kOrderStateCount ||
-        (flags & ~kOrderCancelWanted) != 0) {
+        (flags & ~(kOrderCancelWanted | kOrderVenueIdIsReference)) != 0) {
       return damaged(path,
                      fmt::format("order {}: impossible instrument {} or enum value "
                                  "(side {}, type {}, time in force {}, state {}/{}, flags {})",
@@ -455,6 +458,7 @@ absl::StatusOr<DecodedSnapshot> decode_snapshot_file(const std::filesystem::path
                                  state_before_cancel, flags));
     }
     order.cancel_wanted = (flags & kOrderCancelWanted) != 0;
+    order.venue_id_is_reference = (flags & kOrderVenueIdIsReference) != 0;
     order.side = static_cast<Side>(side);
     order.type = static_cast<OrderType>(type);
     order.time_in_force = static_cast<TimeInForce>(time_in_force);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -142,10 +143,11 @@ TEST(EngineJournal, ReplayOfTheJournalRebuildsExactlyTheSameState) {
   EXPECT_EQ(fresh.updates->size_approx(), 0u);
 }
 
-// Issue 11: the intent to cancel an order in doubt is engine state, so the journal must rebuild
-// it: a kill switch while a limit order is Unknown, replayed, leaves the same wanted cancel;
-// and the cancel the engine sent once the order showed up working replays as its own event.
-TEST(EngineJournal, ReplayRebuildsACancelWantedWhileInDoubt) {
+// Issue 11: the request's name and the intent to cancel an order in doubt are engine state, so
+// the journal must rebuild them: a kill switch while a limit order is Unknown, replayed, leaves the
+// same wanted cancel; and the cancel the engine sent once the order showed up working replays as
+// its own event.
+TEST(EngineJournal, ReplayRebuildsTheRequestsNameAndACancelWantedWhileInDoubt) {
   JournaledRig j;
   j.start();
   j.quote(230000, 230030);
@@ -167,6 +169,11 @@ TEST(EngineJournal, ReplayRebuildsACancelWantedWhileInDoubt) {
   pump_engine();
   VenueRequest place;
   ASSERT_TRUE(j.rig.requests->try_pop(place));
+  VenueEvent named;  // the broker named the request before the answer was lost
+  named.kind = VenueEventKind::kSubmitted;
+  named.order_id = place.order_id;
+  std::memcpy(named.venue_order_id.data(), "o_ref-d1", 8);
+  ASSERT_TRUE(j.rig.events->try_push(named));
   answer(VenueEventKind::kOutcomeUnknown, place.order_id);
   ClientCommand kill;
   kill.kind = CommandKind::kControl;
@@ -176,6 +183,7 @@ TEST(EngineJournal, ReplayRebuildsACancelWantedWhileInDoubt) {
   const EngineState in_doubt = j.rig.engine->capture_state();
   ASSERT_EQ(in_doubt.orders.size(), 1u);
   EXPECT_TRUE(in_doubt.orders[0].cancel_wanted);
+  EXPECT_TRUE(in_doubt.orders[0].venue_id_is_reference);
 
   EngineRig fresh;
   std::size_t replayed = 0;

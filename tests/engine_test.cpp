@@ -273,6 +273,44 @@ TEST(Engine, ZeroNegativeAndCrossedQuotesAreRefusedAndCounted) {
   EXPECT_EQ(rig.engine->last_quote(kGold)->bid, 230010);
 }
 
+// Issue 11: the venue's name for a request (kSubmitted) is kept on the order until the venue
+// names the order itself; it changes no state and tells the client nothing.
+TEST(Engine, TheRequestsNameIsKeptUntilTheVenueNamesTheOrder) {
+  EngineRig rig;
+  rig.start();
+  rig.quote(kGold, 230000, 230030);
+  rig.commands->try_push(new_order("n1", kGold, Side::kBuy, OrderType::kLimit, 229000, 100));
+  rig.engine->do_work();
+  VenueRequest place;
+  ASSERT_TRUE(rig.requests->try_pop(place));
+  rig.drain_updates();
+  auto answer = [&](VenueEventKind kind, std::string_view id) {
+    VenueEvent e;
+    e.kind = kind;
+    e.order_id = place.order_id;
+    std::copy(id.begin(), id.end(), e.venue_order_id.begin());
+    rig.events->try_push(e);
+    rig.engine->do_work();
+  };
+  answer(VenueEventKind::kSubmitted, "o_ref-7");
+  const Order* order = rig.engine->find_order(place.order_id);
+  EXPECT_EQ(order->state, OrderState::kPendingNew);
+  EXPECT_EQ(std::string_view(order->venue_order_id.data()), "o_ref-7");
+  EXPECT_TRUE(order->venue_id_is_reference);
+  EXPECT_TRUE(rig.drain_updates().empty());
+  EXPECT_EQ(rig.engine->stats().venue_references.load(), 1u);
+
+  answer(VenueEventKind::kOutcomeUnknown, "");
+  const VenueRequest recovered = venue_request_for(*order, VenueRequestKind::kReconcile, 0);
+  EXPECT_EQ(std::string_view(recovered.venue_order_id.data()), "o_ref-7");
+  EXPECT_TRUE(recovered.venue_id_is_reference);
+
+  answer(VenueEventKind::kAccepted, "deal-7");
+  EXPECT_EQ(std::string_view(order->venue_order_id.data()), "deal-7");
+  EXPECT_FALSE(order->venue_id_is_reference);
+  EXPECT_EQ(rig.engine->stats().illegal_transitions.load(), 0u);
+}
+
 // A strategy that records every callback it receives.
 class RecordingStrategy final : public Strategy {
  public:

@@ -67,6 +67,11 @@ CapitalVenue::CapitalVenue(TradingApi& api, std::vector<VenueInstrument> instrum
       event_backlog_(kEventBacklog) {
   const int worker_count = std::max(1, options_.workers);
   for (int i = 0; i < worker_count; ++i) workers_.push_back(std::make_unique<Worker>());
+  lanes_.resize(instruments_.size() * 2);
+  for (Lane& lane : lanes_) {
+    lane.in_doubt.reserve(kLaneDoubtCapacity);
+    lane.waiting.set_capacity(kLaneBacklog);
+  }
 }
 
 CapitalVenue::~CapitalVenue() {
@@ -127,7 +132,9 @@ int CapitalVenue::do_work() {
     request_backlog_.pop_front();
     ++work;
   }
+  work += release_lanes();
   auto hand_over = [this](const VenueRequest& request) {
+    if (!pace(request)) return;  // waits behind an order in doubt, or answered here
     if (request.kind == VenueRequestKind::kReconcile) ++reconcile_requests_seen_;
     if (request.kind == VenueRequestKind::kStartupReconcile) {
       // Every kReconcile came before it on the ring. Its worker wakes the poller (this thread
@@ -137,12 +144,7 @@ int CapitalVenue::do_work() {
       startup_expected_.store(static_cast<int64_t>(reconcile_requests_seen_),
                               std::memory_order_release);
     }
-    Worker& worker = worker_for(request.order_id);
-    if (!request_backlog_.empty() || !worker.requests.try_push(request)) {
-      request_backlog_.push_back(request);  // room was checked before draining
-      return;
-    }
-    worker.doorbell.ring();
+    dispatch(request);
   };
   // Never take more from the engine's ring than the backlog could hold.
   const std::size_t request_room = request_backlog_.reserve();
@@ -163,6 +165,7 @@ int CapitalVenue::do_work() {
   // Events: backlog first, then the outbox, a batch at a time while the backlog could hold it.
   std::size_t pushed = 0;
   auto forward = [&](const VenueEvent& event) {
+    note_outcome(event);
     if (!event_backlog_.empty() || !events_.try_push(event)) {
       event_backlog_.push_back(event);
     } else {
@@ -199,6 +202,93 @@ int CapitalVenue::do_work() {
   }
   if (pushed != 0 && engine_doorbell_ != nullptr) engine_doorbell_->ring();
   return work + static_cast<int>(pushed);
+}
+
+void CapitalVenue::dispatch(const VenueRequest& request) {
+  Worker& worker = worker_for(request.order_id);
+  if (!request_backlog_.empty() || !worker.requests.try_push(request)) {
+    request_backlog_.push_back(request);  // callers checked there is room
+    return;
+  }
+  worker.doorbell.ring();
+}
+
+CapitalVenue::Lane* CapitalVenue::lane_of(InstrumentId instrument, Side side) {
+  const std::size_t index = std::size_t{instrument} * 2 + (side == Side::kBuy ? 0 : 1);
+  return index < lanes_.size() ? &lanes_[index] : nullptr;
+}
+
+bool CapitalVenue::in_doubt(const VenueRequest& recovered) {
+  const bool named_order = recovered.venue_order_id[0] != '\0' && !recovered.venue_id_is_reference;
+  return !(recovered.type == OrderType::kLimit && named_order);
+}
+
+bool CapitalVenue::pace(const VenueRequest& request) {
+  if (request.kind == VenueRequestKind::kStartupReconcile) return true;
+  Lane* lane = lane_of(request.instrument, request.side);
+  if (lane == nullptr) return true;  // an unknown instrument: its worker refuses it
+  switch (request.kind) {
+    case VenueRequestKind::kPlace:
+      if (lane->in_doubt.empty() && lane->waiting.empty()) {
+        lane->in_doubt.push_back(request.order_id);
+        return true;
+      }
+      if (lane->waiting.full()) {
+        // Every slot holds an order waiting for the broker's answer to the one before: saying no
+        // now is honest, queueing without bound is not.
+        bump(stats_.pacing_refusals);
+        emit(VenueEventKind::kRejected, request.order_id, 0, 0, "", RejectReason::kVenueBusy);
+        return false;
+      }
+      bump(stats_.paced_orders);
+      lane->waiting.push_back(request);
+      return false;
+    case VenueRequestKind::kCancel: {
+      auto it = std::find_if(lane->waiting.begin(), lane->waiting.end(),
+                             [&](const VenueRequest& r) { return r.order_id == request.order_id; });
+      if (it == lane->waiting.end()) return true;
+      lane->waiting.erase(it);  // never sent: nothing at the broker to cancel
+      emit(VenueEventKind::kCanceled, request.order_id, 0, 0, "");
+      return false;
+    }
+    case VenueRequestKind::kReconcile:
+      // Recovered without a known outcome: its lane waits for it as for one just sent.
+      if (in_doubt(request) && lane->in_doubt.size() < lane->in_doubt.capacity()) {
+        lane->in_doubt.push_back(request.order_id);
+      }
+      return true;
+    case VenueRequestKind::kStartupReconcile: return true;
+  }
+  return true;
+}
+
+void CapitalVenue::note_outcome(const VenueEvent& event) {
+  switch (event.kind) {
+    case VenueEventKind::kAccepted:
+    case VenueEventKind::kRejected:
+    case VenueEventKind::kFill:
+    case VenueEventKind::kCanceled: break;
+    default: return;  // no outcome yet (named, Unknown) or not about one order
+  }
+  for (Lane& lane : lanes_) {
+    auto it = std::find(lane.in_doubt.begin(), lane.in_doubt.end(), event.order_id);
+    if (it == lane.in_doubt.end()) continue;
+    lane.in_doubt.erase(it);
+    return;
+  }
+}
+
+int CapitalVenue::release_lanes() {
+  int released = 0;
+  for (Lane& lane : lanes_) {
+    if (!lane.in_doubt.empty() || lane.waiting.empty() || request_backlog_.full()) continue;
+    const VenueRequest next = lane.waiting.front();
+    lane.waiting.pop_front();
+    lane.in_doubt.push_back(next.order_id);
+    dispatch(next);
+    ++released;
+  }
+  return released;
 }
 
 int64_t CapitalVenue::next_deadline_ns() const {
@@ -341,9 +431,17 @@ void CapitalVenue::place(const VenueRequest& request) {
     return;
   }
 
+  // The broker has the request and named it: journaled before anything else is learned, so a
+  // crash from here on leaves an order found by its name, not guessed at.
+  {
+    std::lock_guard lock(mutex_);
+    tracked_[request.order_id].reference = submission.deal_reference;
+  }
+  emit(VenueEventKind::kSubmitted, request.order_id, 0, 0, submission.deal_reference);
   const absl::StatusOr<DealConfirmation> confirmation = await_confirm(submission.deal_reference);
   if (!confirmation.ok()) {
-    // The deal reference exists, so the broker has the request: its fate is unknown to us.
+    // The deal reference exists, so the broker has the request: its fate is unknown to us until
+    // its confirm answers (the poller keeps asking for it).
     spdlog::warn("order {}: no confirm for {}: {}; reconciling", request.order_id,
                  submission.deal_reference, std::string(confirmation.status().message()));
     bump(stats_.outcomes_unknown);
@@ -482,6 +580,7 @@ void CapitalVenue::poller_loop() {
     }
     if (snapshot_requested_.exchange(false, std::memory_order_acq_rel) || anything_open ||
         startup) {
+      resolve_by_reference();
       const bool snapshot_taken = reconcile();
       if (startup && snapshot_taken) finish_startup_if_settled();
     }
@@ -504,7 +603,10 @@ void CapitalVenue::track_recovered(const VenueRequest& request) {
   t.recovered = true;
   const std::size_t id_length =
       ::strnlen(request.venue_order_id.data(), request.venue_order_id.size());
-  if (t.working_order && id_length > 0) {
+  if (request.venue_id_is_reference) {
+    t.reference.assign(request.venue_order_id.data(), id_length);
+  }
+  if (t.working_order && id_length > 0 && !request.venue_id_is_reference) {
     // Working at the broker when the engine stopped: the poller finds its fill or removal.
     t.phase = Phase::kWorking;
     t.deal_id.assign(request.venue_order_id.data(), id_length);
@@ -521,7 +623,9 @@ void CapitalVenue::track_recovered(const VenueRequest& request) {
         request.sent_epoch_ms > 0 ? std::min(now_ms, request.sent_epoch_ms) : now_ms;
   }
   spdlog::info("order {}: recovered from the journal, reconciling ({})", request.order_id,
-               t.phase == Phase::kWorking ? "working order " + t.deal_id : "outcome unknown");
+               t.phase == Phase::kWorking ? "working order " + t.deal_id
+               : t.reference.empty()      ? std::string("outcome unknown, never named")
+                                          : "outcome unknown, request " + t.reference);
   {
     std::lock_guard lock(mutex_);
     if (!t.deal_id.empty()) claimed_deal_ids_.insert(t.deal_id);
@@ -704,6 +808,60 @@ bool CapitalVenue::reconcile() {
   if (!vanished.empty()) resolve_vanished(vanished);
   if (!absent.empty()) resolve_absent(absent);
   return true;
+}
+
+void CapitalVenue::resolve_by_reference() {
+  std::vector<std::pair<OrderId, std::string>> named;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [order_id, t] : tracked_) {
+      if (t.phase == Phase::kUnknown && !t.reference.empty())
+        named.emplace_back(order_id, t.reference);
+    }
+  }
+  for (const auto& [order_id, reference] : named) {
+    // One attempt per pass: a confirm the broker has not recorded yet is asked for again at the
+    // next pass (404 is the usual answer for a moment after the deal).
+    const absl::StatusOr<DealConfirmation> confirmation = api_.confirm(reference);
+    if (!confirmation.ok()) continue;
+    std::lock_guard lock(mutex_);
+    auto it = tracked_.find(order_id);
+    if (it == tracked_.end() || it->second.phase != Phase::kUnknown) continue;
+    Tracked& t = it->second;
+    const InstrumentSpec& spec = instruments_[t.instrument].spec;
+    if (confirmation->deal_status != DealStatus::kAccepted) {
+      spdlog::info("order {}: Unknown resolved by its confirm {}: rejected ({})", order_id,
+                   reference, confirmation->reason);
+      post_finding(venue_event(VenueEventKind::kRejected, order_id, 0, 0, confirmation->deal_id,
+                               RejectReason::kVenueRejected));
+      bump(stats_.unknown_resolved);
+      tracked_.erase(it);
+      continue;
+    }
+    for (const AffectedDeal& deal : confirmation->affected_deals)
+      claimed_deal_ids_.insert(deal.deal_id);
+    claimed_deal_ids_.insert(confirmation->deal_id);
+    if (t.working_order) {
+      spdlog::info("order {}: Unknown resolved by its confirm {}: working as {}", order_id,
+                   reference, confirmation->deal_id);
+      post_finding(venue_event(VenueEventKind::kAccepted, order_id, 0, 0, confirmation->deal_id));
+      t.phase = Phase::kWorking;
+      t.deal_id = confirmation->deal_id;
+      bump(stats_.unknown_resolved);
+      continue;
+    }
+    int64_t fill_price = 0;
+    if (!confirmation->level ||
+        !units_of(*confirmation->level, spec.price_decimals, fill_price, order_id)) {
+      continue;  // logged by units_of (or no level): stays Unknown for the operator
+    }
+    spdlog::info("order {}: Unknown resolved by its confirm {}: executed as {}", order_id,
+                 reference, confirmation->deal_id);
+    post_finding(
+        venue_event(VenueEventKind::kFill, order_id, fill_price, t.size, confirmation->deal_id));
+    bump(stats_.unknown_resolved);
+    tracked_.erase(it);
+  }
 }
 
 std::map<std::string, absl::StatusOr<ActivityHistoryResponse>> CapitalVenue::read_histories(

@@ -26,6 +26,11 @@
 //    history shows one it stays working. What it finds goes to the order's own worker, so one
 //    order's events always leave in order.
 //
+// Names: as soon as the broker returns a request's dealReference the venue reports kSubmitted
+// with it (journaled by the engine), before waiting for the confirm; an order whose confirm did
+// not come (then or, recovered, in an earlier run) is resolved by asking for that confirm again
+// at every poll — exact, no matching needed.
+//
 // The no-duplicate rule: a deal request whose outcome is unknown (timeout, reset, 5xx) is never
 // sent again. The order is reported OutcomeUnknown and resolved only by what the broker shows:
 // a position or working order that no other order accounts for (same epic, direction and size,
@@ -111,8 +116,10 @@ struct CapitalVenueStats {
   std::atomic<uint64_t> unknown_not_executed{0};  // resolved as never executed (activity history)
   std::atomic<uint64_t> snapshots_requested{0};
   std::atomic<uint64_t> request_backpressure{0};  // episodes: request backlog full
-  std::atomic<uint64_t> event_backpressure{0};    // episodes: event backlog full
-  std::atomic<bool> startup_reconciled{false};    // kStartupReconciled is on its way
+  std::atomic<uint64_t> paced_orders{0};          // places that waited behind one in doubt
+  std::atomic<uint64_t> pacing_refusals{0};     // places refused (kVenueBusy): their lane was full
+  std::atomic<uint64_t> event_backpressure{0};  // episodes: event backlog full
+  std::atomic<bool> startup_reconciled{false};  // kStartupReconciled is on its way
   std::atomic<uint64_t> startup_left_unknown{0};  // recovered orders flagged at start-up
   std::atomic<uint64_t> startup_reconcile_ms{0};  // kStartupReconcile → the decision
 };
@@ -121,6 +128,8 @@ class CapitalVenue final : public Agent {
  public:
   static constexpr std::size_t kRequestBacklog = 1024;
   static constexpr std::size_t kEventBacklog = 1024;
+  static constexpr std::size_t kLaneBacklog = 256;  // places waiting per instrument and side
+  static constexpr std::size_t kLaneDoubtCapacity = 64;
 
   CapitalVenue(TradingApi& api, std::vector<VenueInstrument> instruments,
                VenueRequestRing& requests, VenueEventRing& events,
@@ -155,7 +164,8 @@ class CapitalVenue final : public Agent {
     SizeUnits size = 0;
     bool working_order = false;
     Phase phase = Phase::kPlacing;
-    std::string deal_id;  // the broker's order / working-order id
+    std::string deal_id;    // the broker's order / working-order id
+    std::string reference;  // the request's dealReference, once the broker returned it
     int64_t sent_epoch_ms = 0;
     int64_t unknown_epoch_ms = 0;  // when the outcome became Unknown
     bool ambiguity_logged = false;
@@ -175,6 +185,21 @@ class CapitalVenue final : public Agent {
     std::thread thread;
   };
 
+  // One place in doubt per instrument and side (venue thread only): a place waits in its lane
+  // while an earlier one there has no known outcome (sent and unanswered, or Unknown), so after a
+  // crash at most one order per lane is in doubt and the broker's records identify it.
+  struct Lane {
+    std::vector<OrderId> in_doubt;                 // recovered ones may be several
+    boost::circular_buffer<VenueRequest> waiting;  // places, in the engine's order
+  };
+  Lane* lane_of(InstrumentId instrument, Side side);
+  static bool in_doubt(const VenueRequest& recovered);  // its outcome is not known
+  // Venue thread: false when `request` waits in its lane or was answered here.
+  bool pace(const VenueRequest& request);
+  void note_outcome(const VenueEvent& event);  // venue thread, for every event forwarded
+  int release_lanes();                         // venue thread: the next place of freed lanes
+  void dispatch(const VenueRequest& request);  // to the order's worker (or the backlog)
+
   Worker& worker_for(OrderId order_id) { return *workers_[order_id % workers_.size()]; }
   void worker_loop(Worker& worker);
   void post_finding(const VenueEvent& event);  // poller → the order's worker
@@ -191,6 +216,9 @@ class CapitalVenue final : public Agent {
   void finish_startup_if_settled();
   // Unknown orders nothing matched: ask the activity history whether they executed at all.
   void resolve_absent(const std::vector<OrderId>& candidates);
+  // Unknown orders the broker named (their dealReference): their confirm, once the broker has
+  // recorded it, says exactly what became of them — no matching by shape or history needed.
+  void resolve_by_reference();
   // Working orders gone from the list with no position of theirs: their own history entry says
   // whether they executed (netted against an opposite position) or were cancelled or expired.
   void resolve_vanished(const std::vector<OrderId>& orders);
@@ -248,6 +276,7 @@ class CapitalVenue final : public Agent {
   moodycamel::ConcurrentQueue<VenueEvent> outbox_;
   boost::circular_buffer<VenueRequest> request_backlog_;
   boost::circular_buffer<VenueEvent> event_backlog_;
+  std::vector<Lane> lanes_;            // instrument * 2 + (sell ? 1 : 0)
   bool request_backpressure_ = false;  // venue thread: an episode is under way
   bool event_backpressure_ = false;
 

@@ -102,6 +102,8 @@ class FakeBroker final : public TradingApi {
   }
   absl::StatusOr<DealConfirmation> confirm(std::string_view ref) override {
     std::lock_guard lock(mutex);
+    ++confirm_queries;
+    if (confirms_withheld) return absl::NotFoundError("error.not-found.dealReference");
     auto it = confirms.find(std::string(ref));
     if (it == confirms.end()) return absl::NotFoundError("error.not-found.dealReference");
     return it->second;
@@ -185,9 +187,12 @@ class FakeBroker final : public TradingApi {
   std::vector<Activity> activities;
   int activity_queries = 0;
   int position_queries = 0;
+  int confirm_queries = 0;
+  bool confirms_withheld = false;      // GET /confirms answers 404 (not recorded yet)
   bool positions_unavailable = false;  // GET /positions answers 503
   bool activity_unavailable = false;   // GET /history/activity answers 503
   std::atomic<bool> hold{false};       // deals block until released (a broker that stalls)
+  std::atomic<int> arrived{0};         // deal requests that reached the broker (held or not)
 
  private:
   static DealSendResult answered(std::string ref, absl::Status status) {
@@ -200,6 +205,7 @@ class FakeBroker final : public TradingApi {
   // `level`: a working order's limit; none for a market order.
   DealSendResult submit(const std::string& epic, Side side, Decimal size,
                         std::optional<Decimal> level) {
+    arrived.fetch_add(1);
     while (hold.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     std::lock_guard lock(mutex);
     ++submissions;
@@ -251,7 +257,10 @@ struct VenueRig {
         *requests, *events, options);
     venue->start_threads();
   }
-  ~VenueRig() { venue->stop_threads(); }
+  ~VenueRig() {
+    broker.hold = false;  // a test that failed while the broker stalled must still end
+    venue->stop_threads();
+  }
 
   void send(VenueRequestKind kind, OrderId id, OrderType type = OrderType::kMarket,
             PriceUnits price = 0, SizeUnits size = 100, Side side = Side::kBuy) {
@@ -267,7 +276,7 @@ struct VenueRig {
 
   // An order the engine recovered from its journal, handed over for reconciliation.
   void recovered(OrderId id, OrderType type, const std::string& venue_order_id = "",
-                 Side side = Side::kBuy, int64_t sent_ago_ms = 1'000) {
+                 Side side = Side::kBuy, int64_t sent_ago_ms = 1'000, bool is_reference = false) {
     VenueRequest r;
     r.kind = VenueRequestKind::kReconcile;
     r.order_id = id;
@@ -277,6 +286,7 @@ struct VenueRig {
     r.limit_price = type == OrderType::kLimit ? 229900 : 0;
     r.sent_epoch_ms = wall_epoch_ms() - sent_ago_ms;
     std::memcpy(r.venue_order_id.data(), venue_order_id.data(), venue_order_id.size());
+    r.venue_id_is_reference = is_reference;
     ASSERT_TRUE(requests->try_push(r));
   }
   void startup_reconcile() {
@@ -289,17 +299,21 @@ struct VenueRig {
     return broker.position_queries;
   }
 
-  // Pumps the venue agent until `count` events arrived (or the timeout passes).
+  // Pumps the venue agent until `count` events about outcomes arrived (or the timeout passes).
+  // The names the broker gave requests (kSubmitted) are kept apart, in `named`, in order.
   std::vector<VenueEvent> collect(std::size_t count, int timeout_ms = 5000) {
     std::vector<VenueEvent> out;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
       venue->do_work();
-      events->drain([&](const VenueEvent& e) { out.push_back(e); });
+      events->drain([&](const VenueEvent& e) {
+        (e.kind == VenueEventKind::kSubmitted ? named : out).push_back(e);
+      });
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     return out;
   }
+  std::vector<VenueEvent> named;
 };
 
 std::string venue_id(const VenueEvent& e) {
@@ -340,6 +354,125 @@ TEST(CapitalVenue, MarketOrderIsAcceptedThenFilledAtTheConfirmLevel) {
   EXPECT_EQ(events[1].fill_price, 230030);  // 2300.30 with 2 decimals
   EXPECT_EQ(events[1].fill_size, 100);
   EXPECT_EQ(venue_id(events[1]), "deal-1");
+}
+
+// Issue 11: the broker's name for the request is reported the moment it is returned, before the
+// confirm, so that the engine journals it.
+TEST(CapitalVenue, TheRequestsNameIsReportedBeforeItsOutcome) {
+  VenueRig rig;
+  rig.send(VenueRequestKind::kPlace, 1);
+  ASSERT_EQ(rig.collect(2).size(), 2u);
+  ASSERT_EQ(rig.named.size(), 1u);
+  EXPECT_EQ(rig.named[0].order_id, 1u);
+  EXPECT_EQ(venue_id(rig.named[0]), "o_ref1");
+}
+
+// A confirm the broker had not recorded within the venue's attempts: Unknown — but the order
+// has a name, and its confirm, asked for again at each poll, resolves it exactly: no shape
+// matching, no history, no second order.
+TEST(CapitalVenue, AnUnknownOrderWithANameIsResolvedByItsConfirm) {
+  VenueRig rig;
+  rig.broker.confirms_withheld = true;
+  rig.broker.positions_unavailable = true;  // no snapshot: nothing to match by shape
+  rig.send(VenueRequestKind::kPlace, 1);
+  auto events = rig.collect(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kOutcomeUnknown);
+  EXPECT_TRUE(rig.collect(1, 100).empty());  // polls come and go: still Unknown
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    EXPECT_GE(rig.broker.confirm_queries, 2);  // asked again by the poller
+    rig.broker.confirms_withheld = false;      // the broker has recorded it now
+  }
+  events = rig.collect(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kFill);
+  EXPECT_EQ(events[0].fill_price, 230030);
+  EXPECT_EQ(events[0].fill_size, 100);
+  EXPECT_EQ(venue_id(events[0]), "deal-1");
+  EXPECT_EQ(rig.venue->unknown_orders(), 0u);
+  std::lock_guard lock(rig.broker.mutex);
+  EXPECT_EQ(rig.broker.submissions, 1);
+}
+
+// Issue 11: at most one place per instrument and side whose outcome is not known. The second buy
+// waits in the venue until the broker has answered the first; a sell is its own lane.
+TEST(CapitalVenue, OnePlacePerInstrumentAndSideIsInDoubtAtATime) {
+  VenueRig rig;
+  rig.broker.hold = true;  // the broker sits on the first request
+  rig.send(VenueRequestKind::kPlace, 1);
+  rig.send(VenueRequestKind::kPlace, 2);
+  // Orders go to worker id % 2: buys 1 and 2 on different workers (without the lane, 2 would go
+  // out at once), the sell 4 beside buy 2.
+  rig.send(VenueRequestKind::kPlace, 4, OrderType::kMarket, 0, 100, Side::kSell);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (rig.broker.arrived.load() < 2 && std::chrono::steady_clock::now() < until) {
+    rig.venue->do_work();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  for (int i = 0; i < 50; ++i) {  // time for a wrong second buy to show up
+    rig.venue->do_work();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(rig.broker.arrived.load(), 2) << "buy 1 and sell 4 in flight; buy 2 must wait";
+  EXPECT_EQ(rig.venue->stats().paced_orders.load(), 1u);
+  rig.broker.hold = false;
+  const auto events = rig.collect(6);
+  ASSERT_EQ(events.size(), 6u);
+  // Buy 2 was sent only after buy 1's outcome: its events come after buy 1's.
+  std::vector<OrderId> buy_order;
+  for (const VenueEvent& e : events) {
+    if (e.order_id != 4) buy_order.push_back(e.order_id);
+  }
+  EXPECT_EQ(buy_order, (std::vector<OrderId>{1, 1, 2, 2}));
+  EXPECT_EQ(rig.broker.arrived.load(), 3);
+}
+
+// A place behind an order whose outcome is Unknown waits until the broker's records resolve it
+// (here: never executed, from the activity history); a cancel of a waiting place never reaches
+// the broker.
+TEST(CapitalVenue, APlaceWaitsBehindAnUnknownOneAndACancelWhileWaitingSendsNothing) {
+  VenueRig rig(/*unknown_absence_after_ms=*/300);
+  rig.broker.lose_request = true;  // order 1 never executes and its answer is lost
+  rig.send(VenueRequestKind::kPlace, 1);
+  auto events = rig.collect(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kOutcomeUnknown);
+  rig.broker.lose_request = false;
+  rig.send(VenueRequestKind::kPlace, 2);
+  rig.send(VenueRequestKind::kPlace, 3);
+  rig.send(VenueRequestKind::kCancel, 3);
+  events = rig.collect(1, 100);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].order_id, 3u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kCanceled);
+  EXPECT_EQ(rig.broker.arrived.load(), 1) << "order 2 went out while order 1 was in doubt";
+
+  events = rig.collect(3);  // 1 resolved as never executed, then 2 accepted and filled
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].order_id, 1u);
+  EXPECT_EQ(events[0].reason, RejectReason::kVenueNotExecuted);
+  EXPECT_EQ(events[1].order_id, 2u);
+  EXPECT_EQ(events[2].kind, VenueEventKind::kFill);
+  EXPECT_EQ(rig.broker.arrived.load(), 2);
+}
+
+// A lane holds kLaneBacklog waiting places; beyond that the venue says no at once (kVenueBusy)
+// rather than queue without bound behind an order in doubt.
+TEST(CapitalVenue, AFullLaneRefusesPlacesAsBusy) {
+  VenueRig rig;
+  rig.broker.hold = true;
+  const OrderId waiting = CapitalVenue::kLaneBacklog;
+  for (OrderId id = 1; id <= waiting + 3; ++id) rig.send(VenueRequestKind::kPlace, id);
+  const auto events = rig.collect(2, 2000);
+  ASSERT_EQ(events.size(), 2u);
+  for (const VenueEvent& e : events) {
+    EXPECT_EQ(e.kind, VenueEventKind::kRejected);
+    EXPECT_EQ(e.reason, RejectReason::kVenueBusy);
+    EXPECT_GT(e.order_id, waiting + 1);
+  }
+  EXPECT_EQ(rig.venue->stats().pacing_refusals.load(), 2u);
+  rig.broker.hold = false;
 }
 
 TEST(CapitalVenue, RejectedConfirmBecomesARejection) {
@@ -549,40 +682,57 @@ TEST(CapitalVenue, EventsOfOneOrderKeepTheirOrderUnderLoad) {
 // the rest on the engine's ring; the engine does not drain its events: the event ring and the
 // event backlog fill, and the rest waits in the outbox. Both are counted; once the broker and
 // the engine move again, every order gets its Accepted then its Fill, none lost or reordered.
+// One place per instrument and side is in flight (the lanes above), so what fills a worker is
+// everything else for its orders: here order 1's worker is stuck on the broker and the engine's
+// ring brings it cancels (odd ids, all for that worker) until its ring and the backlog are full.
 TEST(CapitalVenue, FullBacklogsPushBackOnTheRingsAndLoseNothing) {
   VenueRig rig;
   rig.broker.hold = true;
-  constexpr OrderId kOrders = VenueRequestRing::kCapacity;
-  for (OrderId id = 1; id <= kOrders; ++id) rig.send(VenueRequestKind::kPlace, id);
+  constexpr std::size_t kRequests = VenueRequestRing::kCapacity;
+  rig.send(VenueRequestKind::kPlace, 1);
+  for (std::size_t i = 1; i < kRequests; ++i) rig.send(VenueRequestKind::kCancel, 1 + 2 * i);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (rig.venue->stats().request_backpressure.load() == 0 &&
          std::chrono::steady_clock::now() < deadline) {
     rig.venue->do_work();
   }
   EXPECT_EQ(rig.venue->stats().request_backpressure.load(), 1u);
-  // Two full worker rings, a full backlog and at most one deal in flight per worker taken; the
-  // rest is still on the engine's ring.
-  const std::size_t held = 2 * 1024 + CapitalVenue::kRequestBacklog;
-  EXPECT_LE(rig.requests->size_approx(), kOrders - held);
-  EXPECT_GE(rig.requests->size_approx(), kOrders - held - 2);
+  // The worker's full ring, a full backlog and the place in flight taken; the rest is still on
+  // the engine's ring.
+  // (The place itself is in the worker's hands or still first in its ring.)
+  const std::size_t held = 1024 + CapitalVenue::kRequestBacklog;
+  EXPECT_LE(rig.requests->size_approx(), kRequests - held);
+  EXPECT_GE(rig.requests->size_approx(), kRequests - held - 1);
 
+  // The broker answers; nobody drains the event ring, and more cancels keep coming until the
+  // event ring and the event backlog are full too.
   rig.broker.hold = false;
+  std::size_t sent = kRequests;
   while (rig.venue->stats().event_backpressure.load() == 0 &&
          std::chrono::steady_clock::now() < deadline) {
-    rig.venue->do_work();  // nobody drains the event ring
+    rig.venue->do_work();
+    VenueRequest cancel;
+    cancel.kind = VenueRequestKind::kCancel;
+    cancel.order_id = 1 + 2 * sent;
+    if (rig.requests->try_push(cancel)) ++sent;
   }
   EXPECT_EQ(rig.venue->stats().event_backpressure.load(), 1u);
   EXPECT_EQ(rig.events->size_approx(), VenueEventRing::kCapacity);
 
-  const auto events = rig.collect(2 * kOrders, 20'000);
-  ASSERT_EQ(events.size(), 2 * kOrders);
+  const auto events = rig.collect(sent + 1, 20'000);  // 1 accepted + filled, the rest refused
+  ASSERT_EQ(events.size(), sent + 1);
   std::map<OrderId, int> seen;
   for (const VenueEvent& e : events) {
     const int n = seen[e.order_id]++;
-    EXPECT_EQ(e.kind, n == 0 ? VenueEventKind::kAccepted : VenueEventKind::kFill) << e.order_id;
+    if (e.order_id == 1) {
+      EXPECT_EQ(e.kind, n == 0 ? VenueEventKind::kAccepted : VenueEventKind::kFill);
+    } else {
+      EXPECT_EQ(e.kind, VenueEventKind::kCancelRejected) << e.order_id;
+      EXPECT_EQ(n, 0) << e.order_id;
+    }
   }
-  EXPECT_EQ(seen.size(), kOrders);
-  EXPECT_EQ(rig.broker.submissions, static_cast<int>(kOrders));
+  EXPECT_EQ(seen.size(), sent);
+  EXPECT_EQ(rig.broker.submissions, 1);
 }
 
 // ---- start-up reconciliation -------------------------------------------------------------------
@@ -670,6 +820,30 @@ TEST(CapitalVenueStartup, ARecoveredUnknownSentLongerAgoThanTheWindowIsResolvedA
   EXPECT_EQ(outcome.events[0].order_id, 7u);
   EXPECT_EQ(outcome.events[0].kind, VenueEventKind::kRejected);
   EXPECT_EQ(outcome.events[0].reason, RejectReason::kVenueNotExecuted);
+  EXPECT_EQ(rig.venue->unknown_orders(), 0u);
+}
+
+// A crash after the broker named the request but before its confirm: the recovered order is
+// resolved by that confirm at start-up — here rejected by the broker — before the report.
+TEST(CapitalVenueStartup, ARecoveredOrderWithANameIsResolvedByItsConfirmBeforeTheReport) {
+  VenueRig rig;
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    DealConfirmation rejected;
+    rejected.deal_status = DealStatus::kRejected;
+    rejected.reason = "INSUFFICIENT_FUNDS";
+    rejected.deal_id = "deal-9";
+    rig.broker.confirms["o_ref-before-crash"] = rejected;
+  }
+  rig.recovered(4, OrderType::kMarket, "o_ref-before-crash", Side::kBuy, 1'000,
+                /*is_reference=*/true);
+  rig.startup_reconcile();
+  const StartupOutcome outcome = until_startup_reconciled(rig);
+  ASSERT_TRUE(outcome.reconciled);
+  ASSERT_EQ(outcome.events.size(), 2u);
+  EXPECT_EQ(outcome.events[0].order_id, 4u);
+  EXPECT_EQ(outcome.events[0].kind, VenueEventKind::kRejected);
+  EXPECT_EQ(outcome.events[1].fill_size, 0);  // nothing left unresolved
   EXPECT_EQ(rig.venue->unknown_orders(), 0u);
 }
 

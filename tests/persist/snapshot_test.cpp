@@ -43,6 +43,7 @@ TEST_F(SnapshotTest, ARealEngineStateRoundTripsExactly) {
   state.kill_switch = true;  // engaging it for real would cancel the live orders
   ASSERT_GT(state.orders.size(), 80u);
   state.orders[5].cancel_wanted = true;  // the flag byte (issue 11) travels too
+  state.orders[6].venue_id_is_reference = true;
   ASSERT_EQ(state.trading_state, TradingState::kReducing);
   ASSERT_NE(state.positions[kGold].net_size(), 0);
   ASSERT_NE(state.positions[kGold].realized_pnl(), 0);
@@ -101,6 +102,8 @@ TEST_F(SnapshotTest, TheDigestSeesEveryFieldThatMattersAndIgnoresQuoteMarks) {
   differs("an order's state", [](EngineState& s) { s.orders[3].state = OrderState::kCanceled; });
   differs("an order's fill value", [](EngineState& s) { s.orders[0].filled_value += 1; });
   differs("an order's wanted cancel", [](EngineState& s) { s.orders[3].cancel_wanted = true; });
+  differs("an order's venue id kind",
+          [](EngineState& s) { s.orders[3].venue_id_is_reference = true; });
   differs("an order's venue id", [](EngineState& s) { s.orders[1].venue_order_id[0] ^= 1; });
   differs("an order's client id", [](EngineState& s) { s.orders[2].client_order_id.chars[0]++; });
   differs("an order removed", [](EngineState& s) { s.orders.pop_back(); });

@@ -93,6 +93,7 @@ inline void expect_same_orders_and_positions(const EngineState& a, const EngineS
     EXPECT_EQ(x.state, y.state);
     EXPECT_EQ(x.state_before_cancel, y.state_before_cancel);
     EXPECT_EQ(x.cancel_wanted, y.cancel_wanted);
+    EXPECT_EQ(x.venue_id_is_reference, y.venue_id_is_reference);
     EXPECT_EQ(x.limit_price, y.limit_price);
     EXPECT_EQ(x.size, y.size);
     EXPECT_EQ(x.filled_size, y.filled_size);
