@@ -506,6 +506,14 @@ void apply_set_overrides(toml::table& doc, const std::vector<std::string>& overr
                        ": expected section.key=value");
       continue;
     }
+    if (is_secret_path(from_absl(key))) {
+      // A command line is readable by every user of the machine (ps, /proc/<pid>/cmdline).
+      errors.push_back("--set " + std::string(from_absl(key)) +
+                       ": a secret is not accepted on the command line, where every user of the "
+                       "machine can read it (ps); give it in the environment or in a file "
+                       "(the *_FILE variables)");
+      continue;
+    }
     apply_override(doc, parts, std::string_view(entry).substr(eq + 1), " (from --set)", errors);
   }
 }

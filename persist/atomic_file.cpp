@@ -37,7 +37,8 @@ absl::Status fsync_file(const std::filesystem::path& path) {
   return fsync_path(path, O_RDONLY);
 }
 
-absl::Status write_file_atomically(const std::filesystem::path& path, std::string_view content) {
+absl::Status write_file_atomically(const std::filesystem::path& path, std::string_view content,
+                                   mode_t mode) {
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -45,7 +46,8 @@ absl::Status write_file_atomically(const std::filesystem::path& path, std::strin
     return absl::UnavailableError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
   const std::filesystem::path temp =
       dir / fmt::format("{}.tmp.{}", path.filename().string(), ::getpid());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ::unlink(temp.c_str());  // a leftover of a crashed writer keeps its mode; start afresh
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return errno_status("cannot create", temp, errno);
   std::size_t written = 0;
   while (written < content.size()) {

@@ -83,7 +83,7 @@ absl::StatusOr<uint64_t> copy_file_contents(const fs::path& from, const fs::path
   }
   std::error_code ec;
   fs::create_directories(to.parent_path(), ec);
-  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kDataFileMode);
   if (out < 0) {
     const int error = errno;
     ::close(in);

@@ -132,7 +132,7 @@ absl::Status record_backup_outcome(const std::filesystem::path& metrics_file,
   } else {
     set("last_failure_timestamp_seconds", outcome.finished_unix_seconds);
   }
-  return write_file_atomically(metrics_file, render_backup_metrics(values));
+  return write_file_atomically(metrics_file, render_backup_metrics(values), kPublicFileMode);
 }
 
 }  // namespace qt::persist

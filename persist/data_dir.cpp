@@ -14,6 +14,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "persist/file_modes.hpp"
+
 namespace qt::persist {
 namespace {
 
@@ -127,7 +129,7 @@ absl::StatusOr<DataDirLock> DataDirLock::acquire(const std::filesystem::path& da
         fmt::format("cannot create data directory {}: {}", data_dir.string(), ec.message()));
   }
   const std::filesystem::path path = lock_file_path(data_dir);
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kDataFileMode);
   if (fd < 0) {
     return absl::UnavailableError(
         fmt::format("cannot open lock file {}: {}", path.string(), errno_text(errno)));

@@ -19,6 +19,7 @@
 
 #include "engine/clock.hpp"
 #include "persist/data_dir.hpp"
+#include "persist/file_modes.hpp"
 #include "persist/segment_format.hpp"
 
 #ifndef MADV_POPULATE_WRITE
@@ -147,7 +148,7 @@ absl::StatusOr<std::unique_ptr<MappedFile>> prepare_segment_file(const std::file
     file->path =
         dir / fmt::format("{}{:020}{}", format::kPreparedPrefix,
                           names.fetch_add(1, std::memory_order_relaxed), format::kPreparedSuffix);
-    file->fd = ::open(file->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    file->fd = ::open(file->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, kDataFileMode);
     if (file->fd < 0 && (errno != EEXIST || attempt > 1000)) {
       return errno_status("cannot create segment file", file->path, errno);
     }

@@ -239,6 +239,17 @@ TEST(Config, UnknownResolutionIsNeverShorterThanTheHistoryLag) {
   EXPECT_TRUE(load_config(sources).ok());
 }
 
+// Issue 11: `ps` shows every process's command line to every user.
+TEST(Config, SecretsAreRefusedOnTheCommandLine) {
+  ConfigSources sources;
+  sources.set_overrides = {"capital.password=hunter2-secret"};
+  const std::string error = load_error(sources);
+  EXPECT_NE(error.find("--set capital.password: a secret is not accepted on the command line"),
+            std::string::npos)
+      << error;
+  EXPECT_EQ(error.find("hunter2-secret"), std::string::npos) << error;
+}
+
 TEST(Config, ParkSpinBudgetIsPerThreadInMicroseconds) {
   ConfigSources sources;
   sources.set_overrides = {"threads.engine.spin_us=150", "threads.venue.spin_us=0"};

@@ -1,6 +1,7 @@
 #include "gateway/capital/client_config.hpp"
 
 #include <algorithm>
+#include <boost/asio/ip/address_v4.hpp>
 #include <boost/url/parse.hpp>
 #include <charconv>
 #include <cmath>
@@ -126,7 +127,18 @@ void read_seconds(const Env& env, std::string_view name, double high, Duration& 
   if (out.count() == 0) out = Duration(1);
 }
 
-void check_url(std::string_view name, const std::string& url, bool live, Errors& errors) {
+// Plain http:// and unverified certificates send the demo account's real credentials in a form
+// anyone on the path can read or intercept: allowed only towards this machine (the simulator,
+// tests).
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  boost::system::error_code ec;
+  const boost::asio::ip::address_v4 v4 = boost::asio::ip::make_address_v4(host, ec);
+  return !ec && v4.is_loopback();
+}
+
+void check_url(std::string_view name, const std::string& url, bool live, bool tls_verify,
+               Errors& errors) {
   const absl::StatusOr<RestEndpoint> endpoint = parse_rest_url(url);
   if (!endpoint.ok()) {
     errors.push_back(fmt::format("{}: {}", name, std::string(endpoint.status().message())));
@@ -134,19 +146,39 @@ void check_url(std::string_view name, const std::string& url, bool live, Errors&
   }
   if (live && !endpoint->tls) {
     errors.push_back(fmt::format("{}: the live environment needs https://", name));
+  } else if (!endpoint->tls && !is_loopback_host(endpoint->host)) {
+    errors.push_back(fmt::format(
+        "{}: http:// sends the credentials in clear; allowed only to a loopback address, not {}",
+        name, endpoint->host));
+  }
+  if (!live && !tls_verify && endpoint->tls && !is_loopback_host(endpoint->host)) {
+    errors.push_back(fmt::format(
+        "CAPITAL_TLS_INSECURE_SKIP_VERIFY: allowed only to a loopback address, not {} ({}): the "
+        "credentials would go to whoever answers",
+        endpoint->host, name));
   }
 }
 
 Errors validation_errors(const CapitalClientConfig& config) {
   Errors errors;
-  check_url("CAPITAL_API_URL", config.live_url, true, errors);
-  check_url("CAPITAL_DEMO_URL", config.demo_url, false, errors);
+  check_url("CAPITAL_API_URL", config.live_url, true, config.tls_verify, errors);
+  check_url("CAPITAL_DEMO_URL", config.demo_url, false, config.tls_verify, errors);
   {
     const auto parsed = boost::urls::parse_uri(config.stream_url);
     if (!parsed || (parsed->scheme() != "wss" && parsed->scheme() != "ws")) {
       errors.push_back("CAPITAL_STREAM_URL: must be a wss:// (or ws:// for tests) URL");
     } else if (config.is_live() && parsed->scheme() != "wss") {
       errors.push_back("CAPITAL_STREAM_URL: the live environment needs wss://");
+    } else if (parsed->scheme() == "ws" && !is_loopback_host(std::string(parsed->host()))) {
+      errors.push_back(
+          fmt::format("CAPITAL_STREAM_URL: ws:// is allowed only to a loopback address, not {}",
+                      std::string(parsed->host())));
+    } else if (!config.is_live() && !config.tls_verify &&
+               !is_loopback_host(std::string(parsed->host()))) {
+      errors.push_back(fmt::format(
+          "CAPITAL_TLS_INSECURE_SKIP_VERIFY: allowed only to a loopback address, not {} "
+          "(CAPITAL_STREAM_URL)",
+          std::string(parsed->host())));
     }
   }
   if (!config.tls_verify && config.is_live()) {

@@ -165,7 +165,9 @@ TEST(CapitalClientConfig, UrlsAreParsedWithTheApiBasePath) {
 
 TEST(CapitalClientConfig, PlainHttpAndInsecureTlsAreForDemoOnly) {
   auto demo = capital_config_from_env(
-      {"CAPITAL_DEMO_URL=http://localhost:9000", "CAPITAL_TLS_INSECURE_SKIP_VERIFY=true"}, false);
+      {"CAPITAL_DEMO_URL=http://localhost:9000", "CAPITAL_STREAM_URL=wss://127.0.0.1:9000/connect",
+       "CAPITAL_TLS_INSECURE_SKIP_VERIFY=true"},
+      false);
   ASSERT_TRUE(demo.ok()) << demo.status();
   EXPECT_FALSE(demo->tls_verify);
 
@@ -176,6 +178,30 @@ TEST(CapitalClientConfig, PlainHttpAndInsecureTlsAreForDemoOnly) {
   EXPECT_NE(error.find("CAPITAL_TLS_INSECURE_SKIP_VERIFY: refused for the live environment"),
             std::string::npos)
       << error;
+}
+
+// Issue 11: the demo account's credentials are real. In clear, or to a server whose certificate
+// is not checked, they may go only to this machine (the simulator, tests).
+TEST(CapitalClientConfig, PlainHttpAndInsecureTlsAreForLoopbackOnly) {
+  std::string error = error_of({"CAPITAL_DEMO_URL=http://demo.example.com:9000"}, false);
+  EXPECT_NE(error.find("CAPITAL_DEMO_URL: http:// sends the credentials in clear; allowed only to "
+                       "a loopback address, not demo.example.com"),
+            std::string::npos)
+      << error;
+  error = error_of({"CAPITAL_TLS_INSECURE_SKIP_VERIFY=true"}, false);  // the broker's own hosts
+  EXPECT_NE(error.find("CAPITAL_TLS_INSECURE_SKIP_VERIFY: allowed only to a loopback address, not "
+                       "demo-api-capital.backend-capital.com"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("(CAPITAL_STREAM_URL)"), std::string::npos) << error;
+  error = error_of({"CAPITAL_STREAM_URL=ws://10.0.0.5:9000/connect"}, false);
+  EXPECT_NE(error.find("CAPITAL_STREAM_URL: ws:// is allowed only to a loopback address"),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE(capital_config_from_env({"CAPITAL_DEMO_URL=http://127.0.0.2:9000",
+                                       "CAPITAL_STREAM_URL=ws://[::1]:9000/connect"},
+                                      false)
+                  .ok());
 }
 
 TEST(CapitalClientConfig, DescribeMaskedNeverShowsSecrets) {

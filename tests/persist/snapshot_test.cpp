@@ -5,6 +5,7 @@
 #include "persist/snapshot.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstring>
 
@@ -81,6 +82,29 @@ TEST_F(SnapshotTest, ARealEngineStateRoundTripsExactly) {
   FreshEngine fresh;
   ASSERT_TRUE(fresh.engine->restore_state(*read).ok());
   EXPECT_EQ(state_digest(fresh.engine->capture_state()), state_digest(state));
+}
+
+// Issue 11: the book is nobody else's business. Every file the journal and the snapshots put in
+// the data directory is 0640 (owner writes, a backup group may read), not the 0644 they were.
+TEST_F(SnapshotTest, EveryFileInTheDataDirectoryIsReadableByOwnerAndGroupOnly) {
+  const mode_t previous = ::umask(022);  // the usual umask: it must not be what makes it private
+  DiskJournaledEngine live(data());
+  live.drive(10);
+  const EngineState state = live.engine().capture_state();
+  ASSERT_TRUE(write_snapshot(data(), state, live.instruments()).ok());
+  ::umask(previous);
+  int files = 0;
+  bool saw_snapshot = false;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(data())) {
+    if (!entry.is_regular_file()) continue;
+    struct stat info {};
+    ASSERT_EQ(::stat(entry.path().c_str(), &info), 0) << entry.path();
+    EXPECT_EQ(info.st_mode & 0777, 0640u) << entry.path();
+    saw_snapshot |= entry.path().extension() == ".qts";
+    ++files;
+  }
+  EXPECT_TRUE(saw_snapshot);
+  EXPECT_GE(files, 2);  // the snapshot and at least one journal segment
 }
 
 TEST_F(SnapshotTest, TheDigestSeesEveryFieldThatMattersAndIgnoresQuoteMarks) {
