@@ -95,13 +95,16 @@ void BrokerState::store_confirm(const ConfirmFields& c) {
     w.member("profitCurrency", kAccountCurrency);
   }
   w.end_object();
-  confirms[c.reference] = w.take();
+  confirms[c.reference] = {w.take(), epoch_ms_now()};
 }
 
 BrokerResponse BrokerState::confirm(const std::string& reference) const {
   const auto it = confirms.find(reference);
-  if (it == confirms.end()) return error(404, "error.not-found.dealReference");
-  return json_ok(it->second);
+  if (it == confirms.end() ||
+      epoch_ms_now() - it->second.stored_ms < options.faults.confirm_delay_ms) {
+    return error(404, "error.not-found.dealReference");
+  }
+  return json_ok(it->second.body);
 }
 
 BrokerResponse BrokerState::deal_reference(const std::string& reference, bool executed) {

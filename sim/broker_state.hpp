@@ -193,7 +193,11 @@ struct BrokerState {
   std::vector<Account> accounts;
   std::vector<Position> positions;  // in opening order (netting closes FIFO)
   std::vector<WorkingOrder> working_orders;
-  std::map<std::string, std::string> confirms;  // dealReference -> body
+  struct StoredConfirm {
+    std::string body;
+    int64_t stored_ms = 0;  // a confirm is not served before stored_ms + faults.confirm_delay_ms
+  };
+  std::map<std::string, StoredConfirm> confirms;  // dealReference -> confirm
   std::vector<Activity> activities;
   std::vector<Transaction> transactions;
 

@@ -98,6 +98,7 @@ struct FaultRoll {
   bool too_many = false;
   bool drop_order_response = false;
   bool order_error = false;
+  bool error_after_execution = false;
   std::chrono::microseconds delay{0};
 };
 
@@ -176,6 +177,7 @@ struct CapitalSimulator::Impl {
     r.too_many = roll(f.rate_429);
     r.drop_order_response = roll(f.drop_order_response_rate);
     r.order_error = roll(f.order_error_rate);
+    r.error_after_execution = roll(f.error_after_execution_rate);  // no die drawn at rate 0
     double ms = 0;
     switch (f.latency.kind) {
       case LatencyDistribution::Kind::kNone: break;
@@ -398,6 +400,12 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
       out.body = error_body("error.too-many.requests");
     } else {
       out = impl_.broker.handle(request);
+    }
+    if (out.order_executed && roll.error_after_execution) {
+      // The deal is done; the client is told the server failed (it must not send it again).
+      impl_.broker.count_fault(SimulatedBroker::FaultEvent::kError);
+      out.status = 500;
+      out.body = error_body("error.internal.server");
     }
     if (out.order_executed && roll.drop_order_response) {
       // The order is done; the client never hears about it.

@@ -107,6 +107,12 @@ CLI::App* add_sim_subcommand(CLI::App& app, SimOptions& o) {
   sim->add_option("--order-error-rate", o.faults.order_error_rate,
                   "fault: share of order requests answered 500 without being executed")
       ->check(rate);
+  sim->add_option("--error-after-execution-rate", o.faults.error_after_execution_rate,
+                  "fault: share of executed orders answered 500 (the deal stands)")
+      ->check(rate);
+  sim->add_option("--confirm-delay-ms", o.faults.confirm_delay_ms,
+                  "fault: GET /confirms answers 404 for this long after the deal")
+      ->check(CLI::NonNegativeNumber);
   sim->add_option("--ws-drop-every", o.faults.ws_drop_every_seconds,
                   "fault: close every WebSocket every S seconds")
       ->check(CLI::NonNegativeNumber);

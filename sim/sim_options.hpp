@@ -33,7 +33,11 @@ struct FaultOptions {
   double drop_order_response_rate = 0;  // share of executed orders whose response is dropped
   double order_error_rate = 0;          // share of order requests (POST /positions, /workingorders)
                                         // answered 500 without being executed
-  double ws_drop_every_seconds = 0;     // 0 = never; else close every WebSocket that often
+  double error_after_execution_rate = 0;  // share of executed orders answered 500 (the deal stands)
+  // GET /confirms/{ref} answers 404 for this long after the deal (the real broker can, for a
+  // moment); 0 = at once.
+  int64_t confirm_delay_ms = 0;
+  double ws_drop_every_seconds = 0;          // 0 = never; else close every WebSocket that often
   double expire_sessions_every_seconds = 0;  // 0 = never; else forget every session that often
 };
 

@@ -761,7 +761,12 @@ bool CapitalVenue::reconcile() {
             vanished.push_back(order_id);
           }
         }
-      } else if (t.phase == Phase::kUnknown && !shape_pending(t)) {
+      } else if (t.phase == Phase::kUnknown && !shape_pending(t) &&
+                 (t.reference.empty() ||
+                  now_ms - t.unknown_epoch_ms >= options_.unknown_absence_after_ms)) {
+        // A named order is resolved by its confirm (resolve_by_reference); matching by shape
+        // could take someone else's deal, so it is only the fallback when the confirm stays
+        // missing for the whole absence window.
         // Only deals made since this venue started: what earlier runs' orders claimed is not
         // known here. Recovered orders are never matched by shape at all (see Tracked).
         const int64_t earliest =
@@ -835,6 +840,7 @@ void CapitalVenue::resolve_by_reference() {
       post_finding(venue_event(VenueEventKind::kRejected, order_id, 0, 0, confirmation->deal_id,
                                RejectReason::kVenueRejected));
       bump(stats_.unknown_resolved);
+      bump(stats_.resolved_by_reference);
       tracked_.erase(it);
       continue;
     }
@@ -848,6 +854,7 @@ void CapitalVenue::resolve_by_reference() {
       t.phase = Phase::kWorking;
       t.deal_id = confirmation->deal_id;
       bump(stats_.unknown_resolved);
+      bump(stats_.resolved_by_reference);
       continue;
     }
     int64_t fill_price = 0;
@@ -860,6 +867,7 @@ void CapitalVenue::resolve_by_reference() {
     post_finding(
         venue_event(VenueEventKind::kFill, order_id, fill_price, t.size, confirmation->deal_id));
     bump(stats_.unknown_resolved);
+    bump(stats_.resolved_by_reference);
     tracked_.erase(it);
   }
 }

@@ -110,6 +110,7 @@ struct CapitalVenueStats {
   std::atomic<uint64_t> deals_rejected{0};
   std::atomic<uint64_t> outcomes_unknown{0};
   std::atomic<uint64_t> unknown_resolved{0};
+  std::atomic<uint64_t> resolved_by_reference{0};  // of those, by their confirm
   std::atomic<uint64_t> working_order_fills{0};
   std::atomic<uint64_t> cancels{0};
   std::atomic<uint64_t> poll_errors{0};

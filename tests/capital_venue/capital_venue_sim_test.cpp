@@ -318,6 +318,43 @@ TEST(CapitalVenueOnSimulator, DroppedOrderResponseGoesUnknownAndResolvesWithoutA
   EXPECT_GE(stack.simulator.stats().dropped_responses, 1);
 }
 
+// Issue 11: the broker can answer 404 for a confirm for a moment after the deal. Longer than the
+// venue's confirm attempts, the order goes Unknown — but the broker named it (kSubmitted, with
+// the reference the simulator returned), and its confirm, asked for again, resolves it exactly.
+TEST(CapitalVenueOnSimulator, AConfirmLateBeyondTheAttemptsIsResolvedByTheOrdersName) {
+  sim::SimOptions options = sim::SimOptions::embedded();
+  options.faults.confirm_delay_ms = 5'000;  // beyond the venue's 20 attempts (~2 s, rate-limited)
+  Stack stack(options);
+  stack.buy_market("late");
+  ASSERT_TRUE(stack.pump_until([&] { return stack.venue->stats().outcomes_unknown.load() == 1; }));
+  const Order* order = stack.engine->find_order(1);
+  ASSERT_NE(order, nullptr);
+  EXPECT_TRUE(order->venue_id_is_reference);
+  EXPECT_EQ(std::string_view(order->venue_order_id.data()).substr(0, 2), "o_");
+  ASSERT_TRUE(stack.pump_until([&] { return stack.engine->stats().fills.load() == 1; }));
+  EXPECT_EQ(order->state, OrderState::kFilled);
+  EXPECT_FALSE(order->venue_id_is_reference);
+  EXPECT_EQ(stack.venue->stats().resolved_by_reference.load(), 1u);  // not matched by shape
+  EXPECT_EQ(stack.engine->position(0).net_size(), stack.gold.min_size);
+  EXPECT_EQ(stack.simulator.stats().orders("GOLD"), 1);  // never sent again
+  EXPECT_EQ(stack.simulator.stats().deals("GOLD"), 1);
+}
+
+// Issue 11: 500 after the deal executed. The order has no name (no reference came back), so it
+// is found by what the broker shows — the position it opened — and the broker saw one order.
+TEST(CapitalVenueOnSimulator, OrderAnswered500AfterExecutingGoesUnknownAndIsFoundFilled) {
+  sim::SimOptions options = sim::SimOptions::embedded();
+  options.faults.error_after_execution_rate = 1.0;
+  Stack stack(options);
+  stack.buy_market("e500");
+  ASSERT_TRUE(stack.pump_until([&] { return stack.venue->stats().outcomes_unknown.load() == 1; }));
+  ASSERT_TRUE(stack.pump_until([&] { return stack.engine->stats().fills.load() == 1; }));
+  EXPECT_EQ(stack.engine->find_order(1)->state, OrderState::kFilled);
+  EXPECT_EQ(stack.engine->position(0).net_size(), stack.gold.min_size);
+  EXPECT_EQ(stack.simulator.stats().requests("POST /api/v1/positions"), 1);
+  EXPECT_EQ(stack.simulator.stats().deals("GOLD"), 1);
+}
+
 TEST(CapitalVenueOnSimulator, OrderAnswered500WithoutExecutingGoesUnknownThenNotExecuted) {
   sim::SimOptions options = sim::SimOptions::embedded();
   options.faults.order_error_rate = 1.0;  // every order request: 500, nothing executed

@@ -391,6 +391,7 @@ TEST(CapitalVenue, AnUnknownOrderWithANameIsResolvedByItsConfirm) {
   EXPECT_EQ(events[0].fill_size, 100);
   EXPECT_EQ(venue_id(events[0]), "deal-1");
   EXPECT_EQ(rig.venue->unknown_orders(), 0u);
+  EXPECT_EQ(rig.venue->stats().resolved_by_reference.load(), 1u);
   std::lock_guard lock(rig.broker.mutex);
   EXPECT_EQ(rig.broker.submissions, 1);
 }
