@@ -111,7 +111,11 @@ int run_command(const CommonFlags& flags, double duration_seconds, bool live) {
                paper ? "paper venue and simulated random-walk feed on this host (no broker)"
                      : "Capital.com venue");
   qt::TradingApp app(std::move(*config));
-  if (absl::Status s = app.build({qt::process_environment(), live}); !s.ok()) {
+  if (absl::Status s = app.build({qt::process_environment(), live, &stop_signals}); !s.ok()) {
+    if (absl::IsCancelled(s)) {  // asked to stop before anything traded: a clean stop
+      spdlog::info("{}; nothing was started", std::string(s.message()));
+      return 0;
+    }
     spdlog::error("start-up failed: {}", std::string(s.message()));
     return 1;
   }

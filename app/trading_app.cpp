@@ -153,6 +153,46 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
   return build_paper();
 }
 
+namespace {
+
+// What a broker says "not now" with: its request budget (client-side limiter or 429), a network
+// that does not reach it, a timeout. Anything else (wrong credentials, unknown epic) is final.
+bool refused_for_now(const absl::Status& status) {
+  return absl::IsResourceExhausted(status) || absl::IsUnavailable(status) ||
+         absl::IsDeadlineExceeded(status);
+}
+
+// Sleeps `delay`; true when a stop signal came instead (taken, so the process stops).
+bool stop_signal_during(const sigset_t* stop_signals, std::chrono::seconds delay) {
+  if (stop_signals == nullptr) {
+    std::this_thread::sleep_for(delay);
+    return false;
+  }
+  const timespec timeout{static_cast<time_t>(delay.count()), 0};
+  return ::sigtimedwait(stop_signals, nullptr, &timeout) > 0;
+}
+
+}  // namespace
+
+template <typename Call>
+auto TradingApp::patiently(std::string_view what, const sigset_t* stop_signals, Call&& call)
+    -> decltype(call()) {
+  // Exiting here would have a supervisor (systemd, Kubernetes) restart the engine, which logs in
+  // again and spends more of the budget that is short: wait it out instead, not ready meanwhile.
+  std::chrono::seconds delay{1};
+  while (true) {
+    auto result = call();
+    if (result.ok() || !refused_for_now(result.status())) return result;
+    spdlog::warn("start-up: {}: the broker refuses for now ({}); not ready, trying again in {} s",
+                 what, std::string(result.status().message()), delay.count());
+    if (stop_signal_during(stop_signals, delay)) {
+      return absl::CancelledError(
+          fmt::format("stopped by a signal while waiting for the broker ({})", what));
+    }
+    delay = std::min(delay * 2, std::chrono::seconds(30));
+  }
+}
+
 absl::Status TradingApp::build_capital(const VenueSelection& venue) {
   std::vector<std::string> environment = venue.environment;
   // [capital] keys of the TOML stand in for CAPITAL_* variables the environment leaves unset.
@@ -172,13 +212,16 @@ absl::Status TradingApp::build_capital(const VenueSelection& venue) {
   if (!connection.ok()) return connection.status();
   capital_ = std::move(*connection);
   capital::CapitalRestClient& rest = capital_->rest();
-  absl::StatusOr<capital::SessionCreateResponse> session = rest.login();
+  absl::StatusOr<capital::SessionCreateResponse> session =
+      patiently("login", venue.stop_signals, [&rest] { return rest.login(); });
   if (!session.ok()) return session.status();
   spdlog::info("logged in to {}: account {}", capital_->description(), session->current_account_id);
   // The broker's dealing rules, not the config, define each instrument's scales and sizes.
   for (std::size_t i = 0; i < config_.instruments.size(); ++i) {
     const std::string& epic = config_.instruments[i].symbol;
-    absl::StatusOr<InstrumentSpec> spec = rest.instrument_spec(epic, static_cast<InstrumentId>(i));
+    absl::StatusOr<InstrumentSpec> spec =
+        patiently(fmt::format("dealing rules of {}", epic), venue.stop_signals,
+                  [&] { return rest.instrument_spec(epic, static_cast<InstrumentId>(i)); });
     if (!spec.ok()) {
       return absl::Status(spec.status().code(), absl::StrCat("instrument ", epic, ": ",
                                                              std::string(spec.status().message())));

@@ -34,6 +34,10 @@ struct RunOptions {
 struct VenueSelection {
   std::vector<std::string> environment;  // "NAME=value", for the CAPITAL_* settings
   bool live = false;                     // --live
+  // The blocked stop signals: start-up waits for a broker that refuses for now (request budget
+  // spent, 429, unreachable) and a stop signal ends that wait (build() returns Cancelled).
+  // Null: the wait is a plain sleep.
+  const sigset_t* stop_signals = nullptr;
 };
 
 // Summary of a finished run, for the exit report and tests.
@@ -64,6 +68,11 @@ class TradingApp {
   void print_summary(const RunSummary& summary, double elapsed_seconds);
   void shutdown();
   absl::Status build_capital(const VenueSelection& venue);
+  // `call()` (a StatusOr) again and again while the broker refuses for now, waiting longer each
+  // time (1 s doubling to 30 s) and saying why; Cancelled when a stop signal comes meanwhile.
+  template <typename Call>
+  auto patiently(std::string_view what, const sigset_t* stop_signals, Call&& call)
+      -> decltype(call());
   absl::Status build_paper();
   absl::Status open_persistence();
   void add_journal_runner(Doorbell& engine_bell);
