@@ -141,28 +141,36 @@ TEST(Engine, IllegalVenueEventIsCountedAndNotApplied) {
   EXPECT_TRUE(rig.drain_updates().empty());
 }
 
+// The engine alone, the venue played by hand: `order` admitted and its request taken off the
+// venue ring; answer() writes the venue's events and runs a duty cycle.
+VenueRequest place_by_hand(EngineRig& rig, const ClientCommand& order) {
+  rig.commands->try_push(order);
+  rig.engine->do_work();
+  VenueRequest request;
+  EXPECT_TRUE(rig.requests->try_pop(request));
+  return request;
+}
+void answer(EngineRig& rig, VenueEventKind kind, OrderId order_id, std::string_view venue_id = "",
+            PriceUnits fill_price = 0, SizeUnits fill_size = 0) {
+  VenueEvent e;
+  e.kind = kind;
+  e.order_id = order_id;
+  e.fill_price = fill_price;
+  e.fill_size = fill_size;
+  std::copy(venue_id.begin(), venue_id.end(), e.venue_order_id.begin());
+  rig.events->try_push(e);
+  rig.engine->do_work();
+}
+
 TEST(Engine, OutcomeUnknownHoldsTheOrderUntilAnExplicitAnswer) {
   EngineRig rig;
   rig.start();
   rig.quote(kGold, 230000, 230030);
-  // Place directly (engine only), answer by hand instead of the paper venue.
-  rig.commands->try_push(new_order("u1", kGold, Side::kBuy, OrderType::kMarket, 0, 100));
-  rig.engine->do_work();
-  VenueRequest request;
-  ASSERT_TRUE(rig.requests->try_pop(request));
-  VenueEvent unknown;
-  unknown.kind = VenueEventKind::kOutcomeUnknown;
-  unknown.order_id = request.order_id;
-  rig.events->try_push(unknown);
-  rig.engine->do_work();
+  const VenueRequest request =
+      place_by_hand(rig, new_order("u1", kGold, Side::kBuy, OrderType::kMarket, 0, 100));
+  answer(rig, VenueEventKind::kOutcomeUnknown, request.order_id);
   EXPECT_EQ(rig.engine->find_order(request.order_id)->state, OrderState::kUnknown);
-  VenueEvent fill;
-  fill.kind = VenueEventKind::kFill;
-  fill.order_id = request.order_id;
-  fill.fill_price = 230030;
-  fill.fill_size = 100;
-  rig.events->try_push(fill);
-  rig.engine->do_work();
+  answer(rig, VenueEventKind::kFill, request.order_id, "", 230030, 100);
   EXPECT_EQ(rig.engine->find_order(request.order_id)->state, OrderState::kFilled);
   EXPECT_EQ(rig.engine->position(kGold).net_size(), 100);
 }
@@ -174,15 +182,9 @@ TEST(Engine, KillSwitchWhileAnOrderIsUnknownCancelsItOnceItShowsUpWorking) {
   EngineRig rig;
   rig.start();
   rig.quote(kGold, 230000, 230030);
-  rig.commands->try_push(new_order("k1", kGold, Side::kBuy, OrderType::kLimit, 229000, 100));
-  rig.engine->do_work();
-  VenueRequest place;
-  ASSERT_TRUE(rig.requests->try_pop(place));
-  VenueEvent unknown;
-  unknown.kind = VenueEventKind::kOutcomeUnknown;
-  unknown.order_id = place.order_id;
-  rig.events->try_push(unknown);
-  rig.engine->do_work();
+  const VenueRequest place =
+      place_by_hand(rig, new_order("k1", kGold, Side::kBuy, OrderType::kLimit, 229000, 100));
+  answer(rig, VenueEventKind::kOutcomeUnknown, place.order_id);
   ASSERT_EQ(rig.engine->find_order(place.order_id)->state, OrderState::kUnknown);
 
   rig.engine->engage_kill_switch();
@@ -193,23 +195,15 @@ TEST(Engine, KillSwitchWhileAnOrderIsUnknownCancelsItOnceItShowsUpWorking) {
   EXPECT_EQ(order->state, OrderState::kUnknown);
   EXPECT_TRUE(order->cancel_wanted);
 
-  VenueEvent working;
-  working.kind = VenueEventKind::kAccepted;
-  working.order_id = place.order_id;
-  rig.events->try_push(working);
-  rig.engine->do_work();
+  answer(rig, VenueEventKind::kAccepted, place.order_id);
   VenueRequest cancel;
   ASSERT_TRUE(rig.requests->try_pop(cancel)) << "the order is working and nobody cancels it";
   EXPECT_EQ(cancel.kind, VenueRequestKind::kCancel);
   EXPECT_EQ(cancel.order_id, place.order_id);
-  EXPECT_EQ(rig.engine->find_order(place.order_id)->state, OrderState::kPendingCancel);
+  EXPECT_EQ(order->state, OrderState::kPendingCancel);
 
-  VenueEvent canceled;
-  canceled.kind = VenueEventKind::kCanceled;
-  canceled.order_id = place.order_id;
-  rig.events->try_push(canceled);
-  rig.engine->do_work();
-  EXPECT_EQ(rig.engine->find_order(place.order_id)->state, OrderState::kCanceled);
+  answer(rig, VenueEventKind::kCanceled, place.order_id);
+  EXPECT_EQ(order->state, OrderState::kCanceled);
   EXPECT_EQ(rig.engine->stats().illegal_transitions.load(), 0u);
 }
 
@@ -220,28 +214,16 @@ TEST(Engine, ACancelBeforeTheAcknowledgementSurvivesTheOrderGoingUnknown) {
   EngineRig rig;
   rig.start();
   rig.quote(kGold, 230000, 230030);
-  rig.commands->try_push(new_order("c1", kGold, Side::kBuy, OrderType::kLimit, 229000, 100));
-  rig.engine->do_work();
-  VenueRequest place;
-  ASSERT_TRUE(rig.requests->try_pop(place));
+  const VenueRequest place =
+      place_by_hand(rig, new_order("c1", kGold, Side::kBuy, OrderType::kLimit, 229000, 100));
   ASSERT_EQ(rig.engine->cancel(rig.port_source, place.order_id), RejectReason::kNone);
   VenueRequest first_cancel;
   ASSERT_TRUE(rig.requests->try_pop(first_cancel));
   EXPECT_EQ(first_cancel.kind, VenueRequestKind::kCancel);
-  for (const VenueEventKind kind :
-       {VenueEventKind::kOutcomeUnknown, VenueEventKind::kCancelRejected}) {
-    VenueEvent e;
-    e.kind = kind;
-    e.order_id = place.order_id;
-    rig.events->try_push(e);
-  }
-  rig.engine->do_work();
+  answer(rig, VenueEventKind::kOutcomeUnknown, place.order_id);
+  answer(rig, VenueEventKind::kCancelRejected, place.order_id);
   EXPECT_EQ(rig.engine->find_order(place.order_id)->state, OrderState::kUnknown);
-  VenueEvent working;
-  working.kind = VenueEventKind::kAccepted;
-  working.order_id = place.order_id;
-  rig.events->try_push(working);
-  rig.engine->do_work();
+  answer(rig, VenueEventKind::kAccepted, place.order_id);
   VenueRequest second_cancel;
   ASSERT_TRUE(rig.requests->try_pop(second_cancel));
   EXPECT_EQ(second_cancel.kind, VenueRequestKind::kCancel);
@@ -279,20 +261,10 @@ TEST(Engine, TheRequestsNameIsKeptUntilTheVenueNamesTheOrder) {
   EngineRig rig;
   rig.start();
   rig.quote(kGold, 230000, 230030);
-  rig.commands->try_push(new_order("n1", kGold, Side::kBuy, OrderType::kLimit, 229000, 100));
-  rig.engine->do_work();
-  VenueRequest place;
-  ASSERT_TRUE(rig.requests->try_pop(place));
+  const VenueRequest place =
+      place_by_hand(rig, new_order("n1", kGold, Side::kBuy, OrderType::kLimit, 229000, 100));
   rig.drain_updates();
-  auto answer = [&](VenueEventKind kind, std::string_view id) {
-    VenueEvent e;
-    e.kind = kind;
-    e.order_id = place.order_id;
-    std::copy(id.begin(), id.end(), e.venue_order_id.begin());
-    rig.events->try_push(e);
-    rig.engine->do_work();
-  };
-  answer(VenueEventKind::kSubmitted, "o_ref-7");
+  answer(rig, VenueEventKind::kSubmitted, place.order_id, "o_ref-7");
   const Order* order = rig.engine->find_order(place.order_id);
   EXPECT_EQ(order->state, OrderState::kPendingNew);
   EXPECT_EQ(std::string_view(order->venue_order_id.data()), "o_ref-7");
@@ -300,12 +272,12 @@ TEST(Engine, TheRequestsNameIsKeptUntilTheVenueNamesTheOrder) {
   EXPECT_TRUE(rig.drain_updates().empty());
   EXPECT_EQ(rig.engine->stats().venue_references.load(), 1u);
 
-  answer(VenueEventKind::kOutcomeUnknown, "");
+  answer(rig, VenueEventKind::kOutcomeUnknown, place.order_id);
   const VenueRequest recovered = venue_request_for(*order, VenueRequestKind::kReconcile, 0);
   EXPECT_EQ(std::string_view(recovered.venue_order_id.data()), "o_ref-7");
   EXPECT_TRUE(recovered.venue_id_is_reference);
 
-  answer(VenueEventKind::kAccepted, "deal-7");
+  answer(rig, VenueEventKind::kAccepted, place.order_id, "deal-7");
   EXPECT_EQ(std::string_view(order->venue_order_id.data()), "deal-7");
   EXPECT_FALSE(order->venue_id_is_reference);
   EXPECT_EQ(rig.engine->stats().illegal_transitions.load(), 0u);

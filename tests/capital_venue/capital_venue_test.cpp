@@ -85,8 +85,7 @@ class FakeBroker final : public TradingApi {
   }
   DealSendResult delete_working_order(std::string_view deal_id) override {
     std::lock_guard lock(mutex);
-    auto it = std::find_if(working.begin(), working.end(),
-                           [&](auto& w) { return w.working_order_data.deal_id == deal_id; });
+    auto it = find_working(deal_id);
     if (it == working.end()) {
       return answered("", absl::NotFoundError("error.not-found.dealId"));
     }
@@ -131,11 +130,16 @@ class FakeBroker final : public TradingApi {
     return out;
   }
 
+  // mutex held.
+  std::vector<WorkingOrderItem>::iterator find_working(std::string_view deal_id) {
+    return std::find_if(working.begin(), working.end(),
+                        [&](auto& w) { return w.working_order_data.deal_id == deal_id; });
+  }
+
   // The market reaches a working order: it becomes a position.
   void fill_working(const std::string& deal_id) {
     std::lock_guard lock(mutex);
-    auto it = std::find_if(working.begin(), working.end(),
-                           [&](auto& w) { return w.working_order_data.deal_id == deal_id; });
+    auto it = find_working(deal_id);
     ASSERT_NE(it, working.end());
     const WorkingOrderData& w = it->working_order_data;
     positions_.push_back(position_of("pos-from-" + deal_id, deal_id, w.epic, w.direction,
@@ -146,8 +150,7 @@ class FakeBroker final : public TradingApi {
   // activity history says it executed, at what level.
   void fill_working_by_netting(const std::string& deal_id) {
     std::lock_guard lock(mutex);
-    auto it = std::find_if(working.begin(), working.end(),
-                           [&](auto& w) { return w.working_order_data.deal_id == deal_id; });
+    auto it = find_working(deal_id);
     ASSERT_NE(it, working.end());
     const WorkingOrderData& w = it->working_order_data;
     Activity executed =
@@ -160,8 +163,7 @@ class FakeBroker final : public TradingApi {
   // The broker removes it (its good-till date passed); `recorded`: the history shows it yet.
   void expire_working(const std::string& deal_id, bool recorded = true) {
     std::lock_guard lock(mutex);
-    auto it = std::find_if(working.begin(), working.end(),
-                           [&](auto& w) { return w.working_order_data.deal_id == deal_id; });
+    auto it = find_working(deal_id);
     ASSERT_NE(it, working.end());
     if (recorded) record_expiry(*it);
     working.erase(it);
