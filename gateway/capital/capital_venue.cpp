@@ -241,6 +241,7 @@ bool CapitalVenue::pace(const VenueRequest& request) {
         return false;
       }
       bump(stats_.paced_orders);
+      if (lane->waiting.empty()) lane->waiting_since_ns = now_ns();
       lane->waiting.push_back(request);
       return false;
     case VenueRequestKind::kCancel: {
@@ -280,13 +281,30 @@ void CapitalVenue::note_outcome(const VenueEvent& event) {
 
 int CapitalVenue::release_lanes() {
   int released = 0;
-  for (Lane& lane : lanes_) {
-    if (!lane.in_doubt.empty() || lane.waiting.empty() || request_backlog_.full()) continue;
+  for (std::size_t index = 0; index < lanes_.size(); ++index) {
+    Lane& lane = lanes_[index];
+    if (lane.waiting.empty()) continue;
+    if (!lane.in_doubt.empty()) {
+      if (!lane.blocked_reported &&
+          now_ns() - lane.waiting_since_ns >= options_.lane_blocked_report_ns) {
+        lane.blocked_reported = true;
+        bump(stats_.lanes_blocked);
+        spdlog::error(
+            "venue: {} {}: {} places wait behind order {}, whose outcome is not known; nothing "
+            "more is sent on this instrument and side until the broker's records resolve it",
+            instruments_[index / 2].epic, index % 2 == 0 ? "BUY" : "SELL", lane.waiting.size(),
+            lane.in_doubt.front());
+      }
+      continue;
+    }
+    if (request_backlog_.full()) continue;
     const VenueRequest next = lane.waiting.front();
     lane.waiting.pop_front();
     lane.in_doubt.push_back(next.order_id);
     dispatch(next);
     ++released;
+    lane.waiting_since_ns = now_ns();  // the next place's wait starts now
+    lane.blocked_reported = false;
   }
   return released;
 }

@@ -97,6 +97,9 @@ struct CapitalVenueOptions {
   // Start-up: a recovered Unknown order whose history check has not answered this long after
   // unknown_absence_after_ms is flagged for the operator, and the venue reports ready.
   int64_t startup_unknown_grace_ms = 5'000;
+  // A lane whose places have waited this long behind an order in doubt is reported (once per
+  // episode, lanes_blocked): trading on that instrument and side stands still until it resolves.
+  int64_t lane_blocked_report_ns = 30'000'000'000;
 };
 
 struct VenueInstrument {
@@ -119,6 +122,7 @@ struct CapitalVenueStats {
   std::atomic<uint64_t> request_backpressure{0};  // episodes: request backlog full
   std::atomic<uint64_t> paced_orders{0};          // places that waited behind one in doubt
   std::atomic<uint64_t> pacing_refusals{0};     // places refused (kVenueBusy): their lane was full
+  std::atomic<uint64_t> lanes_blocked{0};       // episodes: places waited lane_blocked_report_ns
   std::atomic<uint64_t> event_backpressure{0};  // episodes: event backlog full
   std::atomic<bool> startup_reconciled{false};  // kStartupReconciled is on its way
   std::atomic<uint64_t> startup_left_unknown{0};  // recovered orders flagged at start-up
@@ -192,6 +196,8 @@ class CapitalVenue final : public Agent {
   struct Lane {
     std::vector<OrderId> in_doubt;                 // recovered ones may be several
     boost::circular_buffer<VenueRequest> waiting;  // places, in the engine's order
+    int64_t waiting_since_ns = 0;                  // the oldest waiting place's arrival
+    bool blocked_reported = false;                 // this episode was reported
   };
   Lane* lane_of(InstrumentId instrument, Side side);
   static bool in_doubt(const VenueRequest& recovered);  // its outcome is not known

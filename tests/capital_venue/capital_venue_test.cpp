@@ -245,8 +245,10 @@ struct VenueRig {
   std::unique_ptr<CapitalVenue> venue;
 
   explicit VenueRig(int64_t unknown_absence_after_ms = 10'000,
-                    int64_t startup_unknown_grace_ms = 5'000) {
+                    int64_t startup_unknown_grace_ms = 5'000,
+                    int64_t lane_blocked_report_ns = 30'000'000'000) {
     CapitalVenueOptions options;
+    options.lane_blocked_report_ns = lane_blocked_report_ns;
     options.unknown_absence_after_ms = unknown_absence_after_ms;
     options.startup_unknown_grace_ms = startup_unknown_grace_ms;
     options.workers = 2;
@@ -458,6 +460,20 @@ TEST(CapitalVenue, APlaceWaitsBehindAnUnknownOneAndACancelWhileWaitingSendsNothi
   EXPECT_EQ(events[1].order_id, 2u);
   EXPECT_EQ(events[2].kind, VenueEventKind::kFill);
   EXPECT_EQ(rig.broker.arrived.load(), 2);
+}
+
+// Places that wait behind an order in doubt for long are reported once per episode: trading on
+// that instrument and side stands still, and an operator must hear it.
+TEST(CapitalVenue, ALaneBlockedBehindAnOrderInDoubtIsReportedOnce) {
+  VenueRig rig(10'000, 5'000, /*lane_blocked_report_ns=*/50'000'000);
+  rig.broker.lose_request = true;  // order 1 stays Unknown for the whole test
+  rig.send(VenueRequestKind::kPlace, 1);
+  ASSERT_EQ(rig.collect(1).size(), 1u);
+  rig.send(VenueRequestKind::kPlace, 2);
+  rig.send(VenueRequestKind::kPlace, 3);
+  EXPECT_TRUE(rig.collect(1, 300).empty());
+  EXPECT_EQ(rig.venue->stats().lanes_blocked.load(), 1u);
+  EXPECT_EQ(rig.broker.arrived.load(), 1);
 }
 
 // A lane holds kLaneBacklog waiting places; beyond that the venue says no at once (kVenueBusy)
