@@ -41,7 +41,7 @@ absl::Status write_file_atomically(const std::filesystem::path& path, std::strin
                                    mode_t mode) {
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  create_private_directories(dir, ec);
   if (ec)
     return absl::UnavailableError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
   const std::filesystem::path temp =

@@ -82,7 +82,7 @@ absl::StatusOr<uint64_t> copy_file_contents(const fs::path& from, const fs::path
     return io_error("cannot open", from, errno);
   }
   std::error_code ec;
-  fs::create_directories(to.parent_path(), ec);
+  create_private_directories(to.parent_path(), ec);
   const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kDataFileMode);
   if (out < 0) {
     const int error = errno;
@@ -212,7 +212,7 @@ absl::StatusOr<format::SegmentScan> scan_file(const fs::path& path) {
 // DataLoss means the source journal itself is damaged.
 absl::StatusOr<VerifyReport> copy_journal_once(const fs::path& source, const fs::path& target) {
   std::error_code ec;
-  fs::create_directories(target, ec);
+  create_private_directories(target, ec);
   if (!fs::exists(source, ec)) return verify_journal(target);
   absl::StatusOr<std::vector<format::JournalFile>> files = format::list_journal_files(source);
   if (!files.ok()) {
@@ -379,7 +379,7 @@ absl::StatusOr<AssembledBackup> assemble_backup(const BackupOptions& options,
                                                 const fs::path& folder, const std::string& name,
                                                 Clock::time_point started) {
   std::error_code ec;
-  fs::create_directories(folder, ec);
+  create_private_directories(folder, ec);
   if (ec)
     return absl::UnavailableError(
         fmt::format("cannot create {}: {}", folder.string(), ec.message()));
@@ -500,7 +500,7 @@ struct StagedBackup {
 // Fetches the backup named by `source` into `staging` and parses its manifest.
 absl::StatusOr<StagedBackup> stage_backup(const RestoreOptions& options, const fs::path& staging) {
   std::error_code ec;
-  fs::create_directories(staging, ec);
+  create_private_directories(staging, ec);
   if (ec)
     return absl::UnavailableError(
         fmt::format("cannot create staging directory {}: {}", staging.string(), ec.message()));
@@ -658,7 +658,7 @@ absl::StatusOr<BackupResult> create_backup(const BackupOptions& options) {
   } else {
     const fs::path root = options.destination;
     std::error_code ec;
-    fs::create_directories(root, ec);
+    create_private_directories(root, ec);
     if (ec)
       return absl::UnavailableError(
           fmt::format("cannot create {}: {}", root.string(), ec.message()));
@@ -754,7 +754,7 @@ absl::StatusOr<RestoreResult> restore_backup(const RestoreOptions& options) {
           fmt::format("refusing to restore into {}: it is not empty", data_dir.string()));
     }
     result.moved_aside = data_dir / fmt::format("pre-restore-{}", backup_name_for(options.now()));
-    fs::create_directories(result.moved_aside, ec);
+    create_private_directories(result.moved_aside, ec);
     for (fs::directory_iterator it(data_dir, ec), end; !ec && it != end; it.increment(ec)) {
       const std::string name = it->path().filename().string();
       if (name == kLockFileName || name == kMetricsDirName || it->path() == result.moved_aside) {
@@ -768,7 +768,7 @@ absl::StatusOr<RestoreResult> restore_backup(const RestoreOptions& options) {
   const fs::path staged_data = staged->folder / kBackupDataDir;
   for (const std::string& entry : restored_data_entries()) {
     if (!fs::exists(staged_data / entry, ec)) {
-      fs::create_directories(data_dir / entry, ec);
+      create_private_directories(data_dir / entry, ec);
       continue;
     }
     if (absl::Status s = move_tree(staged_data / entry, data_dir / entry); !s.ok()) return s;

@@ -123,7 +123,7 @@ absl::StatusOr<std::vector<SnapshotFile>> list_snapshots(const std::filesystem::
 
 absl::StatusOr<DataDirLock> DataDirLock::acquire(const std::filesystem::path& data_dir) {
   std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
+  create_private_directories(data_dir, ec);
   if (ec) {
     return absl::UnavailableError(
         fmt::format("cannot create data directory {}: {}", data_dir.string(), ec.message()));

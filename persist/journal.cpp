@@ -498,7 +498,7 @@ absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::open(const Journal
   }
   if (next_sequence == 0) return absl::InvalidArgumentError("journal: sequences start at 1");
   std::error_code ec;
-  std::filesystem::create_directories(options.dir, ec);
+  create_private_directories(options.dir, ec);
   if (ec) {
     return absl::UnavailableError(
         fmt::format("journal: cannot create directory {}: {}", options.dir.string(), ec.message()));

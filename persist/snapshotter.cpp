@@ -228,7 +228,7 @@ absl::Status Snapshotter::remove_segment(const std::filesystem::path& segment) {
         fmt::format("cannot delete journal segment {}: {}", segment.string(), ec.message()));
   }
   const std::filesystem::path archive = options_.data_dir / "archive";
-  std::filesystem::create_directories(archive, ec);
+  create_private_directories(archive, ec);
   if (!ec) std::filesystem::rename(segment, archive / segment.filename(), ec);
   if (ec) {
     return absl::UnavailableError(fmt::format("cannot move journal segment {} to {}: {}",

@@ -85,8 +85,9 @@ TEST_F(SnapshotTest, ARealEngineStateRoundTripsExactly) {
 }
 
 // Issue 11: the book is nobody else's business. Every file the journal and the snapshots put in
-// the data directory is 0640 (owner writes, a backup group may read), not the 0644 they were.
-TEST_F(SnapshotTest, EveryFileInTheDataDirectoryIsReadableByOwnerAndGroupOnly) {
+// the data directory is 0640 and every directory 0750 (owner writes, a backup group may read),
+// not the 0644/0755 they were.
+TEST_F(SnapshotTest, EveryFileAndDirectoryInTheDataDirectoryIsOwnerAndGroupOnly) {
   const mode_t previous = ::umask(022);  // the usual umask: it must not be what makes it private
   DiskJournaledEngine live(data());
   live.drive(10);
@@ -96,9 +97,12 @@ TEST_F(SnapshotTest, EveryFileInTheDataDirectoryIsReadableByOwnerAndGroupOnly) {
   int files = 0;
   bool saw_snapshot = false;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(data())) {
-    if (!entry.is_regular_file()) continue;
     struct stat info {};
     ASSERT_EQ(::stat(entry.path().c_str(), &info), 0) << entry.path();
+    if (entry.is_directory()) {
+      EXPECT_EQ(info.st_mode & 0777, 0750u) << entry.path();  // journal/, snapshots/
+      continue;
+    }
     EXPECT_EQ(info.st_mode & 0777, 0640u) << entry.path();
     saw_snapshot |= entry.path().extension() == ".qts";
     ++files;
