@@ -69,6 +69,9 @@ struct AppConfig {
   // [venue]
   std::string venue_kind = "capital";  // capital (built-in simulator without credentials) | paper
   int64_t unknown_resolution_ms = 10'000;  // capital: see [venue] in default_config.toml
+  int64_t reconcile_interval_ms = 5'000;
+  int64_t reconcile_grace_ms = 3'000;
+  std::string orphan_working_orders = "adopt";  // adopt | cancel | leave
 
   // [feed]
   uint64_t feed_seed = 42;

@@ -266,6 +266,10 @@ AppConfig read_config(const toml::table& doc, Errors& errors) {
   // Not less than 5 s: the broker's activity history can lag a deal by seconds, and a shorter
   // wait would read that lag as "never executed".
   c.unknown_resolution_ms = venue.int_in("unknown_resolution_ms", 5'000, 3'600'000);
+  // At least one poll apart, at most a minute: a drift found later than that is found too late.
+  c.reconcile_interval_ms = venue.int_in("reconcile_interval_ms", 500, 60'000);
+  c.reconcile_grace_ms = venue.int_in("reconcile_grace_ms", 1'000, 600'000);
+  c.orphan_working_orders = venue.choice("orphan_working_orders", {"adopt", "cancel", "leave"});
 
   const Section feed = root.sub("feed");
   const int64_t seed = feed.integer("seed");

@@ -89,6 +89,7 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
   options.risk = risk_limits_from_config(config_, instruments_);
   options.initial_trading_state = to_trading_state(config_.trading_state);
   options.cancel_on_shutdown = config_.cancel_on_shutdown;
+  options.reconcile_grace_ns = config_.reconcile_grace_ms * 1'000'000;
   engine_options_ = options;  // the snapshotter's shadow engine is built alike
   engine_ = std::make_unique<Engine>(std::move(options), *engine_quotes_, *venue_requests_,
                                      *venue_events_);
@@ -124,6 +125,11 @@ absl::Status TradingApp::build(const VenueSelection& venue) {
     }
     capital::CapitalVenueOptions venue_options;
     venue_options.unknown_absence_after_ms = config_.unknown_resolution_ms;
+    venue_options.reconcile_interval_ns = config_.reconcile_interval_ms * 1'000'000;
+    venue_options.orphan_working_orders =
+        config_.orphan_working_orders == "cancel"  ? capital::CapitalVenueOptions::Orphans::kCancel
+        : config_.orphan_working_orders == "leave" ? capital::CapitalVenueOptions::Orphans::kLeave
+                                                   : capital::CapitalVenueOptions::Orphans::kAdopt;
     capital_venue_ =
         std::make_unique<capital::CapitalVenue>(capital_->rest(), std::move(venue_instruments),
                                                 *venue_requests_, *venue_events_, venue_options);

@@ -23,6 +23,7 @@ Engine::Engine(EngineOptions options, QuoteRing& quotes, VenueRequestRing& venue
                VenueEventRing& venue_events)
     : instruments_(std::move(options.instruments)),
       cancel_on_shutdown_(options.cancel_on_shutdown),
+      reconcile_grace_ns_(options.reconcile_grace_ns),
       risk_(options.risk),
       orders_(options.order_capacity),
       quotes_(quotes),

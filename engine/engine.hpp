@@ -48,6 +48,10 @@ struct EngineOptions {
   TradingState initial_trading_state = TradingState::kActive;
   std::size_t order_capacity = 1 << 16;
   bool cancel_on_shutdown = true;
+  // A difference between the engine's and the broker's position on an instrument, with nothing
+  // in flight there, must last this long (and two reports) before it is settled: answers the
+  // venue has not delivered yet explain a passing one. At start-up it is settled at once.
+  int64_t reconcile_grace_ns = 3'000'000'000;
 };
 
 // The engine state a snapshot carries. Plain data; building it allocates (never on the engine
@@ -194,8 +198,29 @@ class Engine final : public Agent {
   int hand_over_recovered_orders();
   void on_startup_reconciled(const VenueEvent& report);
 
+  // reconciliation.cpp
+  struct BrokerView {  // per instrument: the venue's last report of the broker's position
+    bool reported = false;
+    bool settled = false;
+    SizeUnits size = 0;
+    PriceUnits level = 0;
+    int64_t differing_since_ns = 0;
+    uint32_t differing_reports = 0;
+  };
+  void on_position_report(const VenueEvent& report);
+  // Compares one instrument with its last report; settles a difference that persisted (or at
+  // once, at start-up). True when it is equal or was settled now.
+  bool compare_with_broker(InstrumentId instrument, bool at_startup);
+  void settle_with_broker(InstrumentId instrument, SizeUnits difference, bool at_startup);
+  void adopt_orphan(const VenueEvent& orphan);
+  // Applies a journaled kReconciled / kPositionAdjusted (live and replay).
+  void apply_reconciled(Order& order, const VenueEvent& event);
+  void apply_position_adjustment(const VenueEvent& event);
+  PriceUnits reconciliation_price(InstrumentId instrument, const Order* order) const;
+
   std::vector<InstrumentSpec> instruments_;
   bool cancel_on_shutdown_;
+  int64_t reconcile_grace_ns_;
   RiskCheck risk_;
   OrderStore orders_;
   std::array<Position, kMaxInstruments> positions_{};
@@ -203,6 +228,7 @@ class Engine final : public Agent {
   std::array<bool, kMaxInstruments> has_quote_{};
   std::array<SizeUnits, kMaxInstruments> open_buy_size_{};
   std::array<SizeUnits, kMaxInstruments> open_sell_size_{};
+  std::array<BrokerView, kMaxInstruments> broker_views_{};
 
   QuoteRing& quotes_;
   VenueRequestRing& venue_requests_;

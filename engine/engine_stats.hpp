@@ -26,6 +26,11 @@ struct EngineStats {
     std::atomic<int64_t> unrealized_pnl{0};
     std::atomic<int64_t> bid{0};
     std::atomic<int64_t> ask{0};
+    // Reconciliation: the broker's net size at the last report, and whether the engine's
+    // differs from it with nothing in flight to explain the difference (1) or not (0).
+    std::atomic<int64_t> broker_net_size{0};
+    std::atomic<int64_t> differs_from_broker{0};
+    std::atomic<int64_t> reducing{0};  // this instrument alone is REDUCING (a difference found)
   };
 
   std::atomic<uint64_t> quotes{0};
@@ -52,6 +57,13 @@ struct EngineStats {
   // says; the venue may also flag a recovered New one).
   std::atomic<uint64_t> unknown_at_ready{0};
   std::atomic<int64_t> ready_after_ns{0};  // engine start → ready; 0 until then
+  // Reconciliation with the broker's positions (engine/reconciliation.cpp).
+  std::atomic<uint64_t> position_reports{0};      // broker positions reported by the venue
+  std::atomic<uint64_t> orders_reconciled{0};     // orders in doubt settled from positions
+  std::atomic<uint64_t> position_adjustments{0};  // differences no order explained (alert)
+  std::atomic<uint64_t> orphans_adopted{0};       // broker working orders taken on as external
+  std::atomic<uint64_t> late_venue_answers{0};    // answers about orders already reconciled
+  std::atomic<int64_t> books_equal_epoch_ms{0};   // last report where every instrument was equal
   std::array<std::atomic<uint64_t>, kRejectReasonCount> rejects{};
   std::array<InstrumentFigures, kMaxInstruments> instruments{};
   LatencyHistogram quote_latency;  // feed stamp → quote fully handled (strategies included)

@@ -72,7 +72,9 @@ struct ClientCommand {
 // order has been handed over; the venue reconciles with its own records (positions, working
 // orders, Unknown orders) and answers kStartupReconciled when done. Only the order of
 // requests on the ring carries meaning for it; its fields are unused. Never journaled.
-enum class VenueRequestKind : uint8_t { kPlace, kCancel, kReconcile, kStartupReconcile };
+// kForget: the engine settled the order by reconciliation (or adopted it and now lets it go):
+// the venue stops tracking it and frees its lane. Nothing is sent to the broker.
+enum class VenueRequestKind : uint8_t { kPlace, kCancel, kReconcile, kStartupReconcile, kForget };
 struct VenueRequest {
   VenueRequestKind kind = VenueRequestKind::kPlace;
   Side side = Side::kBuy;
@@ -108,12 +110,31 @@ enum class VenueEventKind : uint8_t {
   // before its outcome is known: journaled at once, so that after a crash the order is found
   // by that name, not guessed at. No state change.
   kSubmitted,
+  // Reconciliation (engine/README.md, "Reconciliation with the broker"):
+  // The broker's net position on `instrument` (fill_size, signed; fill_price its average open
+  // level) from one snapshot of positions and working orders; `settled` when nothing of the
+  // venue's on that instrument was in flight then (no request unanswered, no outcome the venue
+  // is still finding out). order_id is 0. Never journaled: the engine acts on it.
+  kPositionReport,
+  // Journaled by the engine, never produced by the venue: an order the engine settled from the
+  // broker's positions (or the operator by hand), fill_size inferred executed at fill_price;
+  // venue_order_id holds a short note saying how. The order becomes Reconciled.
+  kReconciled,
+  // Journaled by the engine: its position on `instrument` moved by fill_size (signed) at
+  // fill_price to equal the broker's, when no order explains the difference. order_id is 0.
+  kPositionAdjusted,
+  // A working order at the broker that no order of the engine accounts for: `instrument`, size
+  // signed by side in fill_size, level in fill_price, the broker's id in venue_order_id. The
+  // engine adopts it (venue.orphan_working_orders = adopt). order_id is 0. Never journaled.
+  kOrphanWorkingOrder,
 };
 struct VenueEvent {
   static constexpr std::size_t kVenueIdCapacity = 40;  // Capital.com dealId is a 36-char UUID
 
   VenueEventKind kind = VenueEventKind::kAccepted;
   RejectReason reason = RejectReason::kNone;
+  InstrumentId instrument = 0;  // kPositionReport, kPositionAdjusted, kOrphanWorkingOrder
+  bool settled = false;         // kPositionReport
   OrderId order_id = 0;
   PriceUnits fill_price = 0;
   SizeUnits fill_size = 0;

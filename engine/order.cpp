@@ -11,6 +11,7 @@ std::string_view to_string(OrderEvent e) {
     case OrderEvent::kCanceled: return "Canceled";
     case OrderEvent::kCancelRejected: return "CancelRejected";
     case OrderEvent::kOutcomeUnknown: return "OutcomeUnknown";
+    case OrderEvent::kReconciled: return "Reconciled";
   }
   return "?";
 }
@@ -32,6 +33,10 @@ TransitionTarget after_fill(const Order& order, SizeUnits fill_size) {
 TransitionTarget next_order_state(const Order& order, OrderEvent event, SizeUnits fill_size) {
   using S = OrderState;
   using E = OrderEvent;
+  if (event == E::kReconciled) {
+    if (!order.is_live() || fill_size < 0 || fill_size > order.leaves()) return kIllegal;
+    return to(S::kReconciled);
+  }
   switch (order.state) {
     case S::kPendingNew:
       switch (event) {
@@ -41,7 +46,8 @@ TransitionTarget next_order_state(const Order& order, OrderEvent event, SizeUnit
         case E::kCancelRequested: return to(S::kPendingCancel);
         case E::kOutcomeUnknown: return to(S::kUnknown);
         case E::kCanceled: return to(S::kCanceled);  // e.g. an IOC remainder expired at once
-        case E::kCancelRejected: return kIllegal;
+        case E::kCancelRejected:
+        case E::kReconciled: return kIllegal;
       }
       break;
     case S::kNew:
@@ -53,7 +59,8 @@ TransitionTarget next_order_state(const Order& order, OrderEvent event, SizeUnit
         case E::kVenueAccepted:  // a duplicate acknowledgement is not a state change
         case E::kVenueRejected:
         case E::kCancelRejected:
-        case E::kOutcomeUnknown: return kIllegal;
+        case E::kOutcomeUnknown:
+        case E::kReconciled: return kIllegal;
       }
       break;
     case S::kPendingCancel:
@@ -70,7 +77,8 @@ TransitionTarget next_order_state(const Order& order, OrderEvent event, SizeUnit
         case E::kVenueAccepted: return to(S::kPendingCancel);  // late ack of the original order
         case E::kVenueRejected: return to(S::kRejected);       // the original never went live
         case E::kOutcomeUnknown: return to(S::kUnknown);       // the original's fate; intent kept
-        case E::kCancelRequested: return kIllegal;
+        case E::kCancelRequested:
+        case E::kReconciled: return kIllegal;
       }
       break;
     case S::kUnknown:
@@ -82,12 +90,14 @@ TransitionTarget next_order_state(const Order& order, OrderEvent event, SizeUnit
         // Nothing to cancel at the venue yet: the intent is kept and acted on once it is live.
         case E::kCancelRequested: return to(S::kUnknown);
         case E::kCancelRejected: return to(S::kUnknown);  // the venue had nothing to cancel
-        case E::kOutcomeUnknown: return kIllegal;
+        case E::kOutcomeUnknown:
+        case E::kReconciled: return kIllegal;
       }
       break;
     case S::kFilled:
     case S::kCanceled:
-    case S::kRejected: return kIllegal;
+    case S::kRejected:
+    case S::kReconciled: return kIllegal;
   }
   return kIllegal;
 }
@@ -96,7 +106,7 @@ TransitionResult apply_order_event(Order& order, OrderEvent event, SizeUnits fil
                                    PriceUnits fill_price) {
   const TransitionTarget target = next_order_state(order, event, fill_size);
   if (target.result == TransitionResult::kIllegal) return TransitionResult::kIllegal;
-  if (event == OrderEvent::kFill) {
+  if (event == OrderEvent::kFill || (event == OrderEvent::kReconciled && fill_size > 0)) {
     order.filled_value += static_cast<__int128>(fill_price) * fill_size;
     order.filled_size += fill_size;
     order.average_fill_price =

@@ -5,7 +5,8 @@
 //        └─outcome unknown─► Unknown      ▼                     │
 //   (any live) ─cancel request─► PendingCancel ─canceled─► Canceled
 //                                     └─cancel rejected─► state before the cancel
-//   Unknown leaves only on an explicit venue answer: accepted, rejected, fill, canceled.
+//   Unknown leaves only on an explicit venue answer: accepted, rejected, fill, canceled — or
+//   when reconciliation with the broker's positions settles it: (any live) ─► Reconciled.
 //
 // Cancel intent survives doubt: a cancel asked for while the order is Unknown, or one whose
 // order went Unknown (or that the venue refused because the order was not yet acknowledged),
@@ -31,8 +32,11 @@ enum class OrderEvent : uint8_t {
   kCanceled,
   kCancelRejected,
   kOutcomeUnknown,
+  // Settled by reconciliation (engine/README.md): from any live state to Reconciled; fill_size
+  // (0 allowed, at most leaves) is the size inferred executed, at fill_price.
+  kReconciled,
 };
-inline constexpr std::size_t kOrderEventCount = 7;
+inline constexpr std::size_t kOrderEventCount = 8;
 std::string_view to_string(OrderEvent e);
 
 struct Order {

@@ -21,7 +21,11 @@ OrderEvent to_order_event(VenueEventKind kind) {
     case VenueEventKind::kCancelRejected: return OrderEvent::kCancelRejected;
     case VenueEventKind::kOutcomeUnknown: return OrderEvent::kOutcomeUnknown;
     case VenueEventKind::kStartupReconciled:  // not about an order; handled before
-    case VenueEventKind::kSubmitted: break;   // no state change; handled before
+    case VenueEventKind::kSubmitted:          // no state change; handled before
+    case VenueEventKind::kPositionReport:
+    case VenueEventKind::kPositionAdjusted:
+    case VenueEventKind::kOrphanWorkingOrder: break;
+    case VenueEventKind::kReconciled: return OrderEvent::kReconciled;
   }
   return OrderEvent::kOutcomeUnknown;
 }
@@ -221,6 +225,11 @@ void Engine::apply_control(const ControlCommand& command) {
                      to_string(command.trading_state));
       }
       risk_.set_trading_state(command.trading_state);
+      if (command.trading_state == TradingState::kActive) {
+        // ACTIVE is the operator's word that the instruments reconciliation halted may trade.
+        risk_.clear_instrument_reducing();
+        for (auto& figures : stats_->instruments) figures.reducing.store(0);
+      }
       break;
     case ControlKind::kKillSwitch:
       risk_.engage_kill_switch();
@@ -240,9 +249,17 @@ void Engine::release_exposure(const Order& order, SizeUnits size) {
 }
 
 void Engine::on_venue_event(const VenueEvent& event) {
-  if (event.kind == VenueEventKind::kStartupReconciled) {
-    if (!replaying_) on_startup_reconciled(event);  // never written ahead: nothing to replay
-    return;
+  switch (event.kind) {  // never written ahead: nothing to replay
+    case VenueEventKind::kStartupReconciled:
+      if (!replaying_) on_startup_reconciled(event);
+      return;
+    case VenueEventKind::kPositionReport:
+      if (!replaying_) on_position_report(event);
+      return;
+    case VenueEventKind::kOrphanWorkingOrder:
+      if (!replaying_) adopt_orphan(event);  // its own events are written ahead there
+      return;
+    default: break;
   }
   if (writing_ahead()) {
     EngineEvent answered;
@@ -250,6 +267,10 @@ void Engine::on_venue_event(const VenueEvent& event) {
     answered.order_id = event.order_id;
     answered.venue = event;
     write_ahead(answered);
+  }
+  if (event.kind == VenueEventKind::kPositionAdjusted) {
+    apply_position_adjustment(event);
+    return;
   }
   Order* order = orders_.find(event.order_id);
   if (order == nullptr) {
@@ -266,7 +287,22 @@ void Engine::on_venue_event(const VenueEvent& event) {
     EngineStats::bump(stats_->venue_references);
     return;
   }
+  if (event.kind == VenueEventKind::kReconciled) {
+    apply_reconciled(*order, event);
+    return;
+  }
   const OrderState before = order->state;
+  if (before == OrderState::kReconciled) {
+    // Settled from the broker's positions while the venue was still finding out: its answer
+    // is journaled (above) but changes nothing here — if it contradicts the settlement, the
+    // positions differ again and the next reconciliation says so.
+    EngineStats::bump(stats_->late_venue_answers);
+    if (!replaying_) {
+      spdlog::warn("order {}: venue answer {} after it was reconciled; ignored", order->id,
+                   static_cast<int>(event.kind));
+    }
+    return;
+  }
   if (event.kind == VenueEventKind::kCancelRejected && is_terminal(before)) {
     // The order filled (or ended) while our cancel was on its way: the venue's "too late to
     // cancel" is expected, not a broken state machine.

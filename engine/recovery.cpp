@@ -182,12 +182,21 @@ void Engine::on_startup_reconciled(const VenueEvent& report) {
     spdlog::warn("venue reported its start-up reconciliation unasked; ignored");
     return;
   }
+  // The venue's report of each instrument (just before this answer, from the same snapshot):
+  // what it could not resolve is settled from the broker's positions now, before trading.
+  bool every_instrument_reported = true;
+  for (InstrumentId i = 0; i < instruments_.size(); ++i) {
+    every_instrument_reported &= broker_views_[i].reported;
+    compare_with_broker(i, /*at_startup=*/true);
+  }
   std::size_t unknown = 0;
   for (OrderId id = recovery_first_; id != 0 && id <= recovery_end_; ++id) {
     const Order* order = orders_.find(id);
     unknown += order != nullptr && order->state == OrderState::kUnknown ? 1 : 0;
   }
-  if (report.fill_size > 0 && static_cast<std::size_t>(report.fill_size) > unknown) {
+  // Without the broker's positions the venue's own count of what it left open stands.
+  if (!every_instrument_reported && report.fill_size > 0 &&
+      static_cast<std::size_t>(report.fill_size) > unknown) {
     unknown = static_cast<std::size_t>(report.fill_size);
   }
   const int64_t elapsed = now_ns() - started_ns_;

@@ -81,7 +81,7 @@ RejectReason RiskCheck::check_new_order(const NewOrder& order, const RiskContext
   }
 
   const SizeUnits signed_size = side_sign(order.side) * order.size;
-  if (trading_state_ == TradingState::kReducing) {
+  if (trading_state_ == TradingState::kReducing || instrument_reducing_[order.instrument]) {
     // Must shrink |position| even if every open order on the same side fills first.
     const SizeUnits same_side_open =
         order.side == Side::kBuy ? context.open_buy_size : -context.open_sell_size;

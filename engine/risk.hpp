@@ -6,7 +6,8 @@
 // duplicate client order id, order-rate throttle per source (token bucket), max order size,
 // max order notional, price collar of a limit order against the last mid, then max net position
 // (worst case: position + same-side open orders + this order) and, in REDUCING, that the order
-// only shrinks the position.
+// only shrinks the position. An instrument can be REDUCING on its own (reconciliation found the
+// engine's position differing from the broker's): the same rule, for that instrument only.
 //
 // Owned by the engine thread (no synchronisation); fixed-size state, no allocation.
 #pragma once
@@ -56,6 +57,13 @@ class RiskCheck {
   bool kill_switch_engaged() const { return kill_switch_; }
   void engage_kill_switch() { kill_switch_ = true; }
   void reset_kill_switch() { kill_switch_ = false; }
+  void set_instrument_reducing(InstrumentId instrument, bool reducing) {
+    if (instrument < kMaxInstruments) instrument_reducing_[instrument] = reducing;
+  }
+  bool instrument_reducing(InstrumentId instrument) const {
+    return instrument < kMaxInstruments && instrument_reducing_[instrument];
+  }
+  void clear_instrument_reducing() { instrument_reducing_.fill(false); }
   const RiskLimits& limits() const { return limits_; }
 
  private:
@@ -69,6 +77,7 @@ class RiskCheck {
   RiskLimits limits_;
   TradingState trading_state_ = TradingState::kActive;
   bool kill_switch_ = false;
+  std::array<bool, kMaxInstruments> instrument_reducing_{};
   std::array<TokenBucket, kMaxSources> buckets_{};
 };
 

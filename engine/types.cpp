@@ -12,6 +12,7 @@ std::string_view to_string(OrderState s) {
     case OrderState::kRejected: return "Rejected";
     case OrderState::kPendingCancel: return "PendingCancel";
     case OrderState::kUnknown: return "Unknown";
+    case OrderState::kReconciled: return "Reconciled";
   }
   return "?";
 }

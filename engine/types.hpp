@@ -47,11 +47,15 @@ enum class OrderState : uint8_t {
   kRejected,
   kPendingCancel,
   kUnknown,  // sent to the venue, outcome not known; only an explicit venue answer resolves it
+  // Terminal, by reconciliation with the broker's positions (or an operator) rather than by a
+  // venue answer about the order itself; filled_size is what the reconciliation inferred.
+  kReconciled,
 };
-inline constexpr std::size_t kOrderStateCount = 8;
+inline constexpr std::size_t kOrderStateCount = 9;
 
 constexpr bool is_terminal(OrderState s) {
-  return s == OrderState::kFilled || s == OrderState::kCanceled || s == OrderState::kRejected;
+  return s == OrderState::kFilled || s == OrderState::kCanceled || s == OrderState::kRejected ||
+         s == OrderState::kReconciled;
 }
 std::string_view to_string(OrderState s);
 std::string_view to_string(Side s);

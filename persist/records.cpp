@@ -98,6 +98,7 @@ std::string_view venue_request_kind_name(VenueRequestKind kind) {
     case VenueRequestKind::kPlace: return "place";
     case VenueRequestKind::kCancel: return "cancel";
     case VenueRequestKind::kReconcile: return "reconcile";
+    case VenueRequestKind::kForget: return "forget";
     default: break;  // a value added after this build: printed as its number
   }
   return {};
@@ -111,6 +112,8 @@ std::string_view venue_event_kind_name(VenueEventKind kind) {
     case VenueEventKind::kCancelRejected: return "cancel_rejected";
     case VenueEventKind::kOutcomeUnknown: return "outcome_unknown";
     case VenueEventKind::kSubmitted: return "submitted";
+    case VenueEventKind::kReconciled: return "reconciled";
+    case VenueEventKind::kPositionAdjusted: return "position_adjusted";
     default: break;  // a value added after this build: printed as its number
   }
   return {};
@@ -228,6 +231,9 @@ std::string record_payload_json(uint16_t type, std::span<const std::byte> payloa
     case RecordType::kVenueEvent: {
       if (!fits(sizeof(VenueEventRecord))) break;
       const VenueEvent e = payload_as<VenueEventRecord>(payload).event;
+      if (e.kind == VenueEventKind::kPositionAdjusted) {
+        json.unsigned_number("instrument", e.instrument);  // the only kind not about an order
+      }
       return json.enumeration("kind", venue_event_kind_name(e.kind), raw(e.kind))
           .unsigned_number("order_id", e.order_id)
           .enumeration("reason", reject_reason_name(e.reason), raw(e.reason))

@@ -85,6 +85,7 @@ constexpr std::optional<OrderState> kCanceled = OrderState::kCanceled;
 constexpr std::optional<OrderState> kRejected = OrderState::kRejected;
 constexpr std::optional<OrderState> kPendingCancel = OrderState::kPendingCancel;
 constexpr std::optional<OrderState> kUnknown = OrderState::kUnknown;
+constexpr std::optional<OrderState> kReconciled = OrderState::kReconciled;
 
 // Rows: OrderState in enum order. Columns: OrderEvent in enum order. The kFill column is a
 // partial fill of 1 (of the order's 10); fills that complete the order are tabled separately.
@@ -92,15 +93,16 @@ constexpr std::optional<OrderState> kUnknown = OrderState::kUnknown;
 // clang-format off
 constexpr std::array<std::array<std::optional<OrderState>, kOrderEventCount>, kOrderStateCount>
     kExpectedNextState = {{
-  //                    VenueAccepted   VenueRejected  Fill(1 of 10)   CancelRequested  Canceled   CancelRejected OutcomeUnknown
-  /* PendingNew    */ {{kNew,           kRejected,     kPartial,       kPendingCancel,  kCanceled, kIllegalCell,  kUnknown}},
-  /* New           */ {{kIllegalCell,   kIllegalCell,  kPartial,       kPendingCancel,  kCanceled, kIllegalCell,  kIllegalCell}},
-  /* PartiallyFill */ {{kIllegalCell,   kIllegalCell,  kPartial,       kPendingCancel,  kCanceled, kIllegalCell,  kIllegalCell}},
-  /* Filled        */ {{kIllegalCell,   kIllegalCell,  kIllegalCell,   kIllegalCell,    kIllegalCell, kIllegalCell, kIllegalCell}},
-  /* Canceled      */ {{kIllegalCell,   kIllegalCell,  kIllegalCell,   kIllegalCell,    kIllegalCell, kIllegalCell, kIllegalCell}},
-  /* Rejected      */ {{kIllegalCell,   kIllegalCell,  kIllegalCell,   kIllegalCell,    kIllegalCell, kIllegalCell, kIllegalCell}},
-  /* PendingCancel */ {{kPendingCancel, kRejected,     kPendingCancel, kIllegalCell,    kCanceled, kNew,          kUnknown}},
-  /* Unknown       */ {{kNew,           kRejected,     kPartial,       kUnknown,        kCanceled, kUnknown,      kIllegalCell}},
+  //                    VenueAccepted   VenueRejected  Fill(1 of 10)   CancelRequested  Canceled   CancelRejected OutcomeUnknown Reconciled
+  /* PendingNew    */ {{kNew,           kRejected,     kPartial,       kPendingCancel,  kCanceled, kIllegalCell,  kUnknown,      kReconciled}},
+  /* New           */ {{kIllegalCell,   kIllegalCell,  kPartial,       kPendingCancel,  kCanceled, kIllegalCell,  kIllegalCell,  kReconciled}},
+  /* PartiallyFill */ {{kIllegalCell,   kIllegalCell,  kPartial,       kPendingCancel,  kCanceled, kIllegalCell,  kIllegalCell,  kReconciled}},
+  /* Filled        */ {{kIllegalCell,   kIllegalCell,  kIllegalCell,   kIllegalCell,    kIllegalCell, kIllegalCell, kIllegalCell, kIllegalCell}},
+  /* Canceled      */ {{kIllegalCell,   kIllegalCell,  kIllegalCell,   kIllegalCell,    kIllegalCell, kIllegalCell, kIllegalCell, kIllegalCell}},
+  /* Rejected      */ {{kIllegalCell,   kIllegalCell,  kIllegalCell,   kIllegalCell,    kIllegalCell, kIllegalCell, kIllegalCell, kIllegalCell}},
+  /* PendingCancel */ {{kPendingCancel, kRejected,     kPendingCancel, kIllegalCell,    kCanceled, kNew,          kUnknown,      kReconciled}},
+  /* Unknown       */ {{kNew,           kRejected,     kPartial,       kUnknown,        kCanceled, kUnknown,      kIllegalCell,  kReconciled}},
+  /* Reconciled    */ {{kIllegalCell,   kIllegalCell,  kIllegalCell,   kIllegalCell,    kIllegalCell, kIllegalCell, kIllegalCell, kIllegalCell}},
 }};
 // clang-format on
 

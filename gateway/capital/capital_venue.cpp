@@ -89,6 +89,7 @@ void CapitalVenue::on_close() {
 void CapitalVenue::start_threads() {
   if (running_.exchange(true)) return;
   started_epoch_ms_ = wall_epoch_ms();
+  last_snapshot_ns_ = now_ns();  // the first periodic snapshot one interval in (or on demand)
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Worker& worker = *workers_[i];
     worker.thread = std::thread([this, &worker, i] {
@@ -189,8 +190,21 @@ int CapitalVenue::do_work() {
   note_backpressure(!outbox_empty && outbox_.size_approx() != 0, event_backpressure_,
                     stats_.event_backpressure,
                     "event backlog full: results wait in the workers' outbox");
-  // Behind every finding: only once the outbox is empty, and only with room to keep it.
-  if (report_startup && outbox_empty && !event_backlog_.full()) {
+  // Snapshot reports, each once the findings of its snapshot are on their way.
+  if (outbox_empty) {
+    const uint64_t emitted = findings_emitted_.load(std::memory_order_acquire);
+    while (!event_backlog_.full()) {
+      if (!report_held_ && !reports_.try_pop(held_report_)) break;
+      report_held_ = true;
+      if (held_report_.after_findings > emitted) break;
+      forward(held_report_.event);
+      report_held_ = false;
+    }
+  }
+  // Behind every finding and report of the deciding snapshot: only once the outbox is empty,
+  // and only with room to keep it.
+  if (report_startup && outbox_empty && !report_held_ && reports_.empty_approx() &&
+      !event_backlog_.full()) {
     startup_reported_ = true;
     VenueEvent reconciled;
     reconciled.kind = VenueEventKind::kStartupReconciled;
@@ -258,6 +272,12 @@ bool CapitalVenue::pace(const VenueRequest& request) {
         lane->in_doubt.push_back(request.order_id);
       }
       return true;
+    case VenueRequestKind::kForget: {
+      // Settled by the engine: its lane no longer waits for it; its worker stops tracking it.
+      auto it = std::find(lane->in_doubt.begin(), lane->in_doubt.end(), request.order_id);
+      if (it != lane->in_doubt.end()) lane->in_doubt.erase(it);
+      return true;
+    }
     case VenueRequestKind::kStartupReconcile: return true;
   }
   return true;
@@ -349,6 +369,7 @@ void CapitalVenue::worker_loop(Worker& worker) {
         case VenueRequestKind::kCancel: cancel(request); break;
         case VenueRequestKind::kReconcile: track_recovered(request); break;
         case VenueRequestKind::kStartupReconcile: wake_poller(); break;
+        case VenueRequestKind::kForget: forget(request); break;
       }
     }
     if (work == 0) {
@@ -596,11 +617,14 @@ void CapitalVenue::poller_loop() {
         anything_open |= t.phase == Phase::kWorking || t.phase == Phase::kUnknown;
       }
     }
+    const bool periodic = now_ns() - last_snapshot_ns_ >= options_.reconcile_interval_ns;
     if (snapshot_requested_.exchange(false, std::memory_order_acq_rel) || anything_open ||
-        startup) {
+        startup || periodic) {
       resolve_by_reference();
-      const bool snapshot_taken = reconcile();
-      if (startup && snapshot_taken) finish_startup_if_settled();
+      if (!reconcile()) continue;
+      last_snapshot_ns_ = now_ns();
+      // The start-up decision reports its own snapshot, ahead of kStartupReconciled.
+      if (!(startup && finish_startup_if_settled())) report_snapshot(/*deciding=*/false);
     }
   }
 }
@@ -666,7 +690,7 @@ void CapitalVenue::request_snapshot() {
   wake_poller();
 }
 
-void CapitalVenue::finish_startup_if_settled() {
+bool CapitalVenue::finish_startup_if_settled() {
   const int64_t now_ms = wall_epoch_ms();
   const int64_t flag_after_ms =
       options_.unknown_absence_after_ms + options_.startup_unknown_grace_ms;
@@ -680,13 +704,13 @@ void CapitalVenue::finish_startup_if_settled() {
       if (t.phase == Phase::kWorking && t.missing_polls > 0) {
         // Gone from the list, no position, the history silent so far: waits for the history,
         // then is flagged like an Unknown order (and still resolved when the history answers).
-        if (now_ms - t.vanished_epoch_ms < flag_after_ms) return;
+        if (now_ms - t.vanished_epoch_ms < flag_after_ms) return false;
         flagged.push_back(order_id);
         continue;
       }
       if (t.phase != Phase::kUnknown) continue;
       if (!t.ambiguity_logged && now_ms - t.unknown_epoch_ms < flag_after_ms) {
-        return;  // its history check has not run (or not answered) yet
+        return false;  // its history check has not run (or not answered) yet
       }
       flagged.push_back(order_id);
     }
@@ -711,12 +735,15 @@ void CapitalVenue::finish_startup_if_settled() {
       snapshot_positions_, snapshot_working_orders_);
   stats_.startup_left_unknown.store(flagged.size(), std::memory_order_relaxed);
   stats_.startup_reconcile_ms.store(static_cast<uint64_t>(took_ms), std::memory_order_relaxed);
-  // Every finding of this and earlier passes is posted; the venue thread waits until the
-  // workers have emitted them all, then reports.
+  // The broker's positions and orphans of this snapshot go first; every finding of this and
+  // earlier passes is posted; the venue thread waits until the workers have emitted them all
+  // and the reports are forwarded, then reports.
+  report_snapshot(/*deciding=*/true);
   startup_after_findings_.store(findings_posted_.load(std::memory_order_relaxed),
                                 std::memory_order_relaxed);
   startup_decided_.store(true, std::memory_order_release);
   wake_venue_thread();
+  return true;
 }
 
 bool CapitalVenue::reconcile() {
@@ -830,7 +857,141 @@ bool CapitalVenue::reconcile() {
   for (const VenueEvent& event : findings) post_finding(event);
   if (!vanished.empty()) resolve_vanished(vanished);
   if (!absent.empty()) resolve_absent(absent);
+  snapshot_working_ = std::move(working_answer->working_orders);
+  snapshot_positions_list_ = std::move(positions_answer->positions);
   return true;
+}
+
+void CapitalVenue::report_snapshot(bool deciding) {
+  const int64_t now_ms = wall_epoch_ms();
+  const int64_t give_up_after_ms =
+      options_.unknown_absence_after_ms + options_.startup_unknown_grace_ms;
+  std::vector<bool> in_flight(instruments_.size(), false);
+  std::vector<const WorkingOrderData*> orphans;
+  const bool orphans_possible = deciding || startup_decided_.load(std::memory_order_acquire);
+  std::map<std::string, int> sightings;
+  {
+    std::lock_guard lock(mutex_);
+    // Still being found out: an Unknown order is given up once its history showed something
+    // that could be it, or never answered for the whole start-up allowance.
+    const auto finding_out = [&](const Tracked& t) {
+      return t.phase == Phase::kUnknown && !t.ambiguity_logged &&
+             now_ms - t.unknown_epoch_ms < give_up_after_ms;
+    };
+    for (const auto& [order_id, t] : tracked_) {
+      if (t.phase == Phase::kPlacing || finding_out(t) ||
+          (t.phase == Phase::kWorking && t.missing_polls > 0)) {
+        in_flight[t.instrument] = true;
+      }
+    }
+    for (const WorkingOrderItem& item : snapshot_working_) {
+      const WorkingOrderData& w = item.working_order_data;
+      if (claimed_deal_ids_.contains(w.deal_id)) continue;
+      auto ours = std::find_if(instruments_.begin(), instruments_.end(),
+                               [&](const VenueInstrument& i) { return i.epic == w.epic; });
+      if (ours == instruments_.end() || !orphans_possible) continue;  // not an epic we trade
+      const auto instrument = static_cast<InstrumentId>(ours - instruments_.begin());
+      // An order of ours whose answer may still name it (recovered ones never match by shape).
+      const bool claimable = std::any_of(tracked_.begin(), tracked_.end(), [&](auto& kv) {
+        const Tracked& t = kv.second;
+        return t.instrument == instrument && t.working_order &&
+               (t.phase == Phase::kPlacing || (finding_out(t) && !t.recovered));
+      });
+      if (claimable) continue;
+      const int seen = orphan_sightings_[w.deal_id] + 1;
+      if (seen < (deciding ? 1 : 2)) {
+        sightings[w.deal_id] = seen;
+        continue;
+      }
+      claimed_deal_ids_.insert(w.deal_id);  // reported once
+      orphans.push_back(&w);
+    }
+  }
+  orphan_sightings_ = std::move(sightings);  // ids no longer listed are forgotten
+
+  const uint64_t after = findings_posted_.load(std::memory_order_relaxed);
+  if (reports_.producer_room(instruments_.size() + orphans.size()) <
+      instruments_.size() + orphans.size()) {
+    return;  // the venue thread is behind: the next snapshot reports again
+  }
+  for (std::size_t i = 0; i < instruments_.size(); ++i) {
+    const InstrumentSpec& spec = instruments_[i].spec;
+    __int128 net = 0;
+    __int128 value = 0;
+    bool readable = true;
+    for (const PositionItem& item : snapshot_positions_list_) {
+      if (item.market.epic != instruments_[i].epic) continue;
+      int64_t size = 0;
+      int64_t level = 0;
+      readable &= units_of(item.position.size, spec.size_decimals, size, 0) &&
+                  units_of(item.position.level, spec.price_decimals, level, 0);
+      const int64_t signed_size = item.position.direction == Side::kBuy ? size : -size;
+      net += signed_size;
+      value += static_cast<__int128>(signed_size) * level;
+    }
+    QueuedReport report;
+    report.after_findings = after;
+    VenueEvent& event = report.event;
+    event.kind = VenueEventKind::kPositionReport;
+    event.instrument = static_cast<InstrumentId>(i);
+    event.settled = readable && !in_flight[i];
+    event.fill_size = static_cast<SizeUnits>(net);
+    event.fill_price = net != 0 ? static_cast<PriceUnits>(value / net) : 0;
+    event.created_ns = now_ns();
+    reports_.try_push(report);
+  }
+  bump(stats_.position_reports);
+  for (const WorkingOrderData* w : orphans) {
+    bump(stats_.orphans_found);
+    const auto instrument = static_cast<InstrumentId>(
+        std::find_if(instruments_.begin(), instruments_.end(),
+                     [&](const VenueInstrument& i) { return i.epic == w->epic; }) -
+        instruments_.begin());
+    const InstrumentSpec& spec = instruments_[instrument].spec;
+    int64_t size = 0;
+    int64_t level = 0;
+    const bool readable = units_of(w->order_size, spec.size_decimals, size, 0) &&
+                          units_of(w->order_level, spec.price_decimals, level, 0);
+    switch (options_.orphan_working_orders) {
+      case CapitalVenueOptions::Orphans::kAdopt: {
+        if (!readable) break;
+        spdlog::warn("venue: working order {} on {} is not accounted for by any order: adopting it",
+                     w->deal_id, w->epic);
+        QueuedReport report;
+        report.after_findings = after;
+        report.event = venue_event(VenueEventKind::kOrphanWorkingOrder, 0, level,
+                                   w->direction == Side::kBuy ? size : -size, w->deal_id);
+        report.event.instrument = instrument;
+        reports_.try_push(report);
+        break;
+      }
+      case CapitalVenueOptions::Orphans::kCancel: {
+        const DealSendResult result = api_.delete_working_order(w->deal_id);
+        spdlog::warn("venue: working order {} on {} is not accounted for by any order: cancel {}",
+                     w->deal_id, w->epic,
+                     result.accepted() ? "sent" : std::string(result.status.message()));
+        if (result.accepted()) {
+          bump(stats_.orphans_cancelled);
+        } else {
+          std::lock_guard lock(mutex_);
+          claimed_deal_ids_.erase(w->deal_id);  // tried again at the next snapshots
+        }
+        break;
+      }
+      case CapitalVenueOptions::Orphans::kLeave:
+        spdlog::error(
+            "venue: working order {} on {} is not accounted for by any order and is left alone "
+            "(venue.orphan_working_orders = leave): nothing manages it",
+            w->deal_id, w->epic);
+        break;
+    }
+  }
+  wake_venue_thread();
+}
+
+void CapitalVenue::forget(const VenueRequest& request) {
+  std::lock_guard lock(mutex_);
+  if (tracked_.erase(request.order_id) != 0) bump(stats_.orders_forgotten);
 }
 
 void CapitalVenue::resolve_by_reference() {

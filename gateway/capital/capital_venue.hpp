@@ -63,6 +63,17 @@
 // reach it either, and the failures are logged at every poll.
 // Every event the reconciliation produced reaches the ring before kStartupReconciled (the venue
 // thread emits it only once the workers have emitted every finding posted before the decision).
+//
+// Reconciliation with the engine's books: after every snapshot (at least every
+// reconcile_interval_ns, and after a stream reconnect) the poller reports the broker's net
+// position per instrument (kPositionReport), `settled` when no order of the venue's was in
+// flight there (a request unanswered, an Unknown outcome still being looked for, a vanished
+// working order whose history has not answered); the engine compares and settles (engine/
+// reconciliation.cpp) and tells the venue to forget what it settled (kForget). Working orders
+// at the broker that nothing accounts for — seen in two snapshots in a row (one at the start-up
+// decision, when nothing is in flight), none of the venue's orders still able to claim them —
+// are orphans: reported for adoption (kOrphanWorkingOrder), cancelled, or left, by option.
+// Reports and orphans reach the ring behind every finding of their snapshot.
 #pragma once
 
 #include <concurrentqueue/concurrentqueue.h>
@@ -100,6 +111,13 @@ struct CapitalVenueOptions {
   // A lane whose places have waited this long behind an order in doubt is reported (once per
   // episode, lanes_blocked): trading on that instrument and side stands still until it resolves.
   int64_t lane_blocked_report_ns = 30'000'000'000;
+  // Periodic reconciliation: a snapshot of working orders and positions at least this often
+  // even when nothing is open (and after every stream reconnect), reported to the engine.
+  int64_t reconcile_interval_ns = 5'000'000'000;
+  // A working order at the broker that no order accounts for (sent before a crash and never
+  // named, placed by hand): adopted as an external order of the engine, cancelled, or left.
+  enum class Orphans : uint8_t { kAdopt, kCancel, kLeave };
+  Orphans orphan_working_orders = Orphans::kAdopt;
 };
 
 struct VenueInstrument {
@@ -127,6 +145,10 @@ struct CapitalVenueStats {
   std::atomic<bool> startup_reconciled{false};  // kStartupReconciled is on its way
   std::atomic<uint64_t> startup_left_unknown{0};  // recovered orders flagged at start-up
   std::atomic<uint64_t> startup_reconcile_ms{0};  // kStartupReconcile → the decision
+  std::atomic<uint64_t> position_reports{0};      // snapshots reported to the engine
+  std::atomic<uint64_t> orphans_found{0};         // unaccounted broker working orders
+  std::atomic<uint64_t> orphans_cancelled{0};     // of those, cancelled (orphans = cancel)
+  std::atomic<uint64_t> orders_forgotten{0};      // settled by the engine's reconciliation
 };
 
 class CapitalVenue final : public Agent {
@@ -220,9 +242,17 @@ class CapitalVenue final : public Agent {
   // Whether the broker's working orders and positions were both read (a snapshot).
   bool reconcile();
   // Poller: after a snapshot that began with every recovered order tracked.
-  void finish_startup_if_settled();
+  // True when it decided (and reported the snapshot).
+  bool finish_startup_if_settled();
   // Unknown orders nothing matched: ask the activity history whether they executed at all.
   void resolve_absent(const std::vector<OrderId>& candidates);
+  // Poller, after a snapshot: the broker's positions per instrument and its orphan working
+  // orders, queued for the venue thread behind this pass's findings. `deciding`: the start-up
+  // decision's pass (nothing in flight: one sighting makes an orphan).
+  void report_snapshot(bool deciding);
+  // Worker: the engine settled the order (kForget).
+  void forget(const VenueRequest& request);
+
   // Unknown orders the broker named (their dealReference): their confirm, once the broker has
   // recorded it, says exactly what became of them — no matching by shape or history needed.
   void resolve_by_reference();
@@ -272,6 +302,21 @@ class CapitalVenue final : public Agent {
   bool startup_reported_ = false;                    // venue thread
   std::size_t snapshot_positions_ = 0;               // poller: the last snapshot's sizes
   std::size_t snapshot_working_orders_ = 0;
+  // Poller: the last snapshot itself, when it was taken, and working orders nothing claims
+  // (by deal id: consecutive sightings).
+  std::vector<WorkingOrderItem> snapshot_working_;
+  std::vector<PositionItem> snapshot_positions_list_;
+  int64_t last_snapshot_ns_ = 0;
+  std::map<std::string, int> orphan_sightings_;
+  // Poller → venue thread: position reports and orphans, each with the findings count that
+  // must be emitted before it (so a fill found by the snapshot reaches the engine first).
+  struct QueuedReport {
+    VenueEvent event;
+    uint64_t after_findings = 0;
+  };
+  SpscRing<QueuedReport, 1024> reports_;
+  QueuedReport held_report_{};  // venue thread: popped, waiting for its findings
+  bool report_held_ = false;
 
   // Shared between workers and the poller.
   mutable std::mutex mutex_;

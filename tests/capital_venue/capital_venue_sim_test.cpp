@@ -145,7 +145,9 @@ struct VenueOnSimulator {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < deadline) {
       venue->do_work();
-      events->drain([&](const VenueEvent& e) { seen.push_back(e); });
+      events->drain([&](const VenueEvent& e) {
+        if (e.kind != VenueEventKind::kPositionReport) seen.push_back(e);
+      });
       for (const VenueEvent& e : seen) {
         if (e.order_id == id && e.kind == kind) return e;
       }

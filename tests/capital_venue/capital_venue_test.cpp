@@ -246,7 +246,9 @@ struct VenueRig {
 
   explicit VenueRig(int64_t unknown_absence_after_ms = 10'000,
                     int64_t startup_unknown_grace_ms = 5'000,
-                    int64_t lane_blocked_report_ns = 30'000'000'000) {
+                    int64_t lane_blocked_report_ns = 30'000'000'000,
+                    int64_t reconcile_interval_ns = 3'600'000'000'000,
+                    CapitalVenueOptions::Orphans orphans = CapitalVenueOptions::Orphans::kAdopt) {
     CapitalVenueOptions options;
     options.lane_blocked_report_ns = lane_blocked_report_ns;
     options.unknown_absence_after_ms = unknown_absence_after_ms;
@@ -254,6 +256,10 @@ struct VenueRig {
     options.workers = 2;
     options.poll_interval_ns = 5'000'000;
     options.confirm_retry_ns = 1'000'000;
+    // Snapshots only when something is open or one is asked for, as these tests expect; the
+    // reconciliation tests set their own interval.
+    options.reconcile_interval_ns = reconcile_interval_ns;
+    options.orphan_working_orders = orphans;
     venue = std::make_unique<CapitalVenue>(
         broker,
         std::vector<VenueInstrument>{
@@ -311,6 +317,10 @@ struct VenueRig {
     while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
       venue->do_work();
       events->drain([&](const VenueEvent& e) {
+        if (is_report(e)) {
+          reports.push_back(e);
+          return;
+        }
         (e.kind == VenueEventKind::kSubmitted ? named : out).push_back(e);
       });
       std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -318,6 +328,12 @@ struct VenueRig {
     return out;
   }
   std::vector<VenueEvent> named;
+  std::vector<VenueEvent> reports;  // kPositionReport and kOrphanWorkingOrder, in order
+
+  static bool is_report(const VenueEvent& e) {
+    return e.kind == VenueEventKind::kPositionReport ||
+           e.kind == VenueEventKind::kOrphanWorkingOrder;
+  }
 };
 
 std::string venue_id(const VenueEvent& e) {
@@ -337,6 +353,10 @@ StartupOutcome until_startup_reconciled(VenueRig& rig, int timeout_ms = 5000) {
   while (!outcome.reconciled && std::chrono::steady_clock::now() < deadline) {
     rig.venue->do_work();
     rig.events->drain([&](const VenueEvent& e) {
+      if (VenueRig::is_report(e)) {
+        rig.reports.push_back(e);
+        return;
+      }
       outcome.events.push_back(e);
       if (e.kind == VenueEventKind::kStartupReconciled && !outcome.reconciled) {
         outcome.reconciled = true;
