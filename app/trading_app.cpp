@@ -379,6 +379,19 @@ std::string TradingApp::status_line(double elapsed_seconds, double interval_seco
         venue.startup_reconciled.load(std::memory_order_relaxed)
             ? fmt::format("reconciled ({} left Unknown)", venue.startup_left_unknown.load())
             : std::string("reconciling"));
+    // Books against the broker's: how long since every instrument was last seen equal, and
+    // what reconciliation had to settle (adjustments are alerts: README, "Crash recovery and
+    // reconciliation").
+    const int64_t equal_ms = stats.books_equal_epoch_ms.load(std::memory_order_relaxed);
+    const int64_t ago_ms = wall_epoch_ms() - equal_ms;
+    line += fmt::format(" | books {} settled={} adjusted={}{}",
+                        equal_ms == 0 ? std::string("not compared yet")
+                                      : fmt::format("equal {:.1f}s ago", ago_ms / 1000.0),
+                        stats.orders_reconciled.load(std::memory_order_relaxed),
+                        stats.position_adjustments.load(std::memory_order_relaxed),
+                        stats.orphans_adopted.load(std::memory_order_relaxed) != 0
+                            ? fmt::format(" adopted={}", stats.orphans_adopted.load())
+                            : std::string());
   }
   line += " | " + persistence_->status();
   line += fmt::format(" | log lines dropped={}", log_lines_dropped());

@@ -310,6 +310,7 @@ void Engine::on_venue_event(const VenueEvent& event) {
     return;
   }
   const SizeUnits leaves_before = order->leaves();
+  const bool never_named = order->venue_order_id[0] == '\0' || order->venue_id_is_reference;
   const OrderEvent order_event = to_order_event(event.kind);
   if (apply_order_event(*order, order_event, event.fill_size, event.fill_price) ==
       TransitionResult::kIllegal) {
@@ -321,6 +322,15 @@ void Engine::on_venue_event(const VenueEvent& event) {
   if (event.venue_order_id[0] != '\0') {
     order->venue_order_id = event.venue_order_id;
     order->venue_id_is_reference = false;
+  }
+  if (order_event == OrderEvent::kVenueAccepted && before == OrderState::kPendingCancel &&
+      never_named) {
+    // Its cancel went out before the broker had named the order (it was recovered with the
+    // cancel pending, or the cancel overtook the answer): a cancel names the order's id, so that
+    // one may have had nothing to act on. Asked again now that the order is known to be live; if
+    // the first did act, the second is refused as too late, which changes nothing.
+    order->state = OrderState::kNew;
+    order->cancel_wanted = true;
   }
 
   PriceUnits fill_price = 0;

@@ -30,12 +30,16 @@ void copy_note(std::array<char, VenueEvent::kVenueIdCapacity>& to, std::string_v
   std::memcpy(to.data(), note.data(), std::min(note.size(), to.size()));
 }
 
-// Unknown; or a market order acknowledged and not (fully) filled — at Capital.com its accept and
-// fill come together, so one left between them (recovered) is as much in doubt.
+// Unknown; a market order acknowledged and not (fully) filled — at Capital.com its accept and
+// fill come together, so one left between them (recovered) is as much in doubt; and an order
+// whose cancel went out before the broker ever named it (its fate is as unknown: the cancel had
+// nothing to act on).
 bool in_doubt_for_reconciliation(const Order& order) {
+  const bool never_named = order.venue_order_id[0] == '\0' || order.venue_id_is_reference;
   return order.state == OrderState::kUnknown ||
          (order.type == OrderType::kMarket &&
-          (order.state == OrderState::kNew || order.state == OrderState::kPartiallyFilled));
+          (order.state == OrderState::kNew || order.state == OrderState::kPartiallyFilled)) ||
+         (order.state == OrderState::kPendingCancel && never_named);
 }
 
 SizeUnits signed_leaves(const Order& order) {

@@ -1,6 +1,7 @@
 // Recovery: events of an earlier run applied again through the code that produced them, the
 // state a snapshot carries, and the start-up hand-over of recovered live orders to the venue that
 // makes the engine ready (engine/README.md, Readiness).
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <string>
@@ -185,10 +186,28 @@ void Engine::on_startup_reconciled(const VenueEvent& report) {
   // The venue's report of each instrument (just before this answer, from the same snapshot):
   // what it could not resolve is settled from the broker's positions now, before trading.
   bool every_instrument_reported = true;
+  std::size_t differences = 0;
+  std::string books;
+  const uint64_t settled_before = stats_->orders_reconciled.load(std::memory_order_relaxed);
+  const uint64_t adjusted_before = stats_->position_adjustments.load(std::memory_order_relaxed);
   for (InstrumentId i = 0; i < instruments_.size(); ++i) {
-    every_instrument_reported &= broker_views_[i].reported;
-    compare_with_broker(i, /*at_startup=*/true);
+    const BrokerView& view = broker_views_[i];
+    every_instrument_reported &= view.reported;
+    const bool compared = compare_with_broker(i, /*at_startup=*/true);
+    const bool equal = compared && view.size == positions_[i].net_size();
+    differences += equal ? 0 : 1;
+    const InstrumentSpec& spec = instruments_[i];
+    books += fmt::format(
+        "{}{} engine {:g} broker {}{}", books.empty() ? "" : ", ", spec.name(),
+        spec.size_to_double(positions_[i].net_size()),
+        view.reported ? fmt::format("{:g}", spec.size_to_double(view.size)) : std::string("?"),
+        equal ? "" : " (NOT EQUAL)");
   }
+  spdlog::log(differences == 0 ? spdlog::level::info : spdlog::level::err,
+              "reconcile: start-up: {} position differences, {} orders settled from positions, {} "
+              "adjustments: {}",
+              differences, stats_->orders_reconciled.load() - settled_before,
+              stats_->position_adjustments.load() - adjusted_before, books);
   std::size_t unknown = 0;
   for (OrderId id = recovery_first_; id != 0 && id <= recovery_end_; ++id) {
     const Order* order = orders_.find(id);
