@@ -1,5 +1,6 @@
 # quanttrading — quick start:
-#   make test          install the Debian packages, build (release preset), run every test
+#   make test          install the Debian packages, build (release preset), run every test,
+#                      then the bounded sanitizer pass (test-sanitizers-bounded)
 #   make run ARGS=...  build and run the engine (ARGS are passed to `quanttrading run`)
 #
 # The CMake presets (CMakePresets.json) own every build setting; this file only strings the
@@ -20,7 +21,8 @@ SRC_DIRS     := common engine feeds gateway persist sim app tests bench
 # Project C++ sources for format/format-check (only directories that exist).
 FORMAT_SRCS = $(shell find $(wildcard $(SRC_DIRS)) -type f \( -name '*.cpp' -o -name '*.hpp' \) 2>/dev/null | sort)
 
-.PHONY: all deps configure build run test test-sanitizers test-asan test-tsan bench \
+.PHONY: all deps configure build run test test-release test-sanitizers test-sanitizers-bounded \
+        test-asan test-tsan bench \
         format format-check clean help
 
 all: build
@@ -29,7 +31,12 @@ help:
 	@echo "make deps             install the Debian packages and the npm test tools (scripts/)"
 	@echo "make build            configure + build the '$(PRESET)' preset"
 	@echo "make run ARGS='...'   build, then $(APP) run \$$ARGS"
-	@echo "make test             build, then ctest (all labels, $(CTEST_FLAGS))"
+	@echo "make test             test-release, then test-sanitizers-bounded"
+	@echo "make test-release     build, then ctest (all labels, $(CTEST_FLAGS))"
+	@echo "make test-sanitizers-bounded"
+	@echo "                      the ring, runner, parser and journal-damage tests only, under"
+	@echo "                      ASan+UBSan, then TSan (ctest -L bounded; 6 min on 2 cores with"
+	@echo "                      no ccache and no build/, 30 s with a warm ccache)"
 	@echo "make test-sanitizers  configure+build+ctest the asan preset, then the tsan preset"
 	@echo "make bench            build, then run the benchmark programs"
 	@echo "make format           clang-format -i the project sources"
@@ -49,7 +56,12 @@ build: configure
 run: build
 	./$(APP) run $(ARGS)
 
-test: build
+# Sequential on purpose (release, then the sanitizers), even under `make -j`: 2 cores.
+test: deps
+	$(MAKE) --no-print-directory test-release
+	$(MAKE) --no-print-directory test-sanitizers-bounded
+
+test-release: build
 	ctest --preset $(PRESET) $(CTEST_FLAGS)
 
 # Each sanitizer preset has its own build directory (build/asan, build/tsan).
@@ -62,6 +74,18 @@ test-tsan: deps
 	cmake --preset tsan
 	cmake --build --preset tsan
 	ctest --preset tsan $(CTEST_FLAGS)
+
+# What CI can afford of the sanitizer presets: only the tests that name the sanitizer in
+# qt_test(... SANITIZE ...) (tests/CMakeLists.txt) are built (target bounded_sanitizer_tests) and
+# run (label *-bounded) — the lock-free rings and runners under both, the parsers and the journal
+# damage tests under ASan+UBSan. The full suites stay in test-sanitizers.
+test-sanitizers-bounded: deps
+	cmake --preset asan
+	cmake --build --preset asan --target bounded_sanitizer_tests
+	ctest --preset asan -L bounded $(CTEST_FLAGS)
+	cmake --preset tsan
+	cmake --build --preset tsan --target bounded_sanitizer_tests
+	ctest --preset tsan -L bounded $(CTEST_FLAGS)
 
 # Sequential on purpose (asan, then tsan), even under `make -j`: the machine has 2 cores.
 test-sanitizers: deps

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <cstring>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -416,19 +417,83 @@ void TradingApp::shutdown() {
   if (load_client_) load_client_->stop();
   engine_->request_shutdown();
   engine_bell_->ring();
-  const int64_t deadline = now_ns() + (capital_mode() ? 10'000'000'000LL : 3'000'000'000LL);
-  while (now_ns() < deadline) {
-    const bool drained = engine_->shutdown_done() && venue_requests_->empty_approx() &&
-                         venue_events_->empty_approx() &&
-                         (!config_.cancel_on_shutdown ||
-                          engine_->stats().live_orders.load(std::memory_order_relaxed) == 0);
-    if (drained) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const int64_t drain_ns = capital_mode() ? 10'000'000'000LL : 3'000'000'000LL;
+  const int64_t deadline = now_ns() + drain_ns;
+  bool drained = false;
+  while (!drained && now_ns() < deadline) {
+    drained = engine_->shutdown_done() && venue_requests_->empty_approx() &&
+              venue_events_->empty_approx() &&
+              (!config_.cancel_on_shutdown ||
+               engine_->stats().live_orders.load(std::memory_order_relaxed) == 0);
+    if (!drained) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (capital_mode()) {
+    // Stopping the venue joins its threads, and with the broker unreachable each waits out
+    // API_TIMEOUT (30 s) per request: past the drain nothing they could learn is acted on.
+    if (!drained) {
+      spdlog::warn("shutdown: not drained within {} s; abandoning the requests still in flight",
+                   drain_ns / 1'000'000'000);
+    }
+    capital_->rest().abort_requests();
   }
   if (stream_) stream_->stop();
   persistence_->stop_snapshots();
   for (auto& runner : runners_) runner->stop();
   if (capital_mode()) capital_->rest().stop_keepalive();
+  report_left_undone();
+}
+
+void TradingApp::report_left_undone() {
+  constexpr std::size_t kMaxListed = 50;
+  const EngineState state = engine_->capture_state();
+  std::size_t live = 0;
+  std::size_t not_canceled = 0;
+  std::size_t in_doubt = 0;
+  for (const Order& order : state.orders) {
+    if (!order.is_live()) continue;
+    ++live;
+    std::string_view what;
+    if (order.state == OrderState::kUnknown) {
+      ++in_doubt;
+      what = "in doubt: sent, outcome unknown (it may be working at the venue)";
+    } else if (order.state == OrderState::kPendingNew) {
+      ++in_doubt;  // a place may wait in the venue behind one in doubt, never sent
+      what = "in doubt: no answer by exit (it may not have been sent, or be working at the venue)";
+    } else if (order.state == OrderState::kPendingCancel || order.cancel_wanted) {
+      ++not_canceled;
+      what = "cancel not confirmed by the venue (it may still be working there)";
+    } else if (config_.cancel_on_shutdown) {
+      ++not_canceled;
+      what = "working at the venue: its cancel was refused or not sent";
+    } else {
+      what = "working at the venue (run.cancel_on_shutdown is off)";
+    }
+    if (live > kMaxListed) continue;
+    const InstrumentSpec& spec = instruments_[order.instrument];
+    const std::string_view venue_id(
+        order.venue_order_id.data(),
+        ::strnlen(order.venue_order_id.data(), order.venue_order_id.size()));
+    spdlog::warn(
+        "shutdown: left undone: order {} {} {} {:g}{} {}{}: {}", order.id, spec.name(),
+        to_string(order.side), spec.size_to_double(order.leaves()),
+        order.type == OrderType::kLimit
+            ? fmt::format(" @ {:.{}f}", spec.price_to_double(order.limit_price),
+                          static_cast<int>(spec.price_decimals))
+            : std::string(),
+        to_string(order.state),
+        venue_id.empty()
+            ? std::string()
+            : fmt::format(" ({} {})", order.venue_id_is_reference ? "reference" : "venue id",
+                          venue_id),
+        what);
+  }
+  if (live > kMaxListed) spdlog::warn("shutdown: left undone: ... and {} more", live - kMaxListed);
+  if (live > 0) {
+    spdlog::warn(
+        "shutdown: {} order(s) live or in doubt at exit ({} not canceled, {} in doubt): check "
+        "them at the venue",
+        live, not_canceled, in_doubt);
+  }
 }
 
 absl::StatusOr<RunSummary> TradingApp::run(const RunOptions& options,

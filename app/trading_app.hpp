@@ -67,6 +67,8 @@ class TradingApp {
   std::string status_line(double elapsed_seconds, double interval_seconds);
   void print_summary(const RunSummary& summary, double elapsed_seconds);
   void shutdown();
+  // After the threads stopped: the orders still live or in doubt, by id (log lines).
+  void report_left_undone();
   absl::Status build_capital(const VenueSelection& venue);
   // `call()` (a StatusOr) again and again while the broker refuses for now, waiting longer each
   // time (1 s doubling to 30 s) and saying why; Cancelled when a stop signal comes meanwhile.

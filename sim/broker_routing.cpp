@@ -1,5 +1,5 @@
-// URL dispatch of the simulated broker: unauthenticated endpoints, session check, the user's
-// request limit, then the resource; see broker_state.hpp.
+// URL dispatch of the simulated broker: unauthenticated endpoints, the user's request limit,
+// session check, then the resource; see broker_state.hpp.
 #include "absl/strings/str_split.h"
 #include "sim/broker_state.hpp"
 
@@ -25,10 +25,13 @@ BrokerResponse BrokerState::handle(const BrokerRequest& r) {
     return encryption_key_response(r);
   }
 
+  // The broker counts a request against the user's budget before it looks at the tokens: one
+  // refused with 401 (expired session, bad token) spends budget as a good one does, so a client
+  // that retries 401s blindly earns 429s (capital-api.md section 7: every request counts).
+  if (!allow_request()) return too_many();
   BrokerResponse failure;
   Session* session = authenticate(r, failure);
   if (session == nullptr) return failure;
-  if (!allow_request()) return too_many();
   BrokerResponse response = route(r, seg, *session);
   // A session deleted by the request (logout) is not echoed.
   if (const auto it = sessions.find(*r.cst); it != sessions.end()) {

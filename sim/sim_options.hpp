@@ -44,7 +44,7 @@ struct FaultOptions {
 // The broker's documented limits (capital-api.md section 7).
 struct RateLimitOptions {
   bool enabled = true;
-  int requests_per_second = 10;      // per user, every authenticated request
+  int requests_per_second = 10;      // per user, every call but /time and logins; 401s too
   int order_min_interval_ms = 100;   // POST /positions and POST /workingorders, per user
   int orders_per_hour = 1000;        // POST /positions and POST /workingorders, per user
   int session_posts_per_second = 1;  // POST /session, per API key

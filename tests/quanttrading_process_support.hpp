@@ -166,9 +166,11 @@ inline ProgramRun run_program(const std::vector<std::string>& argv,
 
 // The environment for a child of this test: ours without anything that would reach its
 // configuration or broker connection (QT_*, CAPITAL_*, API_TIMEOUT, CONNECTION_POOL_SIZE,
-// MAX_RETRIES), plus the simulator's
-// credentials, URLs and CA file. Everything else (PATH, AWS_* for the aws CLI) passes through.
-inline std::vector<std::string> simulator_environment(const sim::CapitalSimulator& simulator,
+// MAX_RETRIES), plus a simulator's credentials, URLs and CA file. Everything else (PATH, AWS_*
+// for the aws CLI) passes through.
+inline std::vector<std::string> simulator_environment(const sim::SimCredentials& credentials,
+                                                      const std::string& rest_url,
+                                                      const std::string& stream_url,
                                                       const std::filesystem::path& ca_file) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -180,14 +182,20 @@ inline std::vector<std::string> simulator_environment(const sim::CapitalSimulato
     }
     env.push_back(entry);
   }
-  const sim::SimCredentials& credentials = simulator.options().credentials;
   env.push_back("CAPITAL_API_KEY=" + credentials.api_key);
   env.push_back("CAPITAL_IDENTIFIER=" + credentials.identifier);
   env.push_back("CAPITAL_PASSWORD=" + credentials.password);
-  env.push_back("CAPITAL_DEMO_URL=" + simulator.rest_url());
-  env.push_back("CAPITAL_STREAM_URL=" + simulator.stream_url());
+  env.push_back("CAPITAL_DEMO_URL=" + rest_url);
+  env.push_back("CAPITAL_STREAM_URL=" + stream_url);
   env.push_back("CAPITAL_CA_FILE=" + ca_file.string());
   return env;
+}
+
+// The same for the simulator this test hosts.
+inline std::vector<std::string> simulator_environment(const sim::CapitalSimulator& simulator,
+                                                      const std::filesystem::path& ca_file) {
+  return simulator_environment(simulator.options().credentials, simulator.rest_url(),
+                               simulator.stream_url(), ca_file);
 }
 
 // The broker allows one POST /session per second per API key: engines started one after the

@@ -65,6 +65,10 @@ void ConnectionPool::give_back(HttpsConnection* connection) {
   available_.signal();
 }
 
+void ConnectionPool::abort_all() {
+  for (const auto& c : connections_) c->abort();
+}
+
 uint64_t ConnectionPool::connects() const {
   uint64_t total = 0;
   for (const auto& c : connections_) total += c->connects();

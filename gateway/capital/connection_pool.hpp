@@ -64,6 +64,9 @@ class ConnectionPool {
   // A connection, waiting up to `max_wait` for one to become free; nullopt if none did.
   std::optional<Lease> checkout(std::chrono::nanoseconds max_wait);
 
+  // Any thread, for shutdown: HttpsConnection::abort() on every connection.
+  void abort_all();
+
   int size() const { return static_cast<int>(connections_.size()); }
   // Connections opened (or attempted) over the pool's life, and stale ones dropped at checkout.
   uint64_t connects() const;

@@ -12,6 +12,7 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -73,6 +74,7 @@ std::string_view to_string(TransportError error) {
     case TransportError::kCertificate: return "certificate";
     case TransportError::kWrite: return "write";
     case TransportError::kPoolExhausted: return "pool exhausted";
+    case TransportError::kStopped: return "stopped";
     case TransportError::kRateLimited: return "rate limited";
     case TransportError::kTimeout: return "timeout";
     case TransportError::kBroken: return "connection broken";
@@ -266,6 +268,10 @@ struct HttpsConnection::Impl {
   std::string request_text;
   OperationArena arena;
   DeadlineTimer deadline_timer{ioc.get_executor()};
+  // abort(): set by any thread before it posts cancel_operations(), checked before each phase, so
+  // a phase begun before that handler ran is ended by it and none begins after.
+  std::atomic<bool> aborted{false};
+  tcp::resolver* resolving = nullptr;  // the caller's thread: the resolve in progress
 
   bool open() const {
     if (tls_stream) return beast::get_lowest_layer(*tls_stream).socket().is_open();
@@ -287,6 +293,22 @@ struct HttpsConnection::Impl {
     tls_stream.reset();
     plain_stream.reset();
     buffer.clear();
+  }
+
+  // Runs on the caller's thread, inside ioc.run(): posted by abort(). Shutting the socket down
+  // ends a read pending now and every later read or write at once, not only the pending one.
+  void cancel_operations() {
+    if (resolving != nullptr) resolving->cancel();
+    if (!tls_stream && !plain_stream) return;
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().cancel();  // a connect or handshake in progress
+  }
+
+  std::optional<ExchangeResult> refuse_if_aborted() {
+    if (!aborted.load(std::memory_order_acquire)) return std::nullopt;
+    return fail(RequestOutcome::kNotSent, TransportError::kStopped,
+                fmt::format("not sent to {}: the client is stopping", where));
   }
 
   // Starts one asynchronous operation and runs the context until it has completed.
@@ -316,6 +338,7 @@ struct HttpsConnection::Impl {
     beast::error_code resolve_ec;
     tcp::resolver::results_type endpoints;
     bool timed_out = false;
+    resolving = &resolver;
     resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
                            [&](beast::error_code ec, tcp::resolver::results_type results) {
                              resolve_ec = ec;
@@ -331,6 +354,8 @@ struct HttpsConnection::Impl {
     });
     ioc.restart();
     ioc.run();
+    resolving = nullptr;
+    if (std::optional<ExchangeResult> refused = refuse_if_aborted()) return refused;
     if (timed_out) {
       return fail(RequestOutcome::kNotSent, TransportError::kResolve,
                   fmt::format("resolving {} timed out", endpoint.host));
@@ -357,6 +382,7 @@ struct HttpsConnection::Impl {
     lowest().socket().set_option(tcp::no_delay(true), ignored);
     if (!endpoint.tls) return std::nullopt;
 
+    if (std::optional<ExchangeResult> refused = refuse_if_aborted()) return refused;
     SSL* native = tls_stream->native_handle();
     if (absl::Status prepared = prepare_client_tls(native, endpoint.host, tls->verify());
         !prepared.ok()) {
@@ -441,6 +467,12 @@ struct HttpsConnection::Impl {
     ioc.run();
 
     const std::string_view method = to_string(request.method);
+    if (!written && aborted.load(std::memory_order_acquire)) {
+      // Cut short by abort(), not by the network: the bytes may all have left already.
+      return fail(RequestOutcome::kOutcomeUnknown, TransportError::kBroken,
+                  fmt::format("writing {} {}{} to {} was abandoned", method, endpoint.base_path,
+                              request.target, where));
+    }
     if (!written) {
       return fail(RequestOutcome::kNotSent, TransportError::kWrite,
                   timed_out ? fmt::format("writing {} {}{} to {} timed out", method,
@@ -495,7 +527,13 @@ void HttpsConnection::close() {
   impl_->reset();
 }
 
+void HttpsConnection::abort() {
+  impl_->aborted.store(true, std::memory_order_release);
+  asio::post(impl_->ioc, [impl = impl_.get()] { impl->cancel_operations(); });
+}
+
 std::optional<ExchangeResult> HttpsConnection::ensure_open(std::chrono::nanoseconds timeout) {
+  if (std::optional<ExchangeResult> refused = impl_->refuse_if_aborted()) return refused;
   if (impl_->open()) return std::nullopt;
   exchanges_on_current_ = 0;
   if (impl_->endpoint.tls && !impl_->tls) {
@@ -516,6 +554,9 @@ ExchangeResult HttpsConnection::exchange(const HttpRequest& request,
   ExchangeResult result = impl_->tls_stream
                               ? impl_->exchange_on(*impl_->tls_stream, request, deadline)
                               : impl_->exchange_on(*impl_->plain_stream, request, deadline);
+  if (result.outcome != RequestOutcome::kAnswered && impl_->aborted.load()) {
+    result.detail += " (abandoned: the client is stopping)";
+  }
   result.reused_connection = reused;
   ++exchanges_on_current_;
   last_used_ = std::chrono::steady_clock::now();

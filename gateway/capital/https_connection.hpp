@@ -16,6 +16,10 @@
 // After any failure the connection is closed; the next exchange() reopens it. A response that
 // does not allow keep-alive closes it too. Plain http:// is supported for local tests only.
 //
+// abort() (any thread, for shutdown) ends the exchange in progress at once, classified as at its
+// deadline, and refuses every later one: a broker that stopped answering cannot hold a caller
+// for API_TIMEOUT.
+//
 // Beast and OpenSSL stay inside the .cpp: including this header costs little. Not thread-safe
 // (the ConnectionPool hands a connection to one thread at a time). Heap allocation per exchange
 // on an open connection: the response body (when longer than std::string keeps inline) and, with
@@ -90,6 +94,7 @@ enum class TransportError : uint8_t {
   kCertificate,    // NotSent: the server's certificate failed verification (not retried)
   kWrite,          // NotSent: the request was not completely written
   kPoolExhausted,  // NotSent: no connection became free in time
+  kStopped,        // NotSent: refused, the client is stopping (abort())
   kRateLimited,    // NotSent: refused by the client-side rate limiter
   kTimeout,        // OutcomeUnknown: written, no complete answer before the deadline
   kBroken,         // OutcomeUnknown: written, then the connection closed or reset
@@ -143,6 +148,10 @@ class HttpsConnection {
   // Writes the request and reads the answer within `timeout` (opening the connection first,
   // within the same deadline, if it is not open).
   ExchangeResult exchange(const HttpRequest& request, std::chrono::nanoseconds timeout);
+
+  // Any thread: what is in progress ends now (a request being or already written is
+  // kOutcomeUnknown), and every later exchange is refused with kStopped. Not undone.
+  void abort();
 
   bool is_open() const;
   // Open, and the peer has neither closed it nor sent anything unasked (checked with a

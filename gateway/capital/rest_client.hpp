@@ -118,6 +118,11 @@ class CapitalRestClient final : public TradingApi {
   absl::StatusOr<SendResult> execute(HttpMethod method, std::string_view target,
                                      std::string_view body, RequestClass request_class);
 
+  // Any thread, for shutdown: every request in flight ends now (one already written has an
+  // unknown outcome) and every later call fails (Cancelled) at once, so that a broker that
+  // stopped answering cannot hold the venue's threads for API_TIMEOUT. Not undone.
+  void abort_requests() { transport_->stop(); }
+
   // Keep-alive: pings when the session has been idle for config.ping_interval.
   void start_keepalive();
   void stop_keepalive();

@@ -68,6 +68,11 @@ RestTransport::RestTransport(const CapitalClientConfig& config, RestEndpoint end
       limiter_(config.rate_limits, clock),
       retry_(config.max_retries, config.retry_base_delay, config.retry_max_delay) {}
 
+void RestTransport::stop() {
+  stopped_.store(true, std::memory_order_release);
+  pool_->abort_all();
+}
+
 SendResult RestTransport::send(const HttpRequest& request, RequestClass request_class) {
   const std::string_view method = to_string(request.method);
 
@@ -75,6 +80,15 @@ SendResult RestTransport::send(const HttpRequest& request, RequestClass request_
   int retries_done = 0;
   bool replaced_stale = false;
   while (true) {
+    if (stopped_.load(std::memory_order_acquire)) {
+      if (out.attempts > 0) return out;  // the last attempt's own result says more
+      out.result = ExchangeResult{};
+      out.result.outcome = RequestOutcome::kNotSent;
+      out.result.error = TransportError::kStopped;
+      out.result.detail =
+          fmt::format("{} {} not sent: the client is stopping", method, request.target);
+      return out;
+    }
     std::optional<ConnectionPool::Lease> lease = pool_->checkout(timeout_);
     if (!lease) {
       out.result = ExchangeResult{};
@@ -120,7 +134,8 @@ SendResult RestTransport::send(const HttpRequest& request, RequestClass request_
                     request.target, r.detail);
       continue;
     }
-    if (!retry_.should_retry(request.method, r, retries_done)) {
+    if (stopped_.load(std::memory_order_acquire) ||
+        !retry_.should_retry(request.method, r, retries_done)) {
       if (r.outcome != RequestOutcome::kAnswered) {
         spdlog::warn("capital: {} {} failed after {} attempt(s): {} ({})", method, request.target,
                      out.attempts, to_string(r.outcome), r.detail);

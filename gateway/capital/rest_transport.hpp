@@ -44,6 +44,10 @@ class RestTransport {
   // `request.target` is relative to the API base path ("/positions" → "/api/v1/positions").
   SendResult send(const HttpRequest& request, RequestClass request_class);
 
+  // Any thread, for shutdown: the exchanges in progress end at once (ConnectionPool::abort_all)
+  // and send() refuses from now on (kStopped) instead of retrying.
+  void stop();
+
   const RestEndpoint& endpoint() const { return endpoint_; }
   ConnectionPool& pool() { return *pool_; }
   RateLimiter& rate_limiter() { return limiter_; }
@@ -62,6 +66,7 @@ class RestTransport {
   RateLimiter limiter_;
   RetryPolicy retry_;
   std::atomic<uint64_t> retries_{0};
+  std::atomic<bool> stopped_{false};
 };
 
 }  // namespace qt::capital

@@ -27,6 +27,7 @@ absl::Status status_of(const SendResult& sent) {
   if (http != 0) return status_from_http_response(http, r.response.body);
   switch (r.error) {
     case TransportError::kRateLimited: return absl::ResourceExhaustedError(r.detail);
+    case TransportError::kStopped: return absl::CancelledError(r.detail);
     case TransportError::kTimeout:
       return absl::DeadlineExceededError(r.detail + " (outcome unknown)");
     case TransportError::kBroken: return absl::UnavailableError(r.detail + " (outcome unknown)");

@@ -224,6 +224,41 @@ TEST(RestTransport, ATimedOutOrderIsOutcomeUnknownAndNeverSentAgain) {
   EXPECT_EQ(server.requests_seen(), 1) << "the order must reach the server exactly once";
 }
 
+// Shutdown with the broker not answering: stop() ends the order in flight at once — it was
+// written, so its outcome is unknown — long before API_TIMEOUT, and refuses what comes after.
+TEST(RestTransport, StopEndsAnExchangeInFlightAndRefusesLaterRequests) {
+  TestServer server(
+      [](const ServerRequest&) {
+        ServerReply reply = ok(R"({"dealReference":"o_1"})");
+        reply.delay = milliseconds(5000);
+        return reply;
+      },
+      &pki());
+  CapitalClientConfig config = config_for(server.url(), pki().ca_file);
+  config.api_timeout = milliseconds(10000);
+  auto transport = make_transport(config);
+  ASSERT_NE(transport, nullptr);
+  SendResult sent;
+  std::thread worker([&] {
+    sent = transport->send(post("/positions", R"({"epic":"GOLD","direction":"BUY","size":1})"),
+                           RequestClass::kOrder);
+  });
+  while (server.requests_seen() == 0) std::this_thread::sleep_for(milliseconds(5));
+  const auto stopped = std::chrono::steady_clock::now();
+  transport->stop();
+  worker.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, milliseconds(1000));
+  EXPECT_EQ(sent.result.outcome, RequestOutcome::kOutcomeUnknown);
+  EXPECT_EQ(sent.result.error, TransportError::kBroken);
+  EXPECT_EQ(sent.attempts, 1);
+
+  const SendResult later = transport->send(get("/ping"), RequestClass::kGeneral);
+  EXPECT_EQ(later.result.outcome, RequestOutcome::kNotSent);
+  EXPECT_EQ(later.result.error, TransportError::kStopped);
+  EXPECT_EQ(later.attempts, 0);
+  EXPECT_EQ(server.requests_seen(), 1);
+}
+
 TEST(RestTransport, ATimedOutGetIsRetried) {
   std::atomic<int> count{0};
   TestServer server(

@@ -475,6 +475,25 @@ TEST(CapitalSimLimits, EleventhRequestWithinOneSecondIs429) {
   EXPECT_EQ(client.get("/api/v1/ping").status, 200);
 }
 
+// The broker counts a request before it checks the tokens: ten refused with 401 spend the second's
+// budget, and the eleventh, with good tokens, is 429.
+TEST(CapitalSimLimits, RequestsRefusedWith401CountAgainstTheRequestBudget) {
+  SimOptions o = test_options();
+  o.limits.enabled = true;
+  Server s(o);
+  HttpClient client(s.sim);
+  ASSERT_EQ(client.login().status, 200);
+  HttpClient stale(s.sim);
+  stale.cst = "expired-cst";
+  stale.security_token = "expired-security-token";
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(stale.get("/api/v1/ping").status, 401) << i;
+  const Reply r = client.get("/api/v1/ping");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.error_code(), "error.too-many.requests");
+  std::this_thread::sleep_for(1050ms);
+  EXPECT_EQ(client.get("/api/v1/ping").status, 200);
+}
+
 TEST(CapitalSimLimits, SecondLoginWithinOneSecondIs429) {
   SimOptions o = test_options();
   o.limits.enabled = true;
