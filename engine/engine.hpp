@@ -205,6 +205,7 @@ class Engine final : public Agent {
     SizeUnits size = 0;
     PriceUnits level = 0;
     int64_t differing_since_ns = 0;
+    SizeUnits differing_broker_size = 0;  // the broker's size when the difference began
     uint32_t differing_reports = 0;
   };
   void on_position_report(const VenueEvent& report);

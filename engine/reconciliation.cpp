@@ -93,7 +93,15 @@ bool Engine::compare_with_broker(InstrumentId instrument, bool at_startup) {
     return !in_flight;
   }
   const int64_t now = now_ns();
-  if (view.differing_reports++ == 0) view.differing_since_ns = now;
+  // A difference lasts only while the broker's side of it stays put: a position that moved in
+  // between is a new picture, its grace period starts again.
+  if (view.differing_reports != 0 && view.size != view.differing_broker_size) {
+    view.differing_reports = 0;
+  }
+  if (view.differing_reports++ == 0) {
+    view.differing_since_ns = now;
+    view.differing_broker_size = view.size;
+  }
   figures.differs_from_broker.store(difference != 0 ? 1 : 0, std::memory_order_relaxed);
   if (!at_startup &&
       (view.differing_reports < 2 || now - view.differing_since_ns < reconcile_grace_ns_)) {

@@ -40,11 +40,13 @@ struct EngineRig {
   SourceId port_source = 0;
   uint64_t quote_sequence = 0;
 
-  explicit EngineRig(RiskLimits limits = permissive_limits(), std::size_t order_capacity = 1024) {
+  explicit EngineRig(RiskLimits limits = permissive_limits(), std::size_t order_capacity = 1024,
+                     int64_t reconcile_grace_ns = 3'000'000'000) {
     EngineOptions options;
     options.instruments = test_instruments();
     options.risk = limits;
     options.order_capacity = order_capacity;
+    options.reconcile_grace_ns = reconcile_grace_ns;
     engine = std::make_unique<Engine>(std::move(options), *engine_quotes, *requests, *events);
     venue = std::make_unique<PaperVenue>(*requests, *events, venue_quotes.get());
   }

@@ -330,6 +330,16 @@ struct VenueRig {
   std::vector<VenueEvent> named;
   std::vector<VenueEvent> reports;  // kPositionReport and kOrphanWorkingOrder, in order
 
+  // Runs the venue agent for `ms`; what arrives goes where collect() puts it.
+  std::vector<VenueEvent> pump_for(int ms) {
+    std::vector<VenueEvent> out;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (const VenueEvent& e : collect(1, 1)) out.push_back(e);
+    }
+    return out;
+  }
+
   static bool is_report(const VenueEvent& e) {
     return e.kind == VenueEventKind::kPositionReport ||
            e.kind == VenueEventKind::kOrphanWorkingOrder;
@@ -939,6 +949,93 @@ TEST(CapitalVenueStartup, ARecoveredUnknownWhoseHistoryCannotBeReadIsFlaggedAfte
   EXPECT_EQ(rig.venue->stats().startup_left_unknown.load(), 1u);
   std::lock_guard lock(rig.broker.mutex);
   EXPECT_GE(rig.broker.activity_queries, 1);
+}
+
+// Reconciliation with the engine's books: the start-up decision reports the broker's net
+// position per instrument (settled: nothing in flight) and the working orders nothing accounts
+// for, ahead of kStartupReconciled; an orphan is reported once.
+TEST(CapitalVenueReconcile, TheStartupSnapshotReportsPositionsAndOrphansBeforeTheDecision) {
+  VenueRig rig;
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    rig.broker.positions_.push_back(
+        position_of("pos-a", "deal-a", "GOLD", Side::kBuy, 3_dec, 2300_dec));
+    rig.broker.positions_.push_back(
+        position_of("pos-b", "deal-b", "GOLD", Side::kSell, 1_dec, 2304_dec));
+    rig.broker.working.push_back(working_order_of("by-hand", "GOLD", Side::kSell, 2_dec, 2400_dec));
+    rig.broker.working.push_back(working_order_of("ours", "GOLD", Side::kBuy, 1_dec, 2299_dec));
+  }
+  rig.recovered(1, OrderType::kLimit, "ours");
+  rig.startup_reconcile();
+  const StartupOutcome outcome = until_startup_reconciled(rig);
+  ASSERT_TRUE(outcome.reconciled);
+  ASSERT_EQ(rig.reports.size(), 2u);
+  const VenueEvent& position = rig.reports[0];
+  EXPECT_EQ(position.kind, VenueEventKind::kPositionReport);
+  EXPECT_EQ(position.instrument, 0);
+  EXPECT_TRUE(position.settled);
+  EXPECT_EQ(position.fill_size, 200);  // 3 long - 1 short, in hundredths
+  EXPECT_EQ(position.fill_price, (300 * 230000 - 100 * 230400) / 200);
+  const VenueEvent& orphan = rig.reports[1];
+  EXPECT_EQ(orphan.kind, VenueEventKind::kOrphanWorkingOrder);
+  EXPECT_EQ(venue_id(orphan), "by-hand");
+  EXPECT_EQ(orphan.fill_size, -200);
+  EXPECT_EQ(orphan.fill_price, 240000);
+
+  rig.venue->request_snapshot();
+  rig.pump_for(200);
+  rig.venue->request_snapshot();
+  rig.pump_for(200);
+  std::size_t orphans = 0;
+  for (const VenueEvent& e : rig.reports) {
+    orphans += e.kind == VenueEventKind::kOrphanWorkingOrder ? 1 : 0;
+  }
+  EXPECT_EQ(orphans, 1u) << "an orphan is reported once";
+}
+
+TEST(CapitalVenueReconcile, AnOrderStillBeingFoundOutMakesItsInstrumentUnsettled) {
+  VenueRig rig(/*unknown_absence_after_ms=*/600'000);
+  rig.recovered(1, OrderType::kMarket, "", Side::kBuy, /*sent_ago_ms=*/100);
+  rig.startup_reconcile();
+  rig.pump_for(200);  // tracked by now
+  rig.reports.clear();
+  rig.venue->request_snapshot();
+  rig.pump_for(200);
+  ASSERT_FALSE(rig.reports.empty());
+  for (const VenueEvent& e : rig.reports) {
+    EXPECT_FALSE(e.settled) << "its history has not been asked yet: no position may be inferred";
+  }
+}
+
+TEST(CapitalVenueReconcile, OrphansCanBeCancelledInstead) {
+  VenueRig rig(10'000, 5'000, 30'000'000'000, 3'600'000'000'000,
+               CapitalVenueOptions::Orphans::kCancel);
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    rig.broker.working.push_back(working_order_of("by-hand", "GOLD", Side::kSell, 2_dec, 2400_dec));
+  }
+  rig.startup_reconcile();
+  ASSERT_TRUE(until_startup_reconciled(rig).reconciled);
+  for (const VenueEvent& e : rig.reports) EXPECT_NE(e.kind, VenueEventKind::kOrphanWorkingOrder);
+  std::lock_guard lock(rig.broker.mutex);
+  EXPECT_TRUE(rig.broker.working.empty()) << "the orphan was not cancelled";
+  EXPECT_EQ(rig.venue->stats().orphans_cancelled.load(), 1u);
+}
+
+TEST(CapitalVenueReconcile, AForgottenOrderFreesItsLane) {
+  VenueRig rig(/*unknown_absence_after_ms=*/600'000);
+  rig.recovered(1, OrderType::kMarket, "", Side::kBuy, /*sent_ago_ms=*/100);
+  rig.startup_reconcile();
+  rig.pump_for(100);
+  rig.send(VenueRequestKind::kPlace, 2);  // waits behind order 1, in doubt
+  EXPECT_TRUE(rig.pump_for(200).empty());
+  EXPECT_EQ(rig.venue->stats().paced_orders.load(), 1u);
+  rig.send(VenueRequestKind::kForget, 1);                 // the engine settled order 1
+  const std::vector<VenueEvent> events = rig.collect(2);  // accepted, filled
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].order_id, 2u);
+  EXPECT_EQ(events[1].kind, VenueEventKind::kFill);
+  EXPECT_EQ(rig.venue->stats().orders_forgotten.load(), 1u);
 }
 
 }  // namespace
