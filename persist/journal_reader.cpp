@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "persist/data_dir.hpp"
+#include "persist/file_modes.hpp"
 #include "persist/segment_format.hpp"
 
 namespace qt::persist {
@@ -522,6 +523,46 @@ absl::StatusOr<RecoveryResult> recover_journal(const std::filesystem::path& dir)
   }
   result.last_sequence = after->segments.empty() ? 0 : after->segments.back().last_sequence;
   return result;
+}
+
+absl::StatusOr<std::vector<std::filesystem::path>> set_aside_journal_behind_snapshot(
+    const std::filesystem::path& dir, uint64_t snapshot_sequence,
+    const std::filesystem::path& set_aside_dir) {
+  absl::StatusOr<VerifyReport> report = verify_journal(dir);
+  if (absl::IsNotFound(report.status())) return std::vector<std::filesystem::path>{};
+  if (!report.ok()) return report.status();
+  if (report->records > 0 && report->last_sequence > snapshot_sequence) {
+    return absl::FailedPreconditionError(
+        fmt::format("journal {} reaches sequence {}, beyond the snapshot's {}: it is not behind "
+                    "the snapshot; nothing set aside",
+                    dir.string(), report->last_sequence, snapshot_sequence));
+  }
+  absl::StatusOr<std::vector<format::JournalFile>> files = format::list_journal_files(dir);
+  if (!files.ok()) return files.status();
+  std::vector<std::filesystem::path> moved;
+  if (files->empty()) return moved;
+  std::error_code ec;
+  create_private_directories(set_aside_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        fmt::format("cannot create {}: {}", set_aside_dir.string(), ec.message()));
+  }
+  for (const format::JournalFile& file : *files) {
+    const std::filesystem::path target = set_aside_dir / file.path.filename();
+    if (std::filesystem::exists(target, ec)) {
+      return absl::FailedPreconditionError(
+          fmt::format("cannot set {} aside: {} exists", file.path.string(), target.string()));
+    }
+    std::filesystem::rename(file.path, target, ec);
+    if (ec) {
+      return absl::UnavailableError(fmt::format("cannot move {} to {}: {}", file.path.string(),
+                                                target.string(), ec.message()));
+    }
+    moved.push_back(target);
+  }
+  if (absl::Status s = fsync_path(set_aside_dir, true); !s.ok()) return s;
+  if (absl::Status s = fsync_path(dir, true); !s.ok()) return s;
+  return moved;
 }
 
 }  // namespace qt::persist

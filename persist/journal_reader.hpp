@@ -150,4 +150,15 @@ struct RecoveryResult {
 // journal (last_sequence 0). Must not run while a writer has the journal open.
 absl::StatusOr<RecoveryResult> recover_journal(const std::filesystem::path& dir);
 
+// Async durability after a power loss, when the newest snapshot covers `snapshot_sequence` and
+// the (recovered) journal in `dir` ends before it: moves every segment file of `dir` into
+// `set_aside_dir` (created 0750) and syncs both directories, so that the writer starts a new
+// journal at snapshot_sequence + 1 — a journal may start after sequence 1 (FORMAT.md, recovery
+// rule 5) — and no sequence is ever written twice. Nothing is deleted. FailedPrecondition (and
+// nothing moved) when a segment holds a record beyond the snapshot. Returns the moved files'
+// new paths. Must not run while a writer has the journal open.
+absl::StatusOr<std::vector<std::filesystem::path>> set_aside_journal_behind_snapshot(
+    const std::filesystem::path& dir, uint64_t snapshot_sequence,
+    const std::filesystem::path& set_aside_dir);
+
 }  // namespace qt::persist
