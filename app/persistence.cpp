@@ -96,10 +96,31 @@ absl::StatusOr<RecoveryReport> EnginePersistence::recover_into(Engine& engine,
   }
 
   // Newest valid snapshot, then the journal after it, through the code that produced it.
+  persist::RecoveryOptions recovery;
+  recovery.snapshot_may_lead_journal = options_.journal.durability == persist::Durability::kAsync;
   absl::StatusOr<persist::RecoveredState> state =
-      persist::recover_engine_state(engine, options_.data_dir, engine.instruments());
+      persist::recover_engine_state(engine, options_.data_dir, engine.instruments(), recovery);
   if (!state.ok()) return state.status();
-  if (engine.journal_sequence() != recovered->last_sequence) {
+  if (state->journal_behind_snapshot) {
+    // The snapshot holds records the journal lost: continuing the old journal would number new
+    // records with sequences the snapshot already covers.
+    const std::filesystem::path aside =
+        options_.data_dir / "archive" /
+        fmt::format("journal-behind-snapshot-{:020}", state->snapshot_sequence);
+    absl::StatusOr<std::vector<std::filesystem::path>> moved =
+        persist::set_aside_journal_behind_snapshot(options_.journal.dir, state->snapshot_sequence,
+                                                   aside);
+    if (!moved.ok()) return moved.status();
+    spdlog::warn(
+        "journal: async durability: snapshot {} covers sequence {}, but the journal ends at {} "
+        "(a power loss kept the snapshot, not the journal's last pages): started from the "
+        "snapshot; records {}..{} exist only in it; {} journal segment(s) set aside in {}; the "
+        "journal continues at {}",
+        state->snapshot.filename().string(), state->snapshot_sequence, state->journal_end_sequence,
+        state->journal_end_sequence + 1, state->snapshot_sequence, moved->size(), aside.string(),
+        state->snapshot_sequence + 1);
+    report.journal_set_aside = aside.string();
+  } else if (engine.journal_sequence() != recovered->last_sequence) {
     return absl::DataLossError(
         fmt::format("journal replay stopped at sequence {} but recovery found records up to {}",
                     engine.journal_sequence(), recovered->last_sequence));

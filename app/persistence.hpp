@@ -41,7 +41,10 @@ struct RecoveryReport {
   uint64_t records_replayed = 0;
   uint64_t last_sequence = 0;  // where the journal continues from
   bool torn_tail_truncated = false;
-  std::string torn_tail;        // "segment-…qtj at offset N: bad CRC (M bytes zeroed)"
+  std::string torn_tail;  // "segment-…qtj at offset N: bad CRC (M bytes zeroed)"
+  // Async durability after a power loss: the snapshot was ahead of the journal, whose segments
+  // were set aside here (the journal continues after the snapshot's sequence); empty otherwise.
+  std::string journal_set_aside;
   std::size_t live_orders = 0;  // handed to the venue for reconciliation
   double seconds = 0;
 };
@@ -57,7 +60,9 @@ class EnginePersistence {
   // even with nothing recovered: the venue's positions and working orders are read first) and
   // prepares the snapshotter (a shadow engine built from
   // `engine_options`, which must be the options `engine` was built with). A journal with
-  // corruption (not a torn tail) refuses with the verify report in the message.
+  // corruption (not a torn tail) refuses with the verify report in the message. Under async
+  // durability a snapshot ahead of the journal (a power loss kept the snapshot, not the journal's
+  // last pages) is restored and the journal continues after it; under group and sync it refuses.
   absl::StatusOr<RecoveryReport> recover_into(Engine& engine, const EngineOptions& engine_options,
                                               Doorbell* engine_doorbell);
   // The snapshotter's thread: started once the engine runs, stopped before the journal closes.

@@ -154,7 +154,11 @@ absl::StatusOr<RecoveredState> recover_engine_state(Engine& fresh_engine,
     // Nothing at or after the snapshot: the journal must end exactly where the snapshot does.
     absl::StatusOr<uint64_t> end = journal_end_sequence(journal);
     if (!end.ok()) return end.status();
-    if (*end < out.snapshot_sequence) {
+    if (*end < out.snapshot_sequence && options.snapshot_may_lead_journal &&
+        !out.snapshot.empty()) {
+      out.journal_behind_snapshot = true;
+      out.journal_end_sequence = *end;
+    } else if (*end < out.snapshot_sequence) {
       return absl::FailedPreconditionError(fmt::format(
           "{} covers the journal up to sequence {}, but the journal in {} ends at sequence {} "
           "(a journal from elsewhere, or segments lost?)",

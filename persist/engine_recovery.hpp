@@ -40,6 +40,14 @@ struct RecoveryOptions {
   // replay and is reported in RecoveredState::stopped_at; corruption is still an error. For
   // offline tools that must not repair the journal.
   bool stop_at_torn_tail = false;
+  // A snapshot beyond the journal's last record. false → an error: under group and sync
+  // durability a snapshot covers only fdatasynced records, so a journal behind it has lost
+  // acknowledged ones. true → async durability, where the journal is never fdatasynced but
+  // snapshots are: after a power loss the newest snapshot may hold records the journal lost, and
+  // it is the most complete state there is. It is restored, nothing is replayed, and
+  // RecoveredState::journal_end_sequence says where the journal ends; the caller must make the
+  // journal continue after the snapshot (set_aside_journal_behind_snapshot()).
+  bool snapshot_may_lead_journal = false;
 };
 
 struct RecoveredState {
@@ -50,6 +58,10 @@ struct RecoveredState {
   uint64_t first_replayed_sequence = 0;  // 0 when nothing was replayed
   uint64_t last_sequence = 0;            // the engine's journal sequence afterwards
   std::string stopped_at;                // stop_at_torn_tail: where the torn tail begins
+  // snapshot_may_lead_journal: the journal's last sequence when the snapshot is beyond it (the
+  // records in between exist only in the snapshot); 0 otherwise.
+  bool journal_behind_snapshot = false;
+  uint64_t journal_end_sequence = 0;
   std::chrono::nanoseconds duration{0};
 
   double seconds() const { return std::chrono::duration<double>(duration).count(); }
@@ -60,7 +72,8 @@ struct RecoveredState {
 // listed), then the journal from the snapshot's sequence + 1 (from 1 without a snapshot).
 // Errors (the engine is then in an unspecified state and must be discarded):
 //  - FailedPrecondition: the engine is not fresh; the snapshot covers more than the journal
-//    holds; the journal does not reach back to the snapshot (or to sequence 1).
+//    holds (unless options.snapshot_may_lead_journal); the journal does not reach back to the
+//    snapshot (or to sequence 1).
 //  - DataLoss: a record replay refuses, or damage in the journal (see RecoveryOptions).
 absl::StatusOr<RecoveredState> recover_engine_state(Engine& fresh_engine,
                                                     const std::filesystem::path& data_dir,

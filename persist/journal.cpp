@@ -223,6 +223,8 @@ struct JournalWriter::Impl {
     header.type = type;
     header.sequence = sequence;
     header.timestamp_ns = timestamp_ns;
+    header.flags = durable && commit_in_flight ? format::kRecordSameCommit : 0;
+    commit_in_flight = durable;
     header.crc = format::record_crc(header, payload, payload_size);
     std::byte* record = at_write_offset();
     const uint64_t padded = format::padded_length(header.length);
@@ -351,6 +353,7 @@ struct JournalWriter::Impl {
         return errno_status("cannot fdatasync", active->path, errno);
       active_dirty = false;
     }
+    commit_in_flight = false;
     return absl::OkStatus();
   }
 
@@ -457,6 +460,9 @@ struct JournalWriter::Impl {
   uint64_t active_index = 0;
   uint64_t active_records = 0;
   bool active_dirty = false;
+  // Durable modes: a record has been written since the last completed sync(); the next one
+  // carries kRecordSameCommit.
+  bool commit_in_flight = false;
   bool closed = false;
 
   // Durable modes: records appended since the last write_staged(); staging[0] belongs at segment

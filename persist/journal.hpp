@@ -35,6 +35,8 @@
 // the shared mapping (page cache) — it survives a process crash, not a power loss. kGroup and
 // kSync: once fdatasync of its segment has returned. A reader beside a running writer sees async
 // records as they are appended and durable-mode records once committed.
+// In kGroup and kSync every record of a commit but its first carries format::kRecordSameCommit:
+// recovery tells a torn last commit from damage in acknowledged data by it (persist/FORMAT.md).
 #pragma once
 
 #include <atomic>

@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
 #include <system_error>
 
 #include "persist/data_dir.hpp"
+#include "persist/file_modes.hpp"
 #include "persist/segment_format.hpp"
 
 namespace qt::persist {
@@ -223,9 +225,18 @@ std::string VerifyReport::to_text() const {
     case DamageKind::kNone: text += "verdict: clean\n"; break;
     case DamageKind::kTornTail:
       text += fmt::format(
-          "verdict: TORN TAIL in {} at offset {}: {}\n  (an incomplete write at the end of the "
-          "active segment; recovery zeroes the file from that offset on)\n",
+          "verdict: TORN TAIL in {} at offset {}: {}\n  (the last commit did not finish: "
+          "nothing after this point proves it had; recovery zeroes the file from that offset "
+          "on",
           damage.segment.string(), damage.offset, damage.reason);
+      if (damage.unfinished_records > 0) {
+        text += fmt::format(", cutting {} valid record(s) of that commit beyond it",
+                            damage.unfinished_records);
+      }
+      for (const std::filesystem::path& later : damage.unfinished_segments) {
+        text += fmt::format(", removes {}", later.filename().string());
+      }
+      text += ")\n";
       break;
     case DamageKind::kCorruption:
       text += fmt::format(
@@ -244,7 +255,11 @@ absl::StatusOr<VerifyReport> verify_journal(const std::filesystem::path& dir) {
   report.dir = dir;
   auto set_damage = [&](DamageKind kind, const std::filesystem::path& path, uint64_t offset,
                         std::string reason) {
-    report.damage = {kind, path, offset, std::move(reason)};
+    report.damage = Damage{};
+    report.damage.kind = kind;
+    report.damage.segment = path;
+    report.damage.offset = offset;
+    report.damage.reason = std::move(reason);
   };
 
   for (std::size_t i = 0; i < files->size() && report.clean(); ++i) {
@@ -283,26 +298,53 @@ absl::StatusOr<VerifyReport> verify_journal(const std::filesystem::path& dir) {
                                previous->last_sequence, scan.header.first_sequence));
       }
     }
+    // Where the valid data stops short of the journal's end, if it does: damage, or the clean
+    // end of a segment that is not sealed while a later one exists.
+    std::optional<uint64_t> stop;
+    std::string reason;
     if (report.clean() && scan.damaged) {
-      std::string reason = scan.damage_reason;
-      DamageKind kind = DamageKind::kTornTail;
+      reason = scan.damage_reason;
       if (scan.sequence_problem) {
-        kind = DamageKind::kCorruption;
-      } else if (!active) {
-        kind = DamageKind::kCorruption;
-        reason += " (in a sealed segment)";
+        set_damage(DamageKind::kCorruption, file.path, scan.damage_offset, reason);
       } else if (scan.sealed) {
-        kind = DamageKind::kCorruption;
-        reason += " (after the seal of the last segment)";
-      } else if (scan.valid_after) {
-        kind = DamageKind::kCorruption;
-        reason += fmt::format("; a valid record follows at offset {}", *scan.valid_after);
+        set_damage(DamageKind::kCorruption, file.path, scan.damage_offset,
+                   reason + (active ? " (after the seal of the last segment)"
+                                    : " (after the seal of a sealed segment)"));
+      } else {
+        stop = scan.damage_offset;
+        if (!active) reason += " (in a segment that is not the last: sealed or followed)";
       }
-      set_damage(kind, file.path, scan.damage_offset, std::move(reason));
+    } else if (report.clean() && !active && !scan.sealed) {
+      stop = scan.data_end;
+      reason = "segment is not sealed, yet a later segment exists";
     }
-    if (report.clean() && !active && !scan.sealed) {
-      set_damage(DamageKind::kCorruption, file.path, scan.data_end,
-                 "segment is not sealed, yet a later segment exists");
+    if (stop) {
+      // A torn tail when nothing after the stop proves that the commit it lies in had finished
+      // (persist/FORMAT.md, recovery rule 3).
+      format::RecordsAfter after;
+      if (scan.damaged) {
+        format::scan_records_after(mapping->base(), mapping->size(),
+                                   *stop == 0 ? kFileHeaderSize : *stop + format::kRecordAlignment,
+                                   scan.header_valid, scan.last_sequence, "", after);
+      }
+      std::vector<std::filesystem::path> later;
+      for (std::size_t j = i + 1; j < files->size() && !after.proven_finished; ++j) {
+        absl::StatusOr<ReadOnlyMapping> next = ReadOnlyMapping::open((*files)[j].path);
+        if (!next.ok()) return next.status();
+        format::scan_records_after(next->base(), next->size(), kFileHeaderSize,
+                                   format::file_header_problem(next->base(), next->size()).empty(),
+                                   scan.last_sequence,
+                                   "in " + (*files)[j].path.filename().string() + " ", after);
+        later.push_back((*files)[j].path);
+      }
+      if (after.proven_finished) {
+        set_damage(DamageKind::kCorruption, file.path, *stop, reason + "; " + after.proof);
+      } else {
+        set_damage(DamageKind::kTornTail, file.path, *stop, reason);
+        report.damage.unfinished_records = after.same_commit_records;
+        report.damage.unfinished_last_sequence = after.last_sequence;
+        report.damage.unfinished_segments = std::move(later);
+      }
     }
 
     if (scan.records > 0) {
@@ -390,6 +432,7 @@ absl::StatusOr<RecoveryResult> recover_journal(const std::filesystem::path& dir)
 
   // In-use prepared files get their final names (the preparer had not renamed them yet).
   std::filesystem::path torn_path = report->damage.segment;
+  std::vector<std::filesystem::path> unfinished = report->damage.unfinished_segments;
   absl::StatusOr<std::vector<format::JournalFile>> files = format::list_journal_files(dir);
   if (!files.ok()) return files.status();
   for (const format::JournalFile& file : *files) {
@@ -408,14 +451,24 @@ absl::StatusOr<RecoveryResult> recover_journal(const std::filesystem::path& dir)
     spdlog::info("journal: in-use segment {} renamed to {}", file.path.filename().string(),
                  target.filename().string());
     if (torn_path == file.path) torn_path = target;
+    for (std::filesystem::path& later : unfinished) {
+      if (later == file.path) later = target;
+    }
     result.renamed.push_back(target);
   }
 
   if (report->damage.kind == DamageKind::kTornTail) {
+    const Damage& damage = report->damage;
     result.truncated = true;
-    result.torn_tail = report->damage;
+    result.torn_tail = damage;
     result.torn_tail.segment = torn_path;
-    if (report->damage.offset == 0) {
+    result.torn_tail.unfinished_segments = unfinished;
+    const std::string cut_records =
+        damage.unfinished_records == 0
+            ? std::string("no valid record beyond it")
+            : fmt::format("{} valid record(s) of that commit beyond it, up to sequence {}",
+                          damage.unfinished_records, damage.unfinished_last_sequence);
+    if (damage.offset == 0) {
       // The segment's header itself is torn: the file holds no record at all.
       result.truncated_bytes = std::filesystem::file_size(torn_path, ec);
       std::filesystem::remove(torn_path, ec);
@@ -426,16 +479,32 @@ absl::StatusOr<RecoveryResult> recover_journal(const std::filesystem::path& dir)
       spdlog::warn(
           "journal: torn tail: {} has a damaged header ({}) and no valid record; "
           "removed it ({} bytes)",
-          torn_path.string(), report->damage.reason, result.truncated_bytes);
+          torn_path.string(), damage.reason, result.truncated_bytes);
     } else {
-      absl::StatusOr<uint64_t> zeroed = zero_tail(torn_path, report->damage.offset);
+      absl::StatusOr<uint64_t> zeroed = zero_tail(torn_path, damage.offset);
       if (!zeroed.ok()) return zeroed.status();
       result.truncated_bytes = *zeroed;
       spdlog::warn(
-          "journal: torn tail in {} at offset {} ({}): zeroed {} bytes from offset {} "
-          "to the end of the file",
-          torn_path.string(), report->damage.offset, report->damage.reason, *zeroed,
-          report->damage.offset);
+          "journal: torn tail in {} at offset {} ({}): the last commit did not finish; zeroed "
+          "{} bytes from offset {} to the end of the file, cutting records after sequence {} "
+          "({})",
+          torn_path.string(), damage.offset, damage.reason, *zeroed, damage.offset,
+          report->last_sequence, cut_records);
+    }
+    // Zeroed first, removed after: a crash in between leaves an unsealed segment followed by
+    // segments of the same unfinished commit, which the next recovery classifies the same way.
+    for (const std::filesystem::path& later : unfinished) {
+      const uint64_t size = std::filesystem::file_size(later, ec);
+      std::filesystem::remove(later, ec);
+      if (ec) {
+        return absl::UnavailableError(
+            fmt::format("cannot remove {}: {}", later.string(), ec.message()));
+      }
+      result.truncated_bytes += size;
+      spdlog::warn(
+          "journal: torn tail: removed {} ({} bytes), a segment the unfinished commit had "
+          "started",
+          later.string(), size);
     }
   }
   if (!result.truncated && result.renamed.empty()) {
@@ -454,6 +523,46 @@ absl::StatusOr<RecoveryResult> recover_journal(const std::filesystem::path& dir)
   }
   result.last_sequence = after->segments.empty() ? 0 : after->segments.back().last_sequence;
   return result;
+}
+
+absl::StatusOr<std::vector<std::filesystem::path>> set_aside_journal_behind_snapshot(
+    const std::filesystem::path& dir, uint64_t snapshot_sequence,
+    const std::filesystem::path& set_aside_dir) {
+  absl::StatusOr<VerifyReport> report = verify_journal(dir);
+  if (absl::IsNotFound(report.status())) return std::vector<std::filesystem::path>{};
+  if (!report.ok()) return report.status();
+  if (report->records > 0 && report->last_sequence > snapshot_sequence) {
+    return absl::FailedPreconditionError(
+        fmt::format("journal {} reaches sequence {}, beyond the snapshot's {}: it is not behind "
+                    "the snapshot; nothing set aside",
+                    dir.string(), report->last_sequence, snapshot_sequence));
+  }
+  absl::StatusOr<std::vector<format::JournalFile>> files = format::list_journal_files(dir);
+  if (!files.ok()) return files.status();
+  std::vector<std::filesystem::path> moved;
+  if (files->empty()) return moved;
+  std::error_code ec;
+  create_private_directories(set_aside_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        fmt::format("cannot create {}: {}", set_aside_dir.string(), ec.message()));
+  }
+  for (const format::JournalFile& file : *files) {
+    const std::filesystem::path target = set_aside_dir / file.path.filename();
+    if (std::filesystem::exists(target, ec)) {
+      return absl::FailedPreconditionError(
+          fmt::format("cannot set {} aside: {} exists", file.path.string(), target.string()));
+    }
+    std::filesystem::rename(file.path, target, ec);
+    if (ec) {
+      return absl::UnavailableError(fmt::format("cannot move {} to {}: {}", file.path.string(),
+                                                target.string(), ec.message()));
+    }
+    moved.push_back(target);
+  }
+  if (absl::Status s = fsync_path(set_aside_dir, true); !s.ok()) return s;
+  if (absl::Status s = fsync_path(dir, true); !s.ok()) return s;
+  return moved;
 }
 
 }  // namespace qt::persist

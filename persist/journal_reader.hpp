@@ -8,16 +8,16 @@
 //  - verify_journal() checks everything and classifies damage; it never writes.
 //  - recover_journal() runs verify, then repairs a torn tail (zeroes it) and refuses corruption.
 //
-// Damage rules:
-//  - The active segment is the last one (by first sequence). A bad record (CRC mismatch,
-//    impossible length, record running past the end of the file) or bad segment header in the
-//    active segment, with no valid record anywhere after it, is a TORN TAIL: a write that did not
-//    complete before a crash. Recoverable: everything from that offset on is zeroed (a segment
-//    whose header is torn holds no record and is removed).
-//  - A bad record or header in a sealed segment, a segment other than the last without its seal,
-//    a bad record followed by any valid record (found scanning forward at 8-byte alignment for a
-//    record header whose CRC checks), or a sequence gap or reordering is CORRUPTION: the journal
-//    is refused, never silently skipped.
+// Damage rules (persist/FORMAT.md, recovery rules 3 and 4):
+//  - A bad record, a bad segment header, or the clean end of an unsealed segment that a later one
+//    follows is a TORN TAIL when no valid record after it (in its file or any later one) proves
+//    that its commit had finished — a record without kRecordSameCommit: the writer starts a
+//    commit's write only after the previous commit's fdatasync. Recoverable: everything from that
+//    offset on is zeroed and the later segment files are removed (a segment whose header is torn
+//    is removed too).
+//  - Otherwise it is CORRUPTION — damage in acknowledged data — as are a sequence gap or
+//    reordering, a seal that does not match, and data after a seal: the journal is refused,
+//    never silently skipped.
 #pragma once
 
 #include <cstdint>
@@ -93,6 +93,11 @@ struct Damage {
   std::filesystem::path segment;  // the file the damage is in
   uint64_t offset = 0;            // byte offset in that file
   std::string reason;             // "bad CRC", "partial length", "bad segment header", ...
+  // Torn tail only: what the unfinished commit left beyond the damage — valid records (flagged
+  // kRecordSameCommit) and the later segment files it had started, all cut by recovery.
+  uint64_t unfinished_records = 0;
+  uint64_t unfinished_last_sequence = 0;  // highest sequence among them, 0 when none
+  std::vector<std::filesystem::path> unfinished_segments;
 };
 
 struct SegmentSummary {
@@ -144,5 +149,16 @@ struct RecoveryResult {
 // DataLoss error whose message includes the verify report. A missing directory is an empty
 // journal (last_sequence 0). Must not run while a writer has the journal open.
 absl::StatusOr<RecoveryResult> recover_journal(const std::filesystem::path& dir);
+
+// Async durability after a power loss, when the newest snapshot covers `snapshot_sequence` and
+// the (recovered) journal in `dir` ends before it: moves every segment file of `dir` into
+// `set_aside_dir` (created 0750) and syncs both directories, so that the writer starts a new
+// journal at snapshot_sequence + 1 — a journal may start after sequence 1 (FORMAT.md, recovery
+// rule 5) — and no sequence is ever written twice. Nothing is deleted. FailedPrecondition (and
+// nothing moved) when a segment holds a record beyond the snapshot. Returns the moved files'
+// new paths. Must not run while a writer has the journal open.
+absl::StatusOr<std::vector<std::filesystem::path>> set_aside_journal_behind_snapshot(
+    const std::filesystem::path& dir, uint64_t snapshot_sequence,
+    const std::filesystem::path& set_aside_dir);
 
 }  // namespace qt::persist

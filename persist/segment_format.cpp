@@ -128,16 +128,15 @@ bool all_zero(const std::byte* base, uint64_t from, uint64_t to) noexcept {
 SegmentScan scan_segment(const std::byte* base, uint64_t file_size,
                          std::map<uint16_t, uint64_t>* by_type) {
   SegmentScan scan;
-  auto damage = [&](uint64_t offset, std::string reason, uint64_t search_from) {
+  auto damage = [&](uint64_t offset, std::string reason) {
     scan.damaged = true;
     scan.damage_offset = offset;
     scan.damage_reason = std::move(reason);
-    scan.valid_after = find_valid_record(base, file_size, search_from);
   };
 
   if (const std::string_view problem = file_header_problem(base, file_size); !problem.empty()) {
     scan.data_end = 0;
-    damage(0, "bad segment header: " + std::string(problem), kFileHeaderSize);
+    damage(0, "bad segment header: " + std::string(problem));
     return scan;
   }
   scan.header_valid = true;
@@ -156,25 +155,24 @@ SegmentScan scan_segment(const std::byte* base, uint64_t file_size,
         while (base[first_nonzero] == std::byte{0}) ++first_nonzero;
         damage(offset,
                fmt::format("partial record: non-zero bytes at offset {} after the end of data",
-                           first_nonzero),
-               offset + kRecordAlignment);
+                           first_nonzero));
       }
       return scan;
     }
     if (check != RecordCheck::kOk) {
-      damage(offset, std::string(to_string(check)), offset + kRecordAlignment);
+      damage(offset, std::string(to_string(check)));
       return scan;
     }
     const std::byte* payload = base + offset + kRecordHeaderSize;
     const uint32_t payload_size = header.length - kRecordHeaderSize;
     if (scan.sealed) {
-      damage(offset, "record after the segment's seal", offset);
+      damage(offset, "record after the segment's seal");
       return scan;
     }
     if (is_internal(header.type)) {
       if (static_cast<RecordType>(header.type) == RecordType::kSegmentSeal) {
         if (payload_size != sizeof(SegmentSealRecord)) {
-          damage(offset, "seal record of the wrong size", offset);
+          damage(offset, "seal record of the wrong size");
           scan.sequence_problem = true;
           return scan;
         }
@@ -185,8 +183,7 @@ SegmentScan scan_segment(const std::byte* base, uint64_t file_size,
                  fmt::format("seal record does not match the segment (seal says next sequence "
                              "{}, {} records; segment has {} records up to {})",
                              scan.seal.next_sequence, scan.seal.record_count, scan.records,
-                             expected - 1),
-                 offset);
+                             expected - 1));
           scan.sequence_problem = true;
           return scan;
         }
@@ -195,10 +192,8 @@ SegmentScan scan_segment(const std::byte* base, uint64_t file_size,
       // Other internal types are skipped: they carry no engine state.
     } else {
       if (header.sequence != expected) {
-        damage(offset,
-               fmt::format("sequence {}: expected {} ({})", header.sequence, expected,
-                           header.sequence > expected ? "gap" : "out of order"),
-               offset);
+        damage(offset, fmt::format("sequence {}: expected {} ({})", header.sequence, expected,
+                                   header.sequence > expected ? "gap" : "out of order"));
         scan.sequence_problem = true;
         return scan;
       }
@@ -212,6 +207,33 @@ SegmentScan scan_segment(const std::byte* base, uint64_t file_size,
     const uint64_t advance = padded_length(header.length);
     scan.bytes += advance;
     offset += advance;
+  }
+}
+
+void scan_records_after(const std::byte* base, uint64_t file_size, uint64_t from,
+                        bool flags_readable, uint64_t after_sequence, std::string_view where,
+                        RecordsAfter& out) {
+  std::optional<uint64_t> at = find_valid_record(base, file_size, from);
+  while (at && !out.proven_finished) {
+    RecordHeader header;
+    (void)check_record(base, file_size, *at, header);
+    const bool engine_record = !is_internal(header.type);
+    if (!flags_readable || (header.flags & kRecordSameCommit) == 0) {
+      out.proven_finished = true;
+      out.proof = fmt::format(
+          "a valid record follows {}at offset {} ({} {}) and {}", where, *at,
+          engine_record ? "sequence" : "type", engine_record ? header.sequence : header.type,
+          flags_readable ? "begins a later commit" : "is in no commit recovery can place");
+    } else if (engine_record && header.sequence <= after_sequence) {
+      out.proven_finished = true;
+      out.proof = fmt::format("a valid record follows {}at offset {} and repeats sequence {}",
+                              where, *at, header.sequence);
+    } else {
+      ++out.same_commit_records;
+      out.same_commit_bytes += padded_length(header.length);
+      if (engine_record) out.last_sequence = std::max(out.last_sequence, header.sequence);
+    }
+    at = find_valid_record(base, file_size, *at + padded_length(header.length));
   }
 }
 

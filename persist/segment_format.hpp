@@ -30,6 +30,11 @@ inline constexpr uint32_t kFileHeaderSize = 64;
 inline constexpr uint32_t kRecordHeaderSize = 32;
 inline constexpr uint32_t kMaxRecordLength = kRecordHeaderSize + kMaxRecordPayload;  // 4096
 inline constexpr uint64_t kRecordAlignment = 8;
+// RecordHeader::flags bit: written by the same group or sync commit as the record before it. Never
+// set on a commit's first record, nor in async mode, so a valid record without it proves that the
+// writer had finished (fdatasynced) everything before it — the line recovery draws between a torn
+// last commit and damage in acknowledged data (persist/FORMAT.md).
+inline constexpr uint16_t kRecordSameCommit = 1;
 inline constexpr std::string_view kPreparedPrefix = "prepared-";
 inline constexpr std::string_view kPreparedSuffix = ".qtj.prep";
 
@@ -49,7 +54,7 @@ static_assert(sizeof(FileHeader) == kFileHeaderSize);
 struct RecordHeader {
   uint32_t length;  // header + payload, before padding; 0 = no record here (end of data)
   uint16_t type;
-  uint16_t flags;  // 0 in version 1
+  uint16_t flags;  // kRecordSameCommit or 0 (writers before it wrote 0; readers ignore it)
   uint64_t sequence;
   int64_t timestamp_ns;
   uint32_t crc;       // CRC32C of the record without this field: bytes [0,24) + [28,length)
@@ -108,19 +113,39 @@ struct SegmentScan {
   bool sealed = false;
   SegmentSealRecord seal{};
 
-  // The first problem, if any. After a bad record (or bad header), `valid_after` says whether a
-  // valid record follows anywhere later in the file — the torn-tail vs corruption question.
+  // The first problem, if any. Whether it is a torn tail or corruption depends on what follows
+  // it, in this file and later ones: scan_records_after().
   bool damaged = false;
   uint64_t damage_offset = 0;
   std::string damage_reason;
   bool sequence_problem = false;  // a CRC-valid record out of sequence: always corruption
-  std::optional<uint64_t> valid_after;
 };
 
 // Walks the segment mapped at `base` (`file_size` bytes). `by_type`, when given, counts engine
 // records per type. Never reads outside [base, base + file_size).
 SegmentScan scan_segment(const std::byte* base, uint64_t file_size,
                          std::map<uint16_t, uint64_t>* by_type = nullptr);
+
+// The valid records found after a point where a journal's valid data stops (damage, or the
+// clean end of an unsealed segment that a later one follows), scanning forward at every 8-byte
+// offset: is everything there part of the commit that was being written (all flagged
+// kRecordSameCommit, later in sequence), or does a record prove that commit had been finished?
+struct RecordsAfter {
+  uint64_t same_commit_records = 0;  // valid records of the unfinished commit (seals included)
+  uint64_t same_commit_bytes = 0;
+  uint64_t last_sequence = 0;  // highest engine sequence among them (0 when none)
+  bool proven_finished = false;
+  std::string proof;  // which record proves it, and why
+};
+// Adds what [from, file_size) of one segment holds to `out`. `flags_readable`: the segment's
+// header is valid (a record in a segment whose header is unreadable cannot be placed: it counts
+// as proof; records of older writers never carry the flag, so they always do).
+// `after_sequence`: the last engine sequence before the point; an engine record at or before
+// it is out of sequence, also proof.
+// `where` names the file in the proof ("" for the file of the point itself).
+void scan_records_after(const std::byte* base, uint64_t file_size, uint64_t from,
+                        bool flags_readable, uint64_t after_sequence, std::string_view where,
+                        RecordsAfter& out);
 
 // A segment file in a journal directory, ordered by first sequence: the named segments, plus
 // prepared files the writer has started using (non-zero header) but not yet renamed.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 
 #include "persist/journal.hpp"
 #include "persist/journal_reader.hpp"
@@ -272,20 +273,67 @@ TEST(Recovery, MissingMiddleSegmentIsCorruption) {
   expect_refused(j, files[2], 0, "follows segment index");
 }
 
-TEST(Recovery, UnsealedSegmentFollowedByAnotherIsCorruption) {
-  CrashedJournal j("unsealed");
-  const VerifyReport report = j.verify();
-  const SegmentSummary& active = report.segments.back();
-  // A later segment appears although the active one was never sealed.
+// A later segment appears although the active one was never sealed. `record` (when not empty)
+// is written as the new segment's first record.
+std::filesystem::path add_segment_after_unsealed(const CrashedJournal& j,
+                                                 const std::string& record) {
+  const SegmentSummary active = j.verify().segments.back();
   const format::FileHeader header =
       format::make_file_header(active.index + 1, active.last_sequence + 1, 64 * 1024, 0);
   std::string bytes(64 * 1024, '\0');
   std::memcpy(bytes.data(), &header, sizeof(header));
-  {
-    std::ofstream(j.dir.path() / segment_file_name(active.last_sequence + 1), std::ios::binary)
-        << bytes;
-  }
+  std::memcpy(bytes.data() + format::kFileHeaderSize, record.data(), record.size());
+  const std::filesystem::path path = j.dir.path() / segment_file_name(active.last_sequence + 1);
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+// What the writer puts on disk for an engine record: header (with `flags`), payload, padding.
+std::string record_bytes(uint64_t sequence, uint16_t flags) {
+  const JournalEntry entry = sample_entry(sequence);
+  format::RecordHeader header{};
+  header.length = static_cast<uint32_t>(format::kRecordHeaderSize + entry.size);
+  header.type = entry.type;
+  header.flags = flags;
+  header.sequence = sequence;
+  header.timestamp_ns = entry.timestamp_ns;
+  header.crc = format::record_crc(header, entry.payload.data(), entry.size);
+  std::string bytes(format::padded_length(header.length), '\0');
+  std::memcpy(bytes.data(), &header, sizeof(header));
+  std::memcpy(bytes.data() + sizeof(header), entry.payload.data(), entry.size);
+  return bytes;
+}
+
+// A power loss while the last commit crossed into a new segment: the new segment's header
+// reached the disk, the old segment's last records and seal did not. Nothing is lost by
+// removing the new segment: it holds no record.
+TEST(Recovery, UnsealedSegmentFollowedByAnEmptyOneIsATornTailThatRemovesIt) {
+  CrashedJournal j("unsealed_then_empty");
+  const SegmentSummary active = j.verify().segments.back();
+  const std::filesystem::path later = add_segment_after_unsealed(j, "");
+  const VerifyReport report = j.verify();
+  ASSERT_EQ(report.damage.kind, DamageKind::kTornTail) << report.to_text();
+  EXPECT_EQ(report.damage.segment, active.path);
+  EXPECT_EQ(report.damage.offset, active.data_end);
+  ASSERT_EQ(report.damage.unfinished_segments.size(), 1u);
+  EXPECT_EQ(report.damage.unfinished_segments[0], later);
+
+  absl::StatusOr<RecoveryResult> recovered = recover_journal(j.dir.path());
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
+  EXPECT_EQ(recovered->last_sequence, kLast);
+  EXPECT_FALSE(std::filesystem::exists(later));
+  EXPECT_TRUE(j.verify().clean()) << j.verify().to_text();
+}
+
+// The same, but the new segment holds a record that began a commit of its own: the old
+// segment's end was therefore on disk when it was written, and its missing seal is damage.
+TEST(Recovery, UnsealedSegmentFollowedByOneWithACommitStartIsCorruption) {
+  CrashedJournal j("unsealed_then_commit");
+  const SegmentSummary active = j.verify().segments.back();
+  add_segment_after_unsealed(j, record_bytes(active.last_sequence + 1, 0));
   expect_refused(j, active.path, active.data_end, "not sealed");
+  EXPECT_NE(j.verify().damage.reason.find("begins a later commit"), std::string::npos)
+      << j.verify().to_text();
 }
 
 TEST(Recovery, InUsePreparedSegmentIsFoundAndRenamed) {
