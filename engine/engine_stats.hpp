@@ -14,7 +14,8 @@ namespace qt {
 
 enum class EngineReadiness : uint8_t {
   kReady = 0,
-  kReconciling,  // recovered; waiting for the venue's start-up reconciliation
+  kReconciling,    // recovered; waiting for the venue's start-up reconciliation
+  kJournalFailed,  // the write-ahead log failed: degraded for good (engine/engine.hpp)
 };
 std::string_view to_string(EngineReadiness readiness);
 
@@ -52,6 +53,8 @@ struct EngineStats {
   // says; the venue may also flag a recovered New one).
   std::atomic<uint64_t> unknown_at_ready{0};
   std::atomic<int64_t> ready_after_ns{0};  // engine start → ready; 0 until then
+  // State changes made after the write-ahead log failed: applied in memory only.
+  std::atomic<uint64_t> unjournaled_events{0};
   std::array<std::atomic<uint64_t>, kRejectReasonCount> rejects{};
   std::array<InstrumentFigures, kMaxInstruments> instruments{};
   LatencyHistogram quote_latency;  // feed stamp → quote fully handled (strategies included)
