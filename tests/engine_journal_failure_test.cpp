@@ -321,8 +321,8 @@ TEST_P(EngineJournalFailure, VenueEventsAreBookedWithoutABacklog) {
   EXPECT_GE(unjournaled, static_cast<uint64_t>(fills) - Engine::kMaxDrainBatch);
 }
 
-// The symptom: the journal stalled on its disk (an fdatasync that hangs, then fails) while
-// the engine filled the journal's ring; the kill switch then was refused as journal_busy and its
+// The symptom: the journal's disk hangs, then fails, while the engine keeps writing ahead
+// until the journal's ring is full; the kill switch then was refused as journal_busy and its
 // cancels dropped. Now, once the journal has failed, nothing waits for room in it.
 TEST_P(EngineJournalFailure, TheKillSwitchIsNotRefusedAsJournalBusyWhenTheRingIsFull) {
   const auto [call, error] = GetParam();
@@ -332,28 +332,42 @@ TEST_P(EngineJournalFailure, TheKillSwitchIsNotRefusedAsJournalBusyWhenTheRingIs
   const OrderId a1 = e.id_of("a1");
   const OrderId a2 = e.id_of("a2");
 
-  // The journal stalls: every venue event is written ahead onto its ring until the ring is full
-  // and the engine stops taking events (back-pressure, nothing lost).
-  e.journal_elsewhere = true;
+  // While the journal thread is in its failing system call, the engine thread goes on: every
+  // venue event is written ahead onto the journal's ring until it is full and the engine stops
+  // taking events (back-pressure, nothing lost).
   std::size_t pushed = 0;
-  for (int round = 0; round < 10 && e.rig.events->empty_approx(); ++round) {
-    for (int i = 0; i < 4000; ++i) {
-      VenueEvent named;  // the venue names a2's request again: journaled, no state change
-      named.kind = VenueEventKind::kSubmitted;
-      named.order_id = a2;
-      if (!e.rig.events->try_push(named)) break;
-      ++pushed;
+  e.io.before_first_failure = [&] {
+    for (int round = 0; round < 10 && e.rig.events->empty_approx(); ++round) {
+      for (int i = 0; i < 4000; ++i) {
+        VenueEvent named;  // the venue names a2's request again: journaled, no state change
+        named.kind = VenueEventKind::kSubmitted;
+        named.order_id = a2;
+        if (!e.rig.events->try_push(named)) break;
+        ++pushed;
+      }
+      for (int i = 0; i < 200; ++i) e.rig.engine->do_work();
     }
-    e.pump();
-  }
-  ASSERT_FALSE(e.rig.events->empty_approx())
-      << "the journal's ring never filled (" << pushed << " events)";
-
-  // Its disk fails: the journal agent takes one batch, cannot make it durable and fails.
+    // The engine stops taking inputs with room for 7 records left; a strategy's submits (here
+    // called directly, as a callback would) take the rest: 2 records each, and the fourth is
+    // refused as journal_busy, that refusal's record being the last.
+    for (const char* id : {"s0", "s1", "s2", "s3"}) {
+      NewOrder order = new_order(id, kGold, Side::kBuy, OrderType::kMarket, 0, 100).new_order;
+      order.source = e.rig.port_source;
+      e.rig.engine->submit(order);
+    }
+  };
+  const std::size_t venue_before = e.venue.size();
   e.io.fail(call, error);
-  e.persistence->agent().do_work();
+  e.send(new_order("b1", kGold, Side::kBuy, OrderType::kLimit, 229000, 100));
   ASSERT_NE(e.persistence->journal_failure(), nullptr);
-  e.pump();
+  ASSERT_GT(pushed, 16384u) << "the journal's ring never filled";
+  ASSERT_EQ(e.updates_of("s3").size(), 1u);
+  ASSERT_EQ(e.updates_of("s3")[0].reason, RejectReason::kJournalBusy) << "the ring was not full";
+  for (const char* id : {"b1", "s0", "s1", "s2"}) {
+    ASSERT_EQ(e.updates_of(id).size(), 1u) << id;
+    EXPECT_EQ(e.updates_of(id)[0].reason, RejectReason::kJournalFailed) << id;
+  }
+  EXPECT_EQ(e.places_since(venue_before), 0u);
   EXPECT_EQ(e.rig.engine->readiness(), EngineReadiness::kJournalFailed);
   EXPECT_TRUE(e.rig.events->empty_approx()) << "events still wait for room in a dead journal";
 

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 #include "persist/journal.hpp"
@@ -27,6 +28,10 @@ class FaultyFileIo final : public JournalFileIo {
   void heal() {
     for (Slot& s : slots_) s.error.store(0, std::memory_order_release);
   }
+  // Runs once, on the failing call's thread, just before the first failure: what other threads
+  // do while a system call blocks before it fails (a hung fdatasync). Set before the fault.
+  std::function<void()> before_first_failure;
+
   uint64_t failures(Call call) const {
     return slots_[static_cast<std::size_t>(call)].failures.load(std::memory_order_acquire);
   }
@@ -44,6 +49,7 @@ class FaultyFileIo final : public JournalFileIo {
   int posix_fallocate(int fd, off_t offset, off_t length) override {
     const int error = slot(Call::kFallocate).error.load(std::memory_order_acquire);
     if (error != 0) {
+      about_to_fail();
       slot(Call::kFallocate).failures.fetch_add(1, std::memory_order_acq_rel);
       return error;  // as posix_fallocate does: the error, not -1
     }
@@ -59,11 +65,16 @@ class FaultyFileIo final : public JournalFileIo {
   bool refused(Call call) {
     const int error = slot(call).error.load(std::memory_order_acquire);
     if (error == 0) return false;
+    about_to_fail();
     slot(call).failures.fetch_add(1, std::memory_order_acq_rel);
     errno = error;
     return true;
   }
+  void about_to_fail() {
+    if (before_first_failure && !failed_once_.exchange(true)) before_first_failure();
+  }
   std::array<Slot, static_cast<std::size_t>(Call::kCount)> slots_{};
+  std::atomic<bool> failed_once_{false};
 };
 
 inline std::string_view name_of(FaultyFileIo::Call call) {
