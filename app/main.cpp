@@ -124,6 +124,11 @@ int run_command(const CommonFlags& flags, double duration_seconds, bool live) {
     spdlog::error("run failed: {}", std::string(summary.status().message()));
     return 1;
   }
+  if (summary->journal_failed) {
+    spdlog::error("exiting with {}: the journal failed during this run (see JOURNAL FAILED above)",
+                  qt::kExitJournalFailed);
+    return qt::kExitJournalFailed;
+  }
   return 0;
 }
 

@@ -31,6 +31,11 @@ class EnginePersistence::Stage final : public Agent {
       last_durable_ = durable;
       if (engine_ != nullptr) engine_->ring();
     }
+    if (!failure_announced_ && journal_.failed()) {
+      // The engine may be parked with nothing else to wake it: it must see the failure now.
+      failure_announced_ = true;
+      if (engine_ != nullptr) engine_->ring();
+    }
     return work;
   }
   void on_close() override { journal_.on_close(); }
@@ -41,6 +46,7 @@ class EnginePersistence::Stage final : public Agent {
   const std::atomic<uint64_t>& durable_;
   Doorbell* engine_ = nullptr;
   uint64_t last_durable_ = 0;
+  bool failure_announced_ = false;
 };
 
 EnginePersistence::EnginePersistence(PersistenceOptions options) : options_(std::move(options)) {}
@@ -142,6 +148,7 @@ absl::StatusOr<RecoveryReport> EnginePersistence::recover_into(Engine& engine,
   stage_ = std::make_unique<Stage>(*journal_agent_, writer_->durable_sequence());
   stage_->set_engine_doorbell(engine_doorbell);
   log_ = std::make_unique<persist::JournalRingLog>(*ring_, writer_->durable_sequence());
+  log_->set_failed_flag(&journal_agent_->failed_flag());
   engine.set_write_ahead_log(log_.get(), report.last_sequence + 1);
   persist::SnapshotterOptions snapshots = options_.snapshots;
   snapshots.data_dir = options_.data_dir;
@@ -178,16 +185,24 @@ void EnginePersistence::set_journal_doorbell(Doorbell* journal) {
   log_->set_doorbell(journal);
 }
 
+const persist::JournalFailure* EnginePersistence::journal_failure() const {
+  return journal_agent_ != nullptr ? journal_agent_->failure() : nullptr;
+}
+
 std::string EnginePersistence::status() const {
   if (writer_ == nullptr) return "journal closed";
   const persist::JournalStats& stats = writer_->stats();
   const LatencyHistogram::Snapshot commits = stats.commit_ns.snapshot();
-  std::string text = fmt::format("journal {} durable={} records={} commits={} fsync p99={:.0f}us",
-                                 persist::to_string(writer_->options().durability),
-                                 writer_->durable_sequence().load(std::memory_order_relaxed),
-                                 stats.records.load(std::memory_order_relaxed),
-                                 stats.commits.load(std::memory_order_relaxed),
-                                 static_cast<double>(commits.percentile(0.99)) / 1e3);
+  std::string text;
+  if (const persist::JournalFailure* failure = journal_failure()) {
+    text = fmt::format("JOURNAL FAILED: {}; ", persist::describe(*failure));
+  }
+  text += fmt::format("journal {} durable={} records={} commits={} fsync p99={:.0f}us",
+                      persist::to_string(writer_->options().durability),
+                      writer_->durable_sequence().load(std::memory_order_relaxed),
+                      stats.records.load(std::memory_order_relaxed),
+                      stats.commits.load(std::memory_order_relaxed),
+                      static_cast<double>(commits.percentile(0.99)) / 1e3);
   if (snapshotter_) {
     const persist::SnapshotterStats& snapshots = snapshotter_->stats();
     text += fmt::format(" snapshots={} last@{}{}", snapshots.snapshots_written.load(),

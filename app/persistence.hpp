@@ -77,6 +77,10 @@ class EnginePersistence {
   void set_journal_doorbell(Doorbell* journal);
   const persist::JournalWriter& writer() const { return *writer_; }
   const std::filesystem::path& data_dir() const { return options_.data_dir; }
+  // Why the journal stopped (disk full, I/O error); null while it works. Any thread.
+  const persist::JournalFailure* journal_failure() const;
+  // One line for the status line; starts "JOURNAL FAILED: ENOSPC (...) on write of <segment>"
+  // once the journal has failed.
   std::string status() const;
 
  private:

@@ -347,9 +347,18 @@ std::string TradingApp::status_line(double elapsed_seconds, double interval_seco
   last_quote_latency_ = quote_now;
   last_order_latency_ = order_now;
 
-  // Readiness first: while RECONCILING every new order is refused (not_ready).
+  // Readiness first: while RECONCILING every new order is refused (not_ready), after a journal
+  // failure for good (journal_failed).
   std::string readiness;
-  if (stats.readiness.load(std::memory_order_acquire) == EngineReadiness::kReady) {
+  const EngineReadiness state = stats.readiness.load(std::memory_order_acquire);
+  const persist::JournalFailure* failure = persistence_->journal_failure();
+  if (failure != nullptr || state == EngineReadiness::kJournalFailed) {
+    readiness = fmt::format(
+        "engine JOURNAL FAILED: {} (new orders refused, cancels sent unjournaled, {} events not "
+        "journaled)",
+        failure != nullptr ? persist::describe(*failure) : std::string("see the log"),
+        stats.unjournaled_events.load(std::memory_order_relaxed));
+  } else if (state == EngineReadiness::kReady) {
     readiness = "engine READY";
   } else {
     readiness = fmt::format("engine RECONCILING ({} recovered orders, {} not yet handed to venue)",
@@ -532,7 +541,11 @@ absl::StatusOr<RunSummary> TradingApp::run(const RunOptions& options,
       break;
     }
     if (now_ns() >= next_status) {
-      spdlog::info("{}", status_line(static_cast<double>(now_ns() - started) / 1e9, interval));
+      const std::string line = status_line(static_cast<double>(now_ns() - started) / 1e9, interval);
+      // Loud for as long as it lasts: an alert on error lines sees every interval.
+      spdlog::log(
+          persistence_->journal_failure() != nullptr ? spdlog::level::err : spdlog::level::info,
+          "{}", line);
       next_status += static_cast<int64_t>(interval * 1e9);
     }
   }
@@ -547,6 +560,7 @@ absl::StatusOr<RunSummary> TradingApp::run(const RunOptions& options,
   summary.fills = stats.fills.load();
   for (std::size_t r = 1; r < kRejectReasonCount; ++r) summary.rejects += stats.rejects[r].load();
   summary.live_orders_at_exit = stats.live_orders.load();
+  summary.journal_failed = persistence_->journal_failure() != nullptr;
   for (const InstrumentSpec& spec : instruments_) {
     summary.total_pnl += stats.instruments[spec.id].realized_pnl.load() +
                          stats.instruments[spec.id].unrealized_pnl.load();
@@ -577,6 +591,12 @@ void TradingApp::print_summary(const RunSummary& summary, double elapsed_seconds
                         spec.money_to_double(f.unrealized_pnl.load()));
   }
   text += fmt::format("\n  total P&L={:.2f}", static_cast<double>(summary.total_pnl) / kMoneyScale);
+  if (const persist::JournalFailure* failure = persistence_->journal_failure()) {
+    text += fmt::format(
+        "\n  JOURNAL FAILED: {}; {} events after it were not journaled (the broker has them: the "
+        "next start reconciles)",
+        persist::describe(*failure), stats.unjournaled_events.load());
+  }
   const LatencyHistogram::Snapshot order = stats.order_latency.snapshot();
   const LatencyHistogram::Snapshot quote = stats.quote_latency.snapshot();
   text += fmt::format(

@@ -6,6 +6,15 @@
 //
 // Owned and driven by the main thread; everything it allocates is allocated before the stage
 // threads start.
+//
+// Journal failure (disk full, I/O error; persist/journal.hpp): the process keeps running,
+// degraded, and says so — every status line starts "engine JOURNAL FAILED: <errno> on <operation>
+// of <file>" and is logged as an error, readiness is JOURNAL FAILED, new orders are refused
+// (journal_failed), cancels and the kill switch still reach the venue. It does not exit by
+// itself: an exit would strand the working orders it can still cancel, and a supervisor's
+// restart would meet the same full disk. The operator (or an alert on the status line) decides:
+// kill switch, then SIGTERM, which cancels open orders (cancel_on_shutdown) and exits with
+// kExitJournalFailed so a supervisor sees that this run's last records may not be durable.
 #pragma once
 
 #include <csignal>
@@ -25,6 +34,9 @@
 #include "gateway/paper/paper_venue.hpp"
 
 namespace qt {
+
+// The exit code of a run that ended (signal or duration) after its journal had failed.
+inline constexpr int kExitJournalFailed = 3;
 
 struct RunOptions {
   double duration_seconds = 0;  // 0 = until SIGINT/SIGTERM
@@ -49,6 +61,7 @@ struct RunSummary {
   uint64_t rejects = 0;
   uint64_t live_orders_at_exit = 0;
   MoneyUnits total_pnl = 0;
+  bool journal_failed = false;  // the process exits with kExitJournalFailed
 };
 
 class TradingApp {

@@ -15,6 +15,7 @@ std::string_view to_string(EngineReadiness readiness) {
   switch (readiness) {
     case EngineReadiness::kReady: return "READY";
     case EngineReadiness::kReconciling: return "RECONCILING";
+    case EngineReadiness::kJournalFailed: return "JOURNAL FAILED";
   }
   return "?";
 }
@@ -83,7 +84,8 @@ void Engine::on_start() {
 }
 
 void Engine::start_strategies() {
-  if (strategies_started_ || strategies_stopped_) return;
+  // After a journal failure every order they submit would be refused.
+  if (strategies_started_ || strategies_stopped_ || journal_failed_) return;
   strategies_started_ = true;
   const int64_t now = now_ns();
   for (StrategySlot& slot : strategies_) {
@@ -100,6 +102,7 @@ void Engine::on_close() {
 
 int Engine::do_work() {
   int work = 0;
+  if (log_ != nullptr && !journal_failed_ && log_->failed()) on_journal_failed();
   if (!outputs_.empty()) work += release_outputs();
   if (recovery_cursor_ != 0 || startup_reconcile_unsent_) work += hand_over_recovered_orders();
   // Inputs that cause events or outputs wait while either is nearly full (never dropped).

@@ -14,7 +14,12 @@
 // Strategy callbacks never run inside other engine work: the duty cycle delivers their updates
 // between inputs, in order.
 // A recovered engine is not ready (new orders refused with kNotReady, strategies not started)
-// until the venue has reconciled the recovered orders. engine/README.md explains each rule.
+// until the venue has reconciled the recovered orders.
+// Journal failure (the log's failed(), seen at the next duty cycle) is for good: readiness
+// kJournalFailed, new orders refused (kJournalFailed); an order whose events were not durable
+// never reaches the venue and is refused to its client, which had no ack; cancels and the kill
+// switch still reach the venue, unjournaled; venue events are applied in memory (counted in
+// unjournaled_events), so no input waits on the log. engine/README.md explains each rule.
 //
 // Where the code is: engine.cpp (set-up, the duty cycle, quotes, strategies), order_flow.cpp
 // (orders, cancels, control, venue events), outputs.cpp (write-ahead and releasing outputs),
@@ -122,8 +127,10 @@ class Engine final : public Agent {
   const EngineStats& stats() const { return *stats_; }
   const std::vector<InstrumentSpec>& instruments() const { return instruments_; }
   // Engine thread (others read stats().readiness).
-  EngineReadiness readiness() const { return readiness_; }
-  bool ready() const { return readiness_ == EngineReadiness::kReady; }
+  EngineReadiness readiness() const {
+    return journal_failed_ ? EngineReadiness::kJournalFailed : readiness_;
+  }
+  bool ready() const { return readiness() == EngineReadiness::kReady; }
 
   // ---- Engine thread only (strategies reach these through StrategyContext).
   SubmitResult submit(const NewOrder& order);
@@ -173,14 +180,18 @@ class Engine final : public Agent {
 
   // outputs.cpp
   bool writing_ahead() const { return log_ != nullptr && !replaying_; }
+  void on_journal_failed();
+  // After a log failure, for an output whose event was not durable.
+  bool leaves_unjournaled(const VenueRequest& request);
+  bool delivered_unjournaled(const OrderUpdate& update) const;
   // Room for `events` more write-ahead events and as many outputs (without a log: outputs and
   // one venue request).
   // Asks the producer sides (cached views), never size_approx(): that would read the consumer's
   // cache line on every order.
   bool has_room(std::size_t events) {
     if (outputs_.room() < events) return false;
-    if (log_ != nullptr) return log_->room(events) >= events;
-    return venue_requests_.producer_room(1) >= 1;
+    if (log_ == nullptr) return venue_requests_.producer_room(1) >= 1;
+    return journal_failed_ || log_->room(events) >= events;  // failed: nothing is written ahead
   }
   std::size_t input_budget();  // inputs one duty cycle may take without overflowing
   // Assigns the next sequence and writes the event ahead (timestamp_ns 0 = now).
@@ -248,6 +259,7 @@ class Engine final : public Agent {
   uint64_t next_sequence_ = 1;
   uint64_t journal_sequence_ = 0;
   bool replaying_ = false;
+  bool journal_failed_ = false;  // the log failed: nothing more is written ahead
   OutputQueue outputs_{kOutputCapacity};
 
   // Readiness and the start-up hand-over (recovery.cpp).

@@ -71,6 +71,9 @@ class WriteAheadLog {
   virtual bool append(const EngineEvent& event) noexcept = 0;
   // Every event up to this sequence is durable (acquire load of what the writer publishes).
   virtual uint64_t durable_sequence() const noexcept = 0;
+  // True once the log can make nothing more durable (disk full, I/O error), for good: the
+  // durable sequence has stopped where it is. Read by the engine every duty cycle.
+  virtual bool failed() const noexcept { return false; }
 };
 
 }  // namespace qt

@@ -14,7 +14,8 @@ namespace qt {
 
 enum class EngineReadiness : uint8_t {
   kReady = 0,
-  kReconciling,  // recovered; waiting for the venue's start-up reconciliation
+  kReconciling,    // recovered; waiting for the venue's start-up reconciliation
+  kJournalFailed,  // the write-ahead log failed: degraded for good (engine/engine.hpp)
 };
 std::string_view to_string(EngineReadiness readiness);
 
@@ -64,6 +65,8 @@ struct EngineStats {
   std::atomic<uint64_t> orphans_adopted{0};       // broker working orders taken on as external
   std::atomic<uint64_t> late_venue_answers{0};    // answers about orders already reconciled
   std::atomic<int64_t> books_equal_epoch_ms{0};   // last report where every instrument was equal
+  // State changes made after the write-ahead log failed: applied in memory only.
+  std::atomic<uint64_t> unjournaled_events{0};
   std::array<std::atomic<uint64_t>, kRejectReasonCount> rejects{};
   std::array<InstrumentFigures, kMaxInstruments> instruments{};
   LatencyHistogram quote_latency;  // feed stamp → quote fully handled (strategies included)

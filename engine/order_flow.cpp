@@ -53,8 +53,10 @@ SubmitResult Engine::submit(const NewOrder& request) {
   EngineStats::bump(stats_->orders_received);
   // Before risk, so that a refusal here spends none of the source's rate budget.
   if (!ready()) {
-    reject(request, RejectReason::kNotReady);
-    return {0, RejectReason::kNotReady};
+    const RejectReason reason =
+        journal_failed_ ? RejectReason::kJournalFailed : RejectReason::kNotReady;
+    reject(request, reason);
+    return {0, reason};
   }
   const bool known = request.instrument < instruments_.size();
   RiskContext context;

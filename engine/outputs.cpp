@@ -29,12 +29,18 @@ void Engine::set_write_ahead_log(WriteAheadLog* log, uint64_t next_sequence) {
 std::size_t Engine::input_budget() {
   constexpr std::size_t kFullBudgetRoom = kMaxDrainBatch * kEventsPerInput;
   std::size_t room = outputs_.room();
-  if (writing_ahead()) room = std::min(room, log_->room(kFullBudgetRoom));
+  if (writing_ahead() && !journal_failed_) room = std::min(room, log_->room(kFullBudgetRoom));
   const std::size_t inputs = room / kEventsPerInput;
   return inputs < kMaxDrainBatch ? inputs : kMaxDrainBatch;
 }
 
 void Engine::write_ahead(EngineEvent& event) {
+  if (journal_failed_) {
+    // Applied in memory only. A restart recovers the journal up to its last durable record and
+    // the venue's reconciliation re-learns what happened since (the broker is the record).
+    EngineStats::bump(stats_->unjournaled_events);
+    return;
+  }
   event.sequence = next_sequence_;
   if (event.timestamp_ns == 0) event.timestamp_ns = wall_now_ns();
   if (!log_->append(event)) {
@@ -107,8 +113,11 @@ int Engine::release_outputs() {
     for (; taken < limit; ++taken) {
       const EngineOutput& output = outputs_.at(taken);
       if (output.sequence > durable) {
-        blocked = true;
-        break;
+        if (!journal_failed_) {
+          blocked = true;
+          break;
+        }
+        if (output.venue_request && !leaves_unjournaled(output.request)) continue;
       }
       if (!output.venue_request) continue;
       if (!venue_requests_.try_push(output.request)) {  // keeps its place; next cycle
@@ -123,7 +132,11 @@ int Engine::release_outputs() {
     if (rang_venue && venue_doorbell_ != nullptr) venue_doorbell_->ring();
     for (std::size_t i = 0; i < taken; ++i) {
       const EngineOutput& output = outputs_.at(i);
-      if (!output.venue_request) deliver_update(output.update);
+      if (output.venue_request) continue;
+      if (output.sequence > durable && journal_failed_ && !delivered_unjournaled(output.update)) {
+        continue;
+      }
+      deliver_update(output.update);
     }
     outputs_.pop(taken);
     budget -= taken;
@@ -131,6 +144,50 @@ int Engine::release_outputs() {
   }
   stats_->outputs_waiting.store(outputs_.size(), std::memory_order_relaxed);
   return released;
+}
+
+void Engine::on_journal_failed() {
+  journal_failed_ = true;
+  stats_->readiness.store(EngineReadiness::kJournalFailed, std::memory_order_release);
+  spdlog::critical(
+      "engine: JOURNAL FAILED at durable sequence {} (last written {}): not ready for good; new "
+      "orders are refused ({}) and those not yet durable are refused instead of sent; cancels and "
+      "the kill switch still reach the venue; venue events are applied in memory only; restart "
+      "once the journal's disk is fixed",
+      log_->durable_sequence(), journal_sequence_, to_string(RejectReason::kJournalFailed));
+}
+
+// A venue request whose event can no longer become durable. A new order does not leave: no
+// record, no ack, no order — it is refused here (its client never had an ack) and its update says
+// so. Everything else leaves: a cancel reduces risk, and one lost in a crash is harmless — the
+// venue still has the order and the start-up reconciliation re-learns its state from the broker;
+// the start-up hand-over's requests only ask the venue.
+bool Engine::leaves_unjournaled(const VenueRequest& request) {
+  Order* order = request.order_id != 0 ? orders_.find(request.order_id) : nullptr;
+  if (request.kind == VenueRequestKind::kPlace) {
+    if (order == nullptr) return false;
+    const SizeUnits leaves = order->leaves();
+    if (apply_order_event(*order, OrderEvent::kVenueRejected) == TransitionResult::kApplied) {
+      release_exposure(*order, leaves);
+      stats_->live_orders.store(stats_->live_orders.load(std::memory_order_relaxed) - 1,
+                                std::memory_order_relaxed);
+      EngineStats::bump(stats_->rejects[static_cast<std::size_t>(RejectReason::kJournalFailed)]);
+      publish_update(*order, RejectReason::kJournalFailed, 0, 0);
+    }
+    return false;
+  }
+  // A cancel of an order refused just above (never sent) would ask the venue about nothing.
+  if (request.kind == VenueRequestKind::kCancel)
+    return order != nullptr && !is_terminal(order->state);
+  return true;
+}
+
+// An update whose event was not durable when the log failed. An order refused unsent is told
+// only that (its ack and anything queued behind it described an order that never was).
+bool Engine::delivered_unjournaled(const OrderUpdate& update) const {
+  const Order* order = orders_.find(update.order_id);
+  if (order == nullptr || order->state != OrderState::kRejected) return true;
+  return update.state == OrderState::kRejected;
 }
 
 }  // namespace qt

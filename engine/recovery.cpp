@@ -222,7 +222,7 @@ void Engine::on_startup_reconciled(const VenueEvent& report) {
   readiness_ = EngineReadiness::kReady;
   stats_->unknown_at_ready.store(unknown, std::memory_order_relaxed);
   stats_->ready_after_ns.store(elapsed > 0 ? elapsed : 1, std::memory_order_relaxed);
-  stats_->readiness.store(readiness_, std::memory_order_release);
+  stats_->readiness.store(readiness(), std::memory_order_release);
   const uint64_t recovered = stats_->recovered_orders.load(std::memory_order_relaxed);
   if (unknown > 0) {
     spdlog::warn(

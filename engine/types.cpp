@@ -48,6 +48,7 @@ std::string_view to_string(RejectReason r) {
     case RejectReason::kVenueNotExecuted: return "venue_not_executed";
     case RejectReason::kJournalBusy: return "journal_busy";
     case RejectReason::kNotReady: return "not_ready";
+    case RejectReason::kJournalFailed: return "journal_failed";
     case RejectReason::kCount: break;
   }
   return "?";

@@ -85,6 +85,7 @@ enum class RejectReason : uint8_t {
   kVenueNotExecuted,  // outcome was Unknown; the venue's records show it never executed
   kJournalBusy,       // the journal cannot take more records right now: refused, not queued
   kNotReady,          // the engine has not finished its start-up reconciliation with the venue yet
+  kJournalFailed,     // the journal failed (disk full, I/O error): nothing can be acknowledged
   kCount
 };
 inline constexpr std::size_t kRejectReasonCount = static_cast<std::size_t>(RejectReason::kCount);

@@ -39,6 +39,8 @@ class JournalRingLog final : public WriteAheadLog {
       : ring_(ring), durable_(durable), doorbell_(doorbell) {}
 
   void set_doorbell(Doorbell* doorbell) { doorbell_ = doorbell; }
+  // The journal stage's failure flag (JournalAgent::failed_flag()), which failed() reports.
+  void set_failed_flag(const std::atomic<bool>* failed) { failed_ = failed; }
 
   std::size_t room(std::size_t wanted) noexcept override { return ring_.producer_room(wanted); }
   bool append(const EngineEvent& event) noexcept override {
@@ -49,11 +51,15 @@ class JournalRingLog final : public WriteAheadLog {
   uint64_t durable_sequence() const noexcept override {
     return durable_.load(std::memory_order_acquire);
   }
+  bool failed() const noexcept override {
+    return failed_ != nullptr && failed_->load(std::memory_order_acquire);
+  }
 
  private:
   JournalRing& ring_;
   const std::atomic<uint64_t>& durable_;
   Doorbell* doorbell_;
+  const std::atomic<bool>* failed_ = nullptr;
 };
 
 }  // namespace qt::persist

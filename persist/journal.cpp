@@ -13,10 +13,12 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/cord.h"
 #include "engine/clock.hpp"
 #include "persist/data_dir.hpp"
 #include "persist/file_modes.hpp"
@@ -54,17 +56,57 @@ int64_t realtime_ns() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+// Payloads of an I/O error's status, read back into a JournalFailure.
+constexpr char kErrnoPayload[] = "qt.journal/errno";
+constexpr char kOperationPayload[] = "qt.journal/operation";
+constexpr char kPathPayload[] = "qt.journal/path";
+
+// `what` is "cannot <operation>".
 absl::Status errno_status(std::string_view what, const std::filesystem::path& path, int error) {
   const std::string message =
       fmt::format("journal: {} {}: {}", what, path.string(), std::strerror(error));
-  if (error == ENOSPC || error == EDQUOT) return absl::ResourceExhaustedError(message);
-  return absl::UnavailableError(message);
+  absl::Status status = error == ENOSPC || error == EDQUOT ? absl::ResourceExhaustedError(message)
+                                                           : absl::UnavailableError(message);
+  std::string_view operation = what;
+  if (operation.starts_with("cannot ")) operation.remove_prefix(7);
+  status.SetPayload(kErrnoPayload, absl::Cord(std::to_string(error)));
+  status.SetPayload(kOperationPayload, absl::Cord(std::string(operation)));
+  status.SetPayload(kPathPayload, absl::Cord(path.string()));
+  return status;
 }
 
-absl::Status fsync_directory(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+JournalFailure failure_of(const absl::Status& status) {
+  JournalFailure failure;
+  failure.message = std::string(status.message());
+  if (auto error = status.GetPayload(kErrnoPayload)) {
+    failure.error = std::stoi(std::string(*error));
+  }
+  if (auto operation = status.GetPayload(kOperationPayload)) {
+    failure.operation = std::string(*operation);
+  }
+  if (auto path = status.GetPayload(kPathPayload)) {
+    failure.path = std::string(*path);
+  }
+  return failure;
+}
+
+class SystemFileIo final : public JournalFileIo {
+ public:
+  int open(const char* path, int flags, mode_t mode) override { return ::open(path, flags, mode); }
+  ssize_t pwrite(int fd, const void* data, size_t size, off_t offset) override {
+    return ::pwrite(fd, data, size, offset);
+  }
+  int fdatasync(int fd) override { return ::fdatasync(fd); }
+  int fsync(int fd) override { return ::fsync(fd); }
+  int posix_fallocate(int fd, off_t offset, off_t length) override {
+    return ::posix_fallocate(fd, offset, length);
+  }
+};
+
+absl::Status fsync_directory(JournalFileIo& io, const std::filesystem::path& dir) {
+  const int fd = io.open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (fd < 0) return errno_status("cannot open directory", dir, errno);
-  const int rc = ::fsync(fd);
+  const int rc = io.fsync(fd);
   const int error = errno;
   ::close(fd);
   if (rc != 0) return errno_status("cannot fsync directory", dir, error);
@@ -105,6 +147,19 @@ absl::StatusOr<Durability> durability_from_string(std::string_view text) {
                                     std::string(text) + "\"");
 }
 
+JournalFileIo& system_file_io() {
+  static SystemFileIo io;
+  return io;
+}
+
+std::string describe(const JournalFailure& failure) {
+  if (failure.error == 0) return failure.message;
+  const char* name = ::strerrorname_np(failure.error);
+  return fmt::format("{} ({}) on {} of {}",
+                     name != nullptr ? std::string(name) : std::to_string(failure.error),
+                     std::strerror(failure.error), failure.operation, failure.path.string());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Segment files and the preparer.
 
@@ -140,7 +195,8 @@ absl::Status map_file(MappedFile& file) {
 // their fdatasync p99 from ~0.45 ms to 3-4 ms (max 20-100 ms), while a pwrite into an unwritten
 // extent + fdatasync costs what one into written zeros does (~0.25 ms p50 / 0.45 ms p99 both,
 // measured here). Its header is left zero: the writer writes it when it starts using it.
-absl::StatusOr<std::unique_ptr<MappedFile>> prepare_segment_file(const std::filesystem::path& dir,
+absl::StatusOr<std::unique_ptr<MappedFile>> prepare_segment_file(JournalFileIo& io,
+                                                                 const std::filesystem::path& dir,
                                                                  uint64_t size, bool durable,
                                                                  std::atomic<uint64_t>& names) {
   auto file = std::make_unique<MappedFile>();
@@ -148,7 +204,7 @@ absl::StatusOr<std::unique_ptr<MappedFile>> prepare_segment_file(const std::file
     file->path =
         dir / fmt::format("{}{:020}{}", format::kPreparedPrefix,
                           names.fetch_add(1, std::memory_order_relaxed), format::kPreparedSuffix);
-    file->fd = ::open(file->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, kDataFileMode);
+    file->fd = io.open(file->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, kDataFileMode);
     if (file->fd < 0 && (errno != EEXIST || attempt > 1000)) {
       return errno_status("cannot create segment file", file->path, errno);
     }
@@ -160,12 +216,12 @@ absl::StatusOr<std::unique_ptr<MappedFile>> prepare_segment_file(const std::file
     std::filesystem::remove(file->path, ec);
     return status;
   };
-  if (const int rc = ::posix_fallocate(file->fd, 0, static_cast<off_t>(size)); rc != 0) {
+  if (const int rc = io.posix_fallocate(file->fd, 0, static_cast<off_t>(size)); rc != 0) {
     return fail("cannot preallocate segment file", rc);
   }
   if (durable) {
-    if (::fdatasync(file->fd) != 0) return fail("cannot fdatasync segment file", errno);
-    if (absl::Status s = fsync_directory(dir); !s.ok()) return s;
+    if (io.fdatasync(file->fd) != 0) return fail("cannot fdatasync segment file", errno);
+    if (absl::Status s = fsync_directory(io, dir); !s.ok()) return s;
     return file;
   }
   if (absl::Status s = map_file(*file); !s.ok()) {
@@ -178,10 +234,10 @@ absl::StatusOr<std::unique_ptr<MappedFile>> prepare_segment_file(const std::file
 }
 
 // pwrite() of all of [data, data + size) at `offset`, through short writes and EINTR.
-absl::Status write_all(const MappedFile& file, const std::byte* data, uint64_t size,
-                       uint64_t offset) noexcept {
+absl::Status write_all(JournalFileIo& io, const MappedFile& file, const std::byte* data,
+                       uint64_t size, uint64_t offset) noexcept {
   while (size > 0) {
-    const ssize_t written = ::pwrite(file.fd, data, size, static_cast<off_t>(offset));
+    const ssize_t written = io.pwrite(file.fd, data, size, static_cast<off_t>(offset));
     if (written < 0) {
       if (errno == EINTR) continue;
       return errno_status("cannot write", file.path, errno);
@@ -204,7 +260,10 @@ struct PreparerTask {
 
 struct JournalWriter::Impl {
   Impl(const JournalOptions& options, JournalStats& stats)
-      : options(options), durable(options.durability != Durability::kAsync), stats(stats) {
+      : options(options),
+        io(options.file_io != nullptr ? *options.file_io : system_file_io()),
+        durable(options.durability != Durability::kAsync),
+        stats(stats) {
     if (durable) staging = std::make_unique<std::byte[]>(kStagingSize);
   }
 
@@ -256,7 +315,8 @@ struct JournalWriter::Impl {
   // Durable modes: pwrite() of the staged records to the active segment (not yet synced).
   absl::Status write_staged() noexcept {
     if (!durable || write_offset == staged_from) return absl::OkStatus();
-    if (absl::Status s = write_all(*active, staging.get(), write_offset - staged_from, staged_from);
+    if (absl::Status s =
+            write_all(io, *active, staging.get(), write_offset - staged_from, staged_from);
         !s.ok()) {
       return s;
     }
@@ -287,7 +347,7 @@ struct JournalWriter::Impl {
         format::make_file_header(index, first_sequence, file.size, realtime_ns());
     if (durable) {
       if (absl::Status s =
-              write_all(file, reinterpret_cast<const std::byte*>(&header), sizeof(header), 0);
+              write_all(io, file, reinterpret_cast<const std::byte*>(&header), sizeof(header), 0);
           !s.ok()) {
         return s;
       }
@@ -308,7 +368,7 @@ struct JournalWriter::Impl {
   absl::Status switch_segment(uint64_t next_sequence) noexcept {
     if (durable && unsynced_previous != nullptr) {
       // Two switches without a commit between them: sync the older one now.
-      if (::fdatasync(unsynced_previous->fd) != 0) {
+      if (io.fdatasync(unsynced_previous->fd) != 0) {
         return errno_status("cannot fdatasync", unsynced_previous->path, errno);
       }
       retire(unsynced_previous);
@@ -318,7 +378,7 @@ struct JournalWriter::Impl {
     if (next == nullptr) {
       increment(stats.late_preparations);
       absl::StatusOr<std::unique_ptr<MappedFile>> made =
-          prepare_segment_file(options.dir, options.segment_size, durable, prepared_names);
+          prepare_segment_file(io, options.dir, options.segment_size, durable, prepared_names);
       if (!made.ok()) return made.status();
       next = made->release();
     }
@@ -341,7 +401,7 @@ struct JournalWriter::Impl {
   // fdatasync of everything written since the last sync (durable modes).
   absl::Status sync() noexcept {
     if (unsynced_previous != nullptr) {
-      if (::fdatasync(unsynced_previous->fd) != 0) {
+      if (io.fdatasync(unsynced_previous->fd) != 0) {
         return errno_status("cannot fdatasync", unsynced_previous->path, errno);
       }
       retire(unsynced_previous);
@@ -349,7 +409,7 @@ struct JournalWriter::Impl {
     }
     if (active_dirty) {
       if (absl::Status s = write_staged(); !s.ok()) return s;
-      if (::fdatasync(active->fd) != 0)
+      if (io.fdatasync(active->fd) != 0)
         return errno_status("cannot fdatasync", active->path, errno);
       active_dirty = false;
     }
@@ -396,7 +456,7 @@ struct JournalWriter::Impl {
       // Only this thread adds to ready_segments, so its size can only be smaller than seen.
       if (ready_segments.size_approx() < kPreparedAhead && now_ns() >= retry_at) {
         absl::StatusOr<std::unique_ptr<MappedFile>> made =
-            prepare_segment_file(options.dir, options.segment_size, durable, prepared_names);
+            prepare_segment_file(io, options.dir, options.segment_size, durable, prepared_names);
         if (made.ok()) {
           (void)ready_segments.try_push(made->release());
           increment(stats.segments_prepared);
@@ -433,7 +493,7 @@ struct JournalWriter::Impl {
         }
         task.file->path = final_path;
         if (durable) {
-          if (absl::Status s = fsync_directory(options.dir); !s.ok()) {
+          if (absl::Status s = fsync_directory(io, options.dir); !s.ok()) {
             spdlog::error("{}", std::string(s.message()));
           }
         }
@@ -451,6 +511,7 @@ struct JournalWriter::Impl {
   }
 
   JournalOptions options;
+  JournalFileIo& io;
   const bool durable;
   JournalStats& stats;
 
@@ -533,7 +594,7 @@ absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::open(const Journal
     const std::filesystem::path& path = files->back().path;
     auto file = std::make_unique<MappedFile>();
     file->path = path;
-    file->fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    file->fd = impl.io.open(path.c_str(), O_RDWR | O_CLOEXEC, 0);
     if (file->fd < 0) return errno_status("cannot open", path, errno);
     struct stat st {};
     if (::fstat(file->fd, &st) != 0) return errno_status("cannot stat", path, errno);
@@ -564,7 +625,8 @@ absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::open(const Journal
       if (full_size > file->size) {
         ::munmap(file->base, file->size);
         file->base = nullptr;
-        if (const int rc = ::posix_fallocate(file->fd, 0, static_cast<off_t>(full_size)); rc != 0) {
+        if (const int rc = impl.io.posix_fallocate(file->fd, 0, static_cast<off_t>(full_size));
+            rc != 0) {
           return errno_status("cannot extend", path, rc);
         }
         file->size = full_size;
@@ -585,8 +647,8 @@ absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::open(const Journal
     }
   }
   if (impl.active == nullptr) {
-    absl::StatusOr<std::unique_ptr<MappedFile>> made =
-        prepare_segment_file(options.dir, options.segment_size, durable, impl.prepared_names);
+    absl::StatusOr<std::unique_ptr<MappedFile>> made = prepare_segment_file(
+        impl.io, options.dir, options.segment_size, durable, impl.prepared_names);
     if (!made.ok()) return made.status();
     MappedFile* file = made->release();
     if (absl::Status s = impl.activate(*file, new_segment_index, next_sequence); !s.ok()) {
@@ -594,7 +656,7 @@ absl::StatusOr<std::unique_ptr<JournalWriter>> JournalWriter::open(const Journal
       return s;
     }
     impl.handle({PreparerTask::kActivated, file, next_sequence});  // no preparer yet: renames now
-    if (absl::Status s = fsync_directory(options.dir); !s.ok()) return s;
+    if (absl::Status s = fsync_directory(impl.io, options.dir); !s.ok()) return s;
   }
   writer->next_sequence_ = next_sequence;
   writer->durable_sequence_.store(next_sequence - 1, std::memory_order_release);
@@ -696,10 +758,10 @@ absl::Status JournalWriter::close() {
       status = errno_status("cannot remove empty segment", active->path, errno);
     }
   } else if (::ftruncate(active->fd, static_cast<off_t>(impl.write_offset)) != 0 ||
-             ::fsync(active->fd) != 0) {
+             impl.io.fsync(active->fd) != 0) {
     status = errno_status("cannot trim sealed segment", active->path, errno);
   }
-  if (status.ok()) status = fsync_directory(options_.dir);
+  if (status.ok()) status = fsync_directory(impl.io, options_.dir);
   if (status.ok()) {
     pending_records_ = 0;
     durable_sequence_.store(next_sequence_ - 1, std::memory_order_release);
@@ -719,10 +781,13 @@ JournalAgent::JournalAgent(JournalWriter& writer, JournalRing& ring, Doorbell* d
                                                      : 256) {}
 
 void JournalAgent::fail(const absl::Status& status) {
-  if (!failed_.exchange(true, std::memory_order_acq_rel)) {
-    spdlog::error("journal: {} — the durable sequence stays at {}", std::string(status.message()),
-                  writer_.durable_sequence().load());
-  }
+  if (failed_.load(std::memory_order_relaxed)) return;  // the first error is the one reported
+  failure_ = failure_of(status);
+  failed_.store(true, std::memory_order_release);
+  spdlog::critical(
+      "JOURNAL FAILED: {}; the durable sequence stays at {}: new orders are refused, cancels "
+      "still go to the venue, nothing more is journaled until a restart",
+      describe(failure_), writer_.durable_sequence().load());
 }
 
 bool JournalAgent::commit_and_publish() {

@@ -39,11 +39,14 @@
 // recovery tells a torn last commit from damage in acknowledged data by it (persist/FORMAT.md).
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -64,6 +67,33 @@ std::string_view to_string(Durability durability);
 // "async" | "group" | "sync"; InvalidArgument otherwise.
 absl::StatusOr<Durability> durability_from_string(std::string_view text);
 
+// The system calls the journal makes on its files, as a seam: tests substitute one that fails
+// (ENOSPC, EIO) to see the writer, the engine and the app above it fail loudly. Production uses
+// system_file_io(). Chosen once when the writer opens; a virtual call costs nothing beside the
+// system call it stands for. Each member behaves as the call it is named after (-1 and errno;
+// posix_fallocate returns the error). Called from the writer thread and the preparer thread.
+class JournalFileIo {
+ public:
+  virtual ~JournalFileIo() = default;
+  virtual int open(const char* path, int flags, mode_t mode) = 0;
+  virtual ssize_t pwrite(int fd, const void* data, size_t size, off_t offset) = 0;
+  virtual int fdatasync(int fd) = 0;
+  virtual int fsync(int fd) = 0;
+  virtual int posix_fallocate(int fd, off_t offset, off_t length) = 0;
+};
+JournalFileIo& system_file_io();
+
+// Why the journal stopped: the first error that failed it. Written once by the journal thread
+// before failed() turns true (release); read by anyone after seeing failed() (acquire).
+struct JournalFailure {
+  int error = 0;               // errno (ENOSPC, EIO, ...); 0 when not a system call's error
+  std::string operation;       // "write", "fdatasync", "preallocate", ... (empty: not an I/O error)
+  std::filesystem::path path;  // the file it was done to
+  std::string message;         // the whole status message
+};
+// "ENOSPC writing /data/journal/segment-….qtj" (or the message when it was not an I/O error).
+std::string describe(const JournalFailure& failure);
+
 struct JournalOptions {
   static constexpr uint64_t kMinSegmentSize = 64 * 1024;
 
@@ -72,6 +102,7 @@ struct JournalOptions {
   Durability durability = Durability::kGroup;
   int64_t group_commit_interval_ns = 0;  // kGroup: at most one commit per interval (0: greedy) ...
   uint32_t group_commit_max_records = 256;  // ... unless this many records are pending
+  JournalFileIo* file_io = nullptr;         // null: system_file_io(); must outlive the writer
 };
 
 // Counters of one writer. Written by the journal thread (segments_prepared: by the preparer)
@@ -159,8 +190,11 @@ class JournalWriter {
 //    flight plus its own. A non-zero interval trades latency for fewer fdatasyncs at low rates.
 //    While a commit is due soon, do_work() reports work so the runner does not park.
 // A batch drains at most group_commit_max_records entries (kGroup) or 256 (others).
-// On failure (disk full, I/O error) the agent logs once, stops draining and failed() turns true:
-// the durable sequence stops, and the engine must stop acknowledging.
+// On failure (disk full, I/O error) the agent logs once, stops draining and failed() turns true,
+// with failure() saying why: the durable sequence stops for good (after a failed fdatasync the
+// kernel may have dropped the dirty pages, so nothing after the last good commit is trusted, and
+// nothing is retried: a restart recovers from what is on disk). The engine sees failed() through
+// its WriteAheadLog and stops acknowledging (engine/engine.hpp, "Journal failure").
 // on_close() drains what is left, commits and seals (JournalWriter::close()).
 class JournalAgent : public Agent {
  public:
@@ -171,6 +205,10 @@ class JournalAgent : public Agent {
   void on_close() override;
 
   bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
+  // For a reader that keeps watching (the engine's WriteAheadLog); written once.
+  const std::atomic<bool>& failed_flag() const noexcept { return failed_; }
+  // Why it failed; null while it has not.
+  const JournalFailure* failure() const noexcept { return failed() ? &failure_ : nullptr; }
   const std::atomic<uint64_t>& durable_sequence() const noexcept {
     return writer_.durable_sequence();
   }
@@ -185,7 +223,9 @@ class JournalAgent : public Agent {
   const Durability durability_;
   const std::size_t batch_limit_;
   int64_t last_commit_end_ns_ = 0;
-  std::atomic<bool> failed_{false};
+  JournalFailure failure_;
+  // Its own line: the engine reads it every duty cycle, the journal thread writes beside it.
+  alignas(kCacheLine) std::atomic<bool> failed_{false};
 };
 
 }  // namespace qt::persist
