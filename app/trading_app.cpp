@@ -383,9 +383,9 @@ std::string TradingApp::status_line(double elapsed_seconds, double interval_seco
     const capital::StreamStats stream = stream_->stats();
     const capital::CapitalVenueStats& venue = capital_venue_->stats();
     line += fmt::format(
-        " | stream {} reconnects={} | venue deals={} unknown={} start-up {}",
+        " | stream {} reconnects={} | venue deals={} unknown={} paced={} start-up {}",
         stream.ready ? "ready" : "NOT READY", stream.reconnects, venue.deals_submitted.load(),
-        capital_venue_->unknown_orders(),
+        capital_venue_->unknown_orders(), venue.paced_orders.load(),
         venue.startup_reconciled.load(std::memory_order_relaxed)
             ? fmt::format("reconciled ({} left Unknown)", venue.startup_left_unknown.load())
             : std::string("reconciling"));
