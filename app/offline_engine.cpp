@@ -91,6 +91,24 @@ absl::StatusOr<persist::RecoveredState> OfflineEngine::recover(
   return persist::recover_engine_state(*engine_, data_dir_, instruments_, options);
 }
 
+std::optional<OfflineCommand> open_offline_command(const std::string& config_file,
+                                                   const std::vector<std::string>& sets,
+                                                   const std::string& data_dir,
+                                                   const std::vector<std::string>& environment,
+                                                   std::string_view command, std::ostream& err) {
+  absl::StatusOr<AppConfig> config = load_command_config(config_file, sets, environment);
+  if (!config.ok()) {
+    err << "configuration errors:\n" << config.status().message() << '\n';
+    return std::nullopt;
+  }
+  absl::StatusOr<std::unique_ptr<OfflineEngine>> offline = OfflineEngine::create(*config, data_dir);
+  if (!offline.ok()) {
+    err << command << ": " << offline.status().message() << '\n';
+    return std::nullopt;
+  }
+  return OfflineCommand{*std::move(config), *std::move(offline)};
+}
+
 std::string utc_millis_text(int64_t epoch_ns) {
   const time_t seconds = static_cast<time_t>(epoch_ns / 1'000'000'000);
   tm parts{};

@@ -16,7 +16,9 @@
 #include <filesystem>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -62,6 +64,21 @@ class OfflineEngine {
   std::unique_ptr<VenueEventRing> events_;
   std::unique_ptr<Engine> engine_;
 };
+
+// What an offline command starts from: its configuration and the fresh engine for its data
+// directory.
+struct OfflineCommand {
+  AppConfig config;
+  std::unique_ptr<OfflineEngine> offline;
+};
+// Loads the configuration (-c, --set, QT_*) and creates the engine for `data_dir`; on failure
+// says why on `err` ("configuration errors:" or "<command>: <reason>") and returns nullopt —
+// the caller's "cannot read" exit.
+std::optional<OfflineCommand> open_offline_command(const std::string& config_file,
+                                                   const std::vector<std::string>& sets,
+                                                   const std::string& data_dir,
+                                                   const std::vector<std::string>& environment,
+                                                   std::string_view command, std::ostream& err);
 
 // "2026-11-25T21:45:24.123Z" for wall-clock nanoseconds (milliseconds shown).
 std::string utc_millis_text(int64_t epoch_ns);

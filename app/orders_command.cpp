@@ -145,20 +145,13 @@ int run_orders_resolve_command(const OrdersResolveOptions& options,
     err << "orders resolve: say what happened: --filled PRICE or --not-executed\n";
     return kResolveExitUnreadable;
   }
-  absl::StatusOr<AppConfig> config =
-      load_command_config(options.config_file, options.sets, environment);
-  if (!config.ok()) {
-    err << "configuration errors:\n" << config.status().message() << '\n';
-    return kResolveExitUnreadable;
-  }
-  absl::StatusOr<std::unique_ptr<OfflineEngine>> offline =
-      OfflineEngine::create(*config, options.data_dir);
-  if (!offline.ok()) {
-    err << "orders resolve: " << offline.status().message() << '\n';
-    return kResolveExitUnreadable;
-  }
-  const std::filesystem::path data_dir = (*offline)->data_dir();
-  const std::vector<InstrumentSpec> instruments = (*offline)->instruments();
+  std::optional<OfflineCommand> opened = open_offline_command(
+      options.config_file, options.sets, options.data_dir, environment, "orders resolve", err);
+  if (!opened) return kResolveExitUnreadable;
+  const AppConfig& config = opened->config;
+  OfflineEngine& offline = *opened->offline;
+  const std::filesystem::path data_dir = offline.data_dir();
+  const std::vector<InstrumentSpec> instruments = offline.instruments();
 
   // Held to the end: no engine may start, and append behind us, while we write.
   absl::StatusOr<persist::DataDirLock> lock = persist::DataDirLock::acquire(data_dir);
@@ -187,13 +180,13 @@ int run_orders_resolve_command(const OrdersResolveOptions& options,
                        repaired->torn_tail.segment.filename().string(), repaired->torn_tail.offset,
                        repaired->torn_tail.reason);
   }
-  absl::StatusOr<persist::RecoveredState> recovered = (*offline)->recover({});
+  absl::StatusOr<persist::RecoveredState> recovered = offline.recover({});
   if (!recovered.ok()) {
     err << "orders resolve: the journal cannot be replayed: " << recovered.status().message()
         << '\n';
     return kResolveExitJournalFailed;
   }
-  Engine& engine = (*offline)->engine();
+  Engine& engine = offline.engine();
   if (engine.journal_sequence() != repaired->last_sequence) {
     err << fmt::format(
         "orders resolve: the replay ended at sequence {} but the journal holds records up to {}\n",
@@ -250,7 +243,7 @@ int run_orders_resolve_command(const OrdersResolveOptions& options,
     return kResolveExitRefused;
   }
 
-  if (absl::Status written = append_durably(*config, data_dir, event); !written.ok()) {
+  if (absl::Status written = append_durably(config, data_dir, event); !written.ok()) {
     err << "orders resolve: writing the journal failed: " << written.message()
         << " (run `quanttrading journal verify`)\n";
     return kResolveExitJournalFailed;
@@ -262,7 +255,7 @@ int run_orders_resolve_command(const OrdersResolveOptions& options,
 
   // What the next start-up will see: a fresh replay of what is now on disk.
   absl::StatusOr<std::unique_ptr<OfflineEngine>> check =
-      OfflineEngine::create(*config, options.data_dir);
+      OfflineEngine::create(config, options.data_dir);
   absl::StatusOr<persist::RecoveredState> replayed =
       check.ok() ? (*check)->recover({}) : absl::StatusOr<persist::RecoveredState>(check.status());
   if (!replayed.ok()) {

@@ -248,40 +248,33 @@ CLI::App* add_reconcile_subcommand(CLI::App& app, ReconcileOptions& options) {
 int run_reconcile_command(const ReconcileOptions& options,
                           const std::vector<std::string>& environment, std::ostream& out,
                           std::ostream& err) {
-  absl::StatusOr<AppConfig> config =
-      load_command_config(options.config_file, options.sets, environment);
-  if (!config.ok()) {
-    err << "configuration errors:\n" << config.status().message() << '\n';
-    return kReconcileExitUnreadable;
-  }
-  absl::StatusOr<std::unique_ptr<OfflineEngine>> offline =
-      OfflineEngine::create(*config, options.data_dir);
-  if (!offline.ok()) {
-    err << "reconcile: " << offline.status().message() << '\n';
-    return kReconcileExitUnreadable;
-  }
+  std::optional<OfflineCommand> opened = open_offline_command(
+      options.config_file, options.sets, options.data_dir, environment, "reconcile", err);
+  if (!opened) return kReconcileExitUnreadable;
+  const AppConfig& config = opened->config;
+  OfflineEngine& offline = *opened->offline;
   // Read-only, beside a running engine: a torn tail is where that engine is writing.
   persist::RecoveryOptions recovery;
   recovery.stop_at_torn_tail = true;
-  absl::StatusOr<persist::RecoveredState> recovered = (*offline)->recover(recovery);
+  absl::StatusOr<persist::RecoveredState> recovered = offline.recover(recovery);
   if (!recovered.ok()) {
     err << "reconcile: the journal cannot be replayed: " << recovered.status().message() << '\n';
     return kReconcileExitUnreadable;
   }
-  const std::filesystem::path& data_dir = (*offline)->data_dir();
-  const std::vector<InstrumentSpec>& instruments = (*offline)->instruments();
+  const std::filesystem::path& data_dir = offline.data_dir();
+  const std::vector<InstrumentSpec>& instruments = offline.instruments();
   out << fmt::format(
       "engine: {} replayed through sequence {}{}\n", data_dir.string(), recovered->last_sequence,
       recovered->stopped_at.empty() ? std::string()
                                     : " (stopped at a " + recovered->stopped_at + ")");
 
-  if (config->venue_kind != "capital") {
-    err << "reconcile: venue.kind is \"" << config->venue_kind
+  if (config.venue_kind != "capital") {
+    err << "reconcile: venue.kind is \"" << config.venue_kind
         << "\": there is no broker to compare with\n";
     return kReconcileExitNoBroker;
   }
   absl::StatusOr<capital::CapitalClientConfig> broker_config =
-      capital::capital_config_from_env(broker_environment(*config, environment), options.live);
+      capital::capital_config_from_env(broker_environment(config, environment), options.live);
   if (!broker_config.ok()) {
     err << "reconcile: broker settings: " << broker_config.status().message() << '\n';
     return kReconcileExitUnreadable;
@@ -302,7 +295,7 @@ int run_reconcile_command(const ReconcileOptions& options,
   out << "broker: " << broker->description << '\n';
 
   Differences differences;
-  const EngineState state = (*offline)->engine().capture_state();
+  const EngineState state = offline.engine().capture_state();
   compare(state, instruments, *broker, differences, out);
   print_records(scan_reconciliation_records(data_dir), instruments, out);
 

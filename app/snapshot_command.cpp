@@ -137,20 +137,12 @@ int run_snapshot_verify_command(const SnapshotCommandOptions& options,
 int run_journal_replay_command(const JournalReplayOptions& options,
                                const std::vector<std::string>& environment, std::ostream& out,
                                std::ostream& err) {
-  absl::StatusOr<AppConfig> config =
-      load_command_config(options.config_file, options.sets, environment);
-  if (!config.ok()) {
-    err << "configuration errors:\n" << config.status().message() << '\n';
-    return kReplayExitUnreadable;
-  }
-  absl::StatusOr<std::unique_ptr<OfflineEngine>> offline =
-      OfflineEngine::create(*config, options.data_dir);
-  if (!offline.ok()) {
-    err << "journal replay: " << offline.status().message() << '\n';
-    return kReplayExitUnreadable;
-  }
-  const std::filesystem::path& data_dir = (*offline)->data_dir();
-  const std::vector<InstrumentSpec>& instruments = (*offline)->instruments();
+  std::optional<OfflineCommand> opened = open_offline_command(
+      options.config_file, options.sets, options.data_dir, environment, "journal replay", err);
+  if (!opened) return kReplayExitUnreadable;
+  OfflineEngine& offline = *opened->offline;
+  const std::filesystem::path& data_dir = offline.data_dir();
+  const std::vector<InstrumentSpec>& instruments = offline.instruments();
 
   persist::RecoveryOptions recovery;
   recovery.use_snapshots = !options.no_snapshot;
@@ -160,9 +152,8 @@ int run_journal_replay_command(const JournalReplayOptions& options,
     recovery.pass_over_snapshots_beyond_limit = true;
   }
   out << "data directory: " << data_dir.string() << '\n';
-  out << "instruments: " << symbols_of(instruments) << " (from " << (*offline)->table_source()
-      << ")\n";
-  absl::StatusOr<persist::RecoveredState> recovered = (*offline)->recover(recovery);
+  out << "instruments: " << symbols_of(instruments) << " (from " << offline.table_source() << ")\n";
+  absl::StatusOr<persist::RecoveredState> recovered = offline.recover(recovery);
   if (!recovered.ok()) {
     err << "journal replay refused: " << recovered.status().message() << '\n';
     return kReplayExitRefused;
@@ -195,7 +186,7 @@ int run_journal_replay_command(const JournalReplayOptions& options,
     return kReplayExitRefused;
   }
   if (until_reached) out << "stopped at --until-sequence " << options.until_sequence << '\n';
-  const EngineState state = (*offline)->engine().capture_state();
+  const EngineState state = offline.engine().capture_state();
   print_engine_state(state, instruments, out);
   if (options.digest) out << fmt::format("digest: {:016x}\n", persist::state_digest(state));
   out << fmt::format("time: {:.3f} s\n", recovered->seconds());
