@@ -9,6 +9,10 @@
 //   snapshot       verify the engine's state snapshots (read-only)
 //   backup         back up the data directory (while the engine runs) to a directory or S3
 //   restore        verify a backup's checksums and restore it into a data directory
+//   reconcile      compare the engine's books (journal replayed offline) with the broker's
+//                  positions and working orders; exit 1 on a difference
+//   orders resolve settle a live order by hand, with the engine stopped (one journaled record
+//                  saying who and how)
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -27,6 +31,8 @@
 #include "app/config_flags.hpp"
 #include "app/journal_command.hpp"
 #include "app/logging.hpp"
+#include "app/orders_command.hpp"
+#include "app/reconcile_command.hpp"
 #include "app/show_config.hpp"
 #include "app/snapshot_command.hpp"
 #include "app/trading_app.hpp"
@@ -178,6 +184,11 @@ int main(int argc, char** argv) {
   qt::RestoreCommandOptions restore_options;
   CLI::App* restore = qt::add_restore_subcommand(cli, restore_options);
 
+  qt::ReconcileOptions reconcile_options;
+  qt::add_reconcile_subcommand(cli, reconcile_options);
+  qt::OrdersResolveOptions resolve_options;
+  qt::add_orders_subcommand(cli, resolve_options);
+
   CLI11_PARSE(cli, argc, argv);
   if (run->parsed()) return run_command(run_flags, duration_seconds, live);
   if (sim->parsed()) return qt::sim::run_sim_command(sim_options);
@@ -200,6 +211,16 @@ int main(int argc, char** argv) {
     (void)qt::setup_logging("warn", "text");
     return qt::run_journal_command(journal_options, qt::process_environment(), std::cout,
                                    std::cerr);
+  }
+  if (reconcile_options.requested) {
+    (void)qt::setup_logging("warn", "text");
+    return qt::run_reconcile_command(reconcile_options, qt::process_environment(), std::cout,
+                                     std::cerr);
+  }
+  if (resolve_options.requested) {
+    (void)qt::setup_logging("warn", "text");
+    return qt::run_orders_resolve_command(resolve_options, qt::process_environment(), std::cout,
+                                          std::cerr);
   }
   if (backup->parsed() || restore->parsed()) {
     (void)qt::setup_logging("warn", "text");

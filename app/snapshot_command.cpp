@@ -5,12 +5,11 @@
 #include <time.h>
 
 #include <CLI/CLI.hpp>
-#include <array>
-#include <optional>
 #include <ostream>
 
 #include "app/config.hpp"
 #include "app/config_flags.hpp"
+#include "app/offline_engine.hpp"
 #include "app/trading_app.hpp"
 #include "engine/engine.hpp"
 #include "persist/data_dir.hpp"
@@ -19,15 +18,6 @@
 
 namespace qt {
 namespace {
-
-absl::StatusOr<AppConfig> config_of(const std::string& file, const std::vector<std::string>& sets,
-                                    const std::vector<std::string>& environment) {
-  ConfigSources sources;
-  sources.file_path = file;
-  sources.set_overrides = sets;
-  sources.environment = environment;
-  return load_config(sources);
-}
 
 std::string utc_text(int64_t epoch_ns) {
   const time_t seconds = static_cast<time_t>(epoch_ns / 1'000'000'000);
@@ -44,56 +34,6 @@ std::string symbols_of(const std::vector<InstrumentSpec>& table) {
     text += std::string(spec.name());
   }
   return text;
-}
-
-TradingState trading_state_of(const std::string& text) {
-  if (text == "reducing") return TradingState::kReducing;
-  if (text == "halted") return TradingState::kHalted;
-  return TradingState::kActive;
-}
-
-// The instrument table of the newest snapshot that decodes, if any.
-std::optional<std::vector<InstrumentSpec>> newest_snapshot_table(
-    const std::filesystem::path& data_dir) {
-  absl::StatusOr<std::vector<persist::SnapshotFile>> files = persist::list_snapshots(data_dir);
-  if (!files.ok()) return std::nullopt;
-  for (auto it = files->rbegin(); it != files->rend(); ++it) {
-    absl::StatusOr<persist::DecodedSnapshot> decoded = persist::decode_snapshot_file(it->path);
-    if (decoded.ok()) return decoded->info.instruments;
-  }
-  return std::nullopt;
-}
-
-void print_state(const EngineState& state, const std::vector<InstrumentSpec>& instruments,
-                 std::ostream& out) {
-  std::array<uint64_t, kOrderStateCount> by_state{};
-  uint64_t live = 0;
-  for (const Order& order : state.orders) {
-    ++by_state[static_cast<std::size_t>(order.state)];
-    live += order.is_live() ? 1 : 0;
-  }
-  out << fmt::format("orders: {} in the store ({} live), last order id {}\n", state.orders.size(),
-                     live, state.last_order_id);
-  for (std::size_t s = 0; s < kOrderStateCount; ++s) {
-    if (by_state[s] == 0) continue;
-    out << fmt::format("  {:<16} {}\n", to_string(static_cast<OrderState>(s)), by_state[s]);
-  }
-  out << "positions:\n";
-  for (std::size_t i = 0; i < instruments.size() && i < state.positions.size(); ++i) {
-    const InstrumentSpec& spec = instruments[i];
-    const Position& p = state.positions[i];
-    out << fmt::format(
-        "  {:<10} net {:.{}f}  avg price {:.{}f}  realized {:.2f}  bought {:.{}f}  sold {:.{}f}  "
-        "open buy {:.{}f}  open sell {:.{}f}\n",
-        spec.name(), spec.size_to_double(p.net_size()), spec.size_decimals,
-        spec.price_to_double(p.average_price()), spec.price_decimals,
-        spec.money_to_double(p.realized_pnl()), spec.size_to_double(p.bought_size()),
-        spec.size_decimals, spec.size_to_double(p.sold_size()), spec.size_decimals,
-        spec.size_to_double(state.open_buy_size[i]), spec.size_decimals,
-        spec.size_to_double(state.open_sell_size[i]), spec.size_decimals);
-  }
-  out << fmt::format("trading state: {}, kill switch: {}\n", to_string(state.trading_state),
-                     state.kill_switch ? "engaged" : "off");
 }
 
 }  // namespace
@@ -128,7 +68,8 @@ CLI::App* add_journal_replay_subcommand(CLI::App& journal, JournalReplayOptions&
 int run_snapshot_verify_command(const SnapshotCommandOptions& options,
                                 const std::vector<std::string>& environment, std::ostream& out,
                                 std::ostream& err) {
-  absl::StatusOr<AppConfig> config = config_of(options.config_file, options.sets, environment);
+  absl::StatusOr<AppConfig> config =
+      load_command_config(options.config_file, options.sets, environment);
   std::filesystem::path data_dir = options.data_dir;
   if (!config.ok()) {
     if (data_dir.empty()) {
@@ -196,46 +137,12 @@ int run_snapshot_verify_command(const SnapshotCommandOptions& options,
 int run_journal_replay_command(const JournalReplayOptions& options,
                                const std::vector<std::string>& environment, std::ostream& out,
                                std::ostream& err) {
-  absl::StatusOr<AppConfig> config = config_of(options.config_file, options.sets, environment);
-  if (!config.ok()) {
-    err << "configuration errors:\n" << config.status().message() << '\n';
-    return kReplayExitUnreadable;
-  }
-  const std::filesystem::path data_dir =
-      std::filesystem::path(options.data_dir.empty() ? config->data_dir : options.data_dir);
-  if (!std::filesystem::is_directory(persist::journal_dir(data_dir))) {
-    err << "journal replay: no journal directory " << persist::journal_dir(data_dir).string()
-        << '\n';
-    return kReplayExitUnreadable;
-  }
-
-  EngineOptions engine_options;
-  std::string table_source = "the configuration";
-  engine_options.instruments = instruments_from_config(*config);
-  if (config->venue_kind == "capital") {
-    std::optional<std::vector<InstrumentSpec>> table = newest_snapshot_table(data_dir);
-    // Risk limits come per instrument from the configuration: only a table of the same length
-    // (the broker's rules for the configured instruments) can stand in for it.
-    if (table.has_value() && table->size() == config->instruments.size()) {
-      engine_options.instruments = std::move(*table);
-      table_source = "the newest snapshot (the broker's dealing rules when it was taken)";
-    } else {
-      table_source = "the configuration (no snapshot records the broker's dealing rules)";
-    }
-  }
-  if (engine_options.instruments.size() > kMaxInstruments) {
-    err << "journal replay: more than " << kMaxInstruments << " instruments\n";
-    return kReplayExitUnreadable;
-  }
-  engine_options.risk = risk_limits_from_config(*config, engine_options.instruments);
-  engine_options.initial_trading_state = trading_state_of(config->trading_state);
-  engine_options.cancel_on_shutdown = config->cancel_on_shutdown;
-  const std::vector<InstrumentSpec> instruments = engine_options.instruments;
-
-  auto quotes = std::make_unique<QuoteRing>();
-  auto requests = std::make_unique<VenueRequestRing>();
-  auto events = std::make_unique<VenueEventRing>();
-  Engine engine(std::move(engine_options), *quotes, *requests, *events);
+  std::optional<OfflineCommand> opened = open_offline_command(
+      options.config_file, options.sets, options.data_dir, environment, "journal replay", err);
+  if (!opened) return kReplayExitUnreadable;
+  OfflineEngine& offline = *opened->offline;
+  const std::filesystem::path& data_dir = offline.data_dir();
+  const std::vector<InstrumentSpec>& instruments = offline.instruments();
 
   persist::RecoveryOptions recovery;
   recovery.use_snapshots = !options.no_snapshot;
@@ -245,9 +152,8 @@ int run_journal_replay_command(const JournalReplayOptions& options,
     recovery.pass_over_snapshots_beyond_limit = true;
   }
   out << "data directory: " << data_dir.string() << '\n';
-  out << "instruments: " << symbols_of(instruments) << " (from " << table_source << ")\n";
-  absl::StatusOr<persist::RecoveredState> recovered =
-      persist::recover_engine_state(engine, data_dir, instruments, recovery);
+  out << "instruments: " << symbols_of(instruments) << " (from " << offline.table_source() << ")\n";
+  absl::StatusOr<persist::RecoveredState> recovered = offline.recover(recovery);
   if (!recovered.ok()) {
     err << "journal replay refused: " << recovered.status().message() << '\n';
     return kReplayExitRefused;
@@ -280,8 +186,8 @@ int run_journal_replay_command(const JournalReplayOptions& options,
     return kReplayExitRefused;
   }
   if (until_reached) out << "stopped at --until-sequence " << options.until_sequence << '\n';
-  const EngineState state = engine.capture_state();
-  print_state(state, instruments, out);
+  const EngineState state = offline.engine().capture_state();
+  print_engine_state(state, instruments, out);
   if (options.digest) out << fmt::format("digest: {:016x}\n", persist::state_digest(state));
   out << fmt::format("time: {:.3f} s\n", recovered->seconds());
   // Damage past the point asked for leaves the state at that point whole.

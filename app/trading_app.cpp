@@ -200,9 +200,8 @@ auto TradingApp::patiently(std::string_view what, const sigset_t* stop_signals, 
   }
 }
 
-absl::Status TradingApp::build_capital(const VenueSelection& venue) {
-  std::vector<std::string> environment = venue.environment;
-  // [capital] keys of the TOML stand in for CAPITAL_* variables the environment leaves unset.
+std::vector<std::string> broker_environment(const AppConfig& config,
+                                            std::vector<std::string> environment) {
   auto fallback = [&environment](const char* name, const std::string& value) {
     if (value.empty()) return;
     const std::string prefix = std::string(name) + "=";
@@ -211,9 +210,14 @@ absl::Status TradingApp::build_capital(const VenueSelection& venue) {
     }
     environment.push_back(prefix + value);
   };
-  fallback("CAPITAL_API_KEY", config_.capital_api_key);
-  fallback("CAPITAL_IDENTIFIER", config_.capital_identifier);
-  fallback("CAPITAL_PASSWORD", config_.capital_password);
+  fallback("CAPITAL_API_KEY", config.capital_api_key);
+  fallback("CAPITAL_IDENTIFIER", config.capital_identifier);
+  fallback("CAPITAL_PASSWORD", config.capital_password);
+  return environment;
+}
+
+absl::Status TradingApp::build_capital(const VenueSelection& venue) {
+  const std::vector<std::string> environment = broker_environment(config_, venue.environment);
   absl::StatusOr<std::unique_ptr<CapitalConnection>> connection = CapitalConnection::open(
       environment, venue.live, config_.feed_seed, std::min(config_.quotes_per_second, 200));
   if (!connection.ok()) return connection.status();

@@ -123,6 +123,10 @@ class TradingApp {
 
 // Translations from configuration to engine types (exposed for tests).
 std::vector<InstrumentSpec> instruments_from_config(const AppConfig& config);
+// `environment` with the [capital] keys of the configuration standing in for CAPITAL_* variables
+// it leaves unset: what the broker connection is configured from.
+std::vector<std::string> broker_environment(const AppConfig& config,
+                                            std::vector<std::string> environment);
 RiskLimits risk_limits_from_config(const AppConfig& config,
                                    const std::vector<InstrumentSpec>& instruments);
 
