@@ -168,6 +168,8 @@ class Engine final : public Agent {
 
   // order_flow.cpp
   Order* admit(const NewOrder& request, int64_t epoch_ms);  // submit and replay share it
+  // Its kOrderReceived event, stamped with the wall clock `admitted_ns` that admit() used.
+  void write_order_received(const Order& order, const NewOrder& request, int64_t admitted_ns);
   void reject(const NewOrder& order, RejectReason reason);
   void apply_cancel_request(Order& order);
   // A cancel asked for while `order` was in doubt or unacknowledged, now that it is live.

@@ -92,20 +92,24 @@ SubmitResult Engine::submit(const NewOrder& request) {
   }
   const VenueRequest venue_request =
       venue_request_for(*order, VenueRequestKind::kPlace, request.created_ns);
-  if (writing_ahead()) {
-    EngineEvent received;
-    received.kind = EngineEventKind::kOrderReceived;
-    received.timestamp_ns = admitted_ns;
-    received.order_id = order->id;
-    received.order = request;
-    write_ahead(received);
-  }
+  write_order_received(*order, request, admitted_ns);
   write_ahead_and_send(venue_request);
   EngineStats::bump(stats_->orders_sent);
   // With a log the request leaves once durable: measured there, durability included.
   if (log_ == nullptr) stats_->order_latency.record(now_ns() - request.created_ns);
   publish_update(*order, RejectReason::kNone, 0, 0);
   return {order->id, RejectReason::kNone};
+}
+
+void Engine::write_order_received(const Order& order, const NewOrder& request,
+                                  int64_t admitted_ns) {
+  if (!writing_ahead()) return;
+  EngineEvent received;
+  received.kind = EngineEventKind::kOrderReceived;
+  received.timestamp_ns = admitted_ns;
+  received.order_id = order.id;
+  received.order = request;
+  write_ahead(received);
 }
 
 Order* Engine::admit(const NewOrder& request, int64_t epoch_ms) {

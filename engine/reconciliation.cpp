@@ -263,14 +263,7 @@ void Engine::adopt_orphan(const VenueEvent& orphan) {
   const int64_t admitted_ns = wall_now_ns();
   Order* order = admit(adopted, admitted_ns / 1'000'000);
   if (order == nullptr) return;
-  if (writing_ahead()) {
-    EngineEvent received;
-    received.kind = EngineEventKind::kOrderReceived;
-    received.timestamp_ns = admitted_ns;
-    received.order_id = order->id;
-    received.order = adopted;
-    write_ahead(received);
-  }
+  write_order_received(*order, adopted, admitted_ns);
   EngineStats::bump(stats_->orders_received);
   EngineStats::bump(stats_->orphans_adopted);
   VenueEvent accepted;
