@@ -40,6 +40,7 @@
 #include "engine/instrument.hpp"
 #include "engine/order_store.hpp"
 #include "engine/output_queue.hpp"
+#include "engine/owned_deals.hpp"
 #include "engine/position.hpp"
 #include "engine/rings.hpp"
 #include "engine/risk.hpp"
@@ -70,6 +71,10 @@ struct EngineState {
   std::vector<SizeUnits> open_sell_size;
   TradingState trading_state = TradingState::kActive;
   bool kill_switch = false;
+  // The broker's deals the journal accounts for (engine/owned_deals.hpp), oldest first, and
+  // from when on the list is complete.
+  std::vector<OwnedDeal> owned_deals;
+  int64_t owned_deals_complete_since_epoch_ms = 0;
 };
 
 // A client-side producer/consumer pair (FIX session host, HTTP host, benchmark driver).
@@ -209,6 +214,7 @@ class Engine final : public Agent {
 
   // recovery.cpp
   int hand_over_recovered_orders();
+  int hand_over_owned_deals();
   void on_startup_reconciled(const VenueEvent& report);
 
   // reconciliation.cpp
@@ -230,6 +236,7 @@ class Engine final : public Agent {
   // Applies a journaled kReconciled / kPositionAdjusted (live and replay).
   void apply_reconciled(Order& order, const VenueEvent& event);
   void apply_position_adjustment(const VenueEvent& event);
+  void record_owned_deal(const VenueEvent& event);
   PriceUnits reconciliation_price(InstrumentId instrument, const Order* order) const;
 
   std::vector<InstrumentSpec> instruments_;
@@ -243,6 +250,13 @@ class Engine final : public Agent {
   std::array<SizeUnits, kMaxInstruments> open_buy_size_{};
   std::array<SizeUnits, kMaxInstruments> open_sell_size_{};
   std::array<BrokerView, kMaxInstruments> broker_views_{};
+  OwnedDeals owned_deals_;
+  // Start-up: the owned deals the venue needs (recovered live orders' time, less a margin, on)
+  // go to it after the recovered orders and before kStartupReconcile.
+  bool owned_handover_pending_ = false;
+  bool owned_handover_marker_sent_ = false;
+  std::size_t owned_handover_next_ = 0;
+  int64_t owned_handover_from_ms_ = 0;
 
   QuoteRing& quotes_;
   VenueRequestRing& venue_requests_;

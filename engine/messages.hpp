@@ -74,7 +74,19 @@ struct ClientCommand {
 // requests on the ring carries meaning for it; its fields are unused. Never journaled.
 // kForget: the engine settled the order by reconciliation (or adopted it and now lets it go):
 // the venue stops tracking it and frees its lane. Nothing is sent to the broker.
-enum class VenueRequestKind : uint8_t { kPlace, kCancel, kReconcile, kStartupReconcile, kForget };
+// kOwnedDeal (start-up, before kStartupReconcile): a deal of the broker the journal accounts for
+// (a kDealOwned event of an earlier run) — order_id the order that made it, its instrument and
+// side, venue_order_id the deal id (empty:
+// deals of ours whose ids were not learned), deal_opened, sent_epoch_ms when it was confirmed;
+// One with owned_deals_complete_since set comes first: the list is complete from sent_epoch_ms.
+enum class VenueRequestKind : uint8_t {
+  kPlace,
+  kCancel,
+  kReconcile,
+  kStartupReconcile,
+  kForget,
+  kOwnedDeal,
+};
 struct VenueRequest {
   VenueRequestKind kind = VenueRequestKind::kPlace;
   Side side = Side::kBuy;
@@ -89,6 +101,9 @@ struct VenueRequest {
   bool cancel_requested = false;          // kReconcile: a cancel was journaled; send it again
   // kReconcile: venue_order_id is the request's name (kSubmitted), the order's id not yet known.
   bool venue_id_is_reference = false;
+  bool deal_opened = false;  // kOwnedDeal: the deal opened a position (else it closed one)
+  // kOwnedDeal: not a deal but the marker — the list is complete from sent_epoch_ms on.
+  bool owned_deals_complete_since = false;
 };
 
 // Venue stage → engine: what the venue said about an order.
@@ -127,6 +142,13 @@ enum class VenueEventKind : uint8_t {
   // signed by side in fill_size, level in fill_price, the broker's id in venue_order_id. The
   // engine adopts it (venue.orphan_working_orders = adopt). order_id is 0. Never journaled.
   kOrphanWorkingOrder,
+  // Journaled, no state change: a deal at the broker that an order of the engine made — the
+  // position it opened (`opened`) or one it closed, by the broker's deal id in venue_order_id
+  // (empty: deals of the order whose ids the venue could not learn, e.g. a working order filled
+  // by netting); fill_price carries the epoch ms when the venue learned it. After a crash the
+  // venue subtracts these from the activity history, so what remains identifies an order whose
+  // outcome was never learned (gateway/capital/capital_venue.hpp).
+  kDealOwned,
 };
 struct VenueEvent {
   static constexpr std::size_t kVenueIdCapacity = 40;  // Capital.com dealId is a 36-char UUID
@@ -135,6 +157,7 @@ struct VenueEvent {
   RejectReason reason = RejectReason::kNone;
   InstrumentId instrument = 0;  // kPositionReport, kPositionAdjusted, kOrphanWorkingOrder
   bool settled = false;         // kPositionReport
+  bool opened = false;          // kDealOwned
   OrderId order_id = 0;
   PriceUnits fill_price = 0;
   SizeUnits fill_size = 0;

@@ -24,7 +24,8 @@ OrderEvent to_order_event(VenueEventKind kind) {
     case VenueEventKind::kSubmitted:          // no state change; handled before
     case VenueEventKind::kPositionReport:
     case VenueEventKind::kPositionAdjusted:
-    case VenueEventKind::kOrphanWorkingOrder: break;
+    case VenueEventKind::kOrphanWorkingOrder:
+    case VenueEventKind::kDealOwned: break;
     case VenueEventKind::kReconciled: return OrderEvent::kReconciled;
   }
   return OrderEvent::kOutcomeUnknown;
@@ -276,6 +277,10 @@ void Engine::on_venue_event(const VenueEvent& event) {
   }
   if (event.kind == VenueEventKind::kPositionAdjusted) {
     apply_position_adjustment(event);
+    return;
+  }
+  if (event.kind == VenueEventKind::kDealOwned) {
+    record_owned_deal(event);
     return;
   }
   Order* order = orders_.find(event.order_id);

@@ -91,6 +91,8 @@ EngineState Engine::capture_state() const {
   state.open_sell_size.assign(open_sell_size_.begin(), open_sell_size_.begin() + n);
   state.trading_state = risk_.trading_state();
   state.kill_switch = risk_.kill_switch_engaged();
+  state.owned_deals = owned_deals_.list();
+  state.owned_deals_complete_since_epoch_ms = owned_deals_.complete_since_epoch_ms();
   return state;
 }
 
@@ -118,6 +120,7 @@ absl::Status Engine::restore_state(const EngineState& state) {
   }
   risk_.set_trading_state(state.trading_state);
   if (state.kill_switch) risk_.engage_kill_switch();
+  owned_deals_.restore(state.owned_deals, state.owned_deals_complete_since_epoch_ms);
   journal_sequence_ = state.journal_sequence;
   next_sequence_ = state.journal_sequence + 1;
   return absl::OkStatus();
@@ -127,10 +130,24 @@ void Engine::reconcile_recovered_orders() {
   const OrderId last = orders_.last_id();
   const OrderId first = last > orders_.capacity() ? last - orders_.capacity() + 1 : 1;
   std::size_t live = 0;
+  int64_t oldest_live_epoch_ms = 0;
   for (OrderId id = first; id <= last; ++id) {
     const Order* order = orders_.find(id);
-    live += order != nullptr && order->is_live() ? 1 : 0;
+    if (order == nullptr || !order->is_live()) continue;
+    ++live;
+    if (oldest_live_epoch_ms == 0 || order->created_epoch_ms < oldest_live_epoch_ms) {
+      oldest_live_epoch_ms = order->created_epoch_ms;
+    }
   }
+  // The venue looks for an order's deal in the history from a little before its send (its
+  // clock-skew allowance, seconds): the owned deals from a minute before the oldest live order
+  // (or now) on cover that, for the recovered orders and for the first orders of this run.
+  constexpr int64_t kOwnedDealsLookbackMs = 60'000;
+  owned_handover_pending_ = true;
+  owned_handover_marker_sent_ = false;
+  owned_handover_next_ = 0;
+  owned_handover_from_ms_ =
+      (live > 0 ? oldest_live_epoch_ms : wall_epoch_ms()) - kOwnedDealsLookbackMs;
   recovery_cursor_ = live > 0 ? first : 0;
   recovery_first_ = first;
   recovery_end_ = last;
@@ -164,7 +181,9 @@ int Engine::hand_over_recovered_orders() {
     ++handed;
   }
   if (recovery_cursor_ > recovery_end_) recovery_cursor_ = 0;
-  if (recovery_cursor_ == 0 && startup_reconcile_unsent_ && has_room(1)) {
+  if (recovery_cursor_ == 0 && startup_reconcile_unsent_) handed += hand_over_owned_deals();
+  if (recovery_cursor_ == 0 && startup_reconcile_unsent_ && !owned_handover_pending_ &&
+      has_room(1)) {
     // Behind every kReconcile (the output queue and the ring are FIFO), so the venue has all of
     // them when it starts its reconciliation.
     VenueRequest request;
@@ -175,6 +194,58 @@ int Engine::hand_over_recovered_orders() {
     ++handed;
   }
   return handed;
+}
+
+int Engine::hand_over_owned_deals() {
+  if (!owned_handover_pending_) return 0;
+  int handed = 0;
+  if (!owned_handover_marker_sent_) {
+    if (!has_room(1)) return 0;
+    VenueRequest marker;
+    marker.kind = VenueRequestKind::kOwnedDeal;
+    marker.owned_deals_complete_since = true;
+    marker.sent_epoch_ms =
+        std::max<int64_t>({owned_deals_.complete_since_epoch_ms(), owned_handover_from_ms_, 1});
+    marker.created_ns = now_ns();
+    send_to_venue(marker);
+    owned_handover_marker_sent_ = true;
+    ++handed;
+  }
+  for (; owned_handover_next_ < owned_deals_.size(); ++owned_handover_next_) {
+    const OwnedDeal& deal = owned_deals_[owned_handover_next_];
+    if (deal.epoch_ms < owned_handover_from_ms_) continue;
+    if (!has_room(1)) return handed;  // next duty cycle
+    VenueRequest request;
+    request.kind = VenueRequestKind::kOwnedDeal;
+    request.order_id = deal.order_id;
+    request.instrument = deal.instrument;
+    request.side = deal.side;
+    request.deal_opened = deal.opened;
+    request.venue_order_id = deal.deal_id;
+    request.sent_epoch_ms = deal.epoch_ms;
+    request.created_ns = now_ns();
+    send_to_venue(request);
+    ++handed;
+  }
+  owned_handover_pending_ = false;
+  return handed;
+}
+
+void Engine::record_owned_deal(const VenueEvent& event) {
+  const Order* order = orders_.find(event.order_id);
+  if (order == nullptr) {
+    EngineStats::bump(stats_->unknown_order_events);
+    if (!replaying_) spdlog::warn("deal owned by unknown order {}; ignored", event.order_id);
+    return;
+  }
+  OwnedDeal deal;
+  deal.deal_id = event.venue_order_id;
+  deal.epoch_ms = event.fill_price;  // kDealOwned: when the venue learned it
+  deal.order_id = order->id;
+  deal.instrument = order->instrument;
+  deal.side = order->side;
+  deal.opened = event.opened;
+  owned_deals_.record(deal);
 }
 
 void Engine::on_startup_reconciled(const VenueEvent& report) {

@@ -99,6 +99,7 @@ std::string_view venue_request_kind_name(VenueRequestKind kind) {
     case VenueRequestKind::kCancel: return "cancel";
     case VenueRequestKind::kReconcile: return "reconcile";
     case VenueRequestKind::kForget: return "forget";
+    case VenueRequestKind::kOwnedDeal: return "owned_deal";
     default: break;  // a value added after this build: printed as its number
   }
   return {};
@@ -114,6 +115,7 @@ std::string_view venue_event_kind_name(VenueEventKind kind) {
     case VenueEventKind::kSubmitted: return "submitted";
     case VenueEventKind::kReconciled: return "reconciled";
     case VenueEventKind::kPositionAdjusted: return "position_adjusted";
+    case VenueEventKind::kDealOwned: return "deal_owned";
     default: break;  // a value added after this build: printed as its number
   }
   return {};
@@ -233,6 +235,10 @@ std::string record_payload_json(uint16_t type, std::span<const std::byte> payloa
       const VenueEvent e = payload_as<VenueEventRecord>(payload).event;
       if (e.kind == VenueEventKind::kPositionAdjusted) {
         json.unsigned_number("instrument", e.instrument);  // the only kind not about an order
+      }
+      if (e.kind == VenueEventKind::kDealOwned) {
+        // fill_price holds the epoch ms when the venue learned the deal.
+        json.enumeration("deal", e.opened ? "opened" : "closed", e.opened ? 1 : 0);
       }
       return json.enumeration("kind", venue_event_kind_name(e.kind), raw(e.kind))
           .unsigned_number("order_id", e.order_id)

@@ -145,6 +145,9 @@ static_assert(std::has_unique_object_representations_v<FixSequenceRecord>);
 static_assert(std::has_unique_object_representations_v<SegmentSealRecord>);
 static_assert(sizeof(OrderReceivedRecord) == sizeof(NewOrder) + sizeof(OrderId));
 static_assert(sizeof(CancelRequestedRecord) == sizeof(CancelOrder) + 16);
+// Fields added to these messages take their padding: the records keep their size (format 2).
+static_assert(sizeof(SentToVenueRecord) == 96);
+static_assert(sizeof(VenueEventRecord) == 80);
 
 // The payload struct of each engine record type, for generic code (tests, dump).
 template <RecordType>

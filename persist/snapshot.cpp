@@ -33,6 +33,8 @@ constexpr std::size_t kPositionRecordSize = 64;
 constexpr std::size_t kOpenSizeRecordSize = 16;
 constexpr std::size_t kOrderRecordSize = 152;
 constexpr std::size_t kCrcSize = 4;
+constexpr std::size_t kOwnedDealsHeaderSize = 16;  // count, complete-since epoch ms (version 2)
+constexpr std::size_t kOwnedDealRecordSize = 64;
 constexpr uint8_t kOrderCancelWanted = 1;  // order record flags
 constexpr uint8_t kOrderVenueIdIsReference = 2;
 
@@ -167,6 +169,23 @@ void put_state_body(Sink& sink, const EngineState& state, bool include_marks) {
   for (const Order& order : state.orders) put_order(sink, order);
 }
 
+// Version 2: after the orders. In the digest only when there is something: a state without
+// owned deals digests as it did before they existed (tests/persist/journal_compat_test.sh).
+template <typename Sink>
+void put_owned_deals(Sink& sink, const EngineState& state) {
+  put(sink, static_cast<uint64_t>(state.owned_deals.size()));
+  put(sink, state.owned_deals_complete_since_epoch_ms);
+  for (const OwnedDeal& deal : state.owned_deals) {
+    sink.bytes(deal.deal_id.data(), deal.deal_id.size());
+    put(sink, deal.epoch_ms);
+    put(sink, deal.order_id);
+    put(sink, deal.instrument);
+    put(sink, static_cast<uint8_t>(deal.side));
+    put(sink, static_cast<uint8_t>(deal.opened ? 1 : 0));
+    put_zeros(sink, 4);
+  }
+}
+
 // ---- Decoding ---------------------------------------------------------------------------------
 
 // Sequential little-endian reads over a buffer whose size the caller has already checked.
@@ -260,7 +279,8 @@ absl::StatusOr<std::string> encode_snapshot(const EngineState& state,
   std::string out;
   out.reserve(kHeaderSize +
               n * (kInstrumentRecordSize + kPositionRecordSize + kOpenSizeRecordSize) +
-              state.orders.size() * kOrderRecordSize + kCrcSize);
+              state.orders.size() * kOrderRecordSize + kOwnedDealsHeaderSize +
+              state.owned_deals.size() * kOwnedDealRecordSize + kCrcSize);
   ByteSink sink(out);
   sink.bytes(kMagic, sizeof kMagic);
   put(sink, kSnapshotFormatVersion);
@@ -279,6 +299,7 @@ absl::StatusOr<std::string> encode_snapshot(const EngineState& state,
   put(sink, wall_now_ns());
   for (const InstrumentSpec& spec : instruments) put_instrument(sink, spec);
   put_state_body(sink, state, /*include_marks=*/true);
+  put_owned_deals(sink, state);
   put(sink, crc32c(out.data(), out.size()));
   return out;
 }
@@ -323,13 +344,29 @@ absl::StatusOr<DecodedSnapshot> decode_snapshot_file(const std::filesystem::path
 
   // The size the header describes, when its counts are plausible (0 otherwise): a truncated file
   // is then reported as such rather than as a bare CRC mismatch.
+  // Version 2: the owned deals' count follows the orders.
+  const bool readable_version =
+      version >= kOldestReadableSnapshotFormatVersion && version <= kSnapshotFormatVersion;
   uint64_t described_size = 0;
-  if (version == kSnapshotFormatVersion && instrument_count <= kMaxInstruments &&
+  uint64_t owned_deal_count = 0;
+  if (readable_version && instrument_count <= kMaxInstruments &&
       order_count <= size / kOrderRecordSize) {
-    described_size = kHeaderSize +
-                     uint64_t{instrument_count} *
-                         (kInstrumentRecordSize + kPositionRecordSize + kOpenSizeRecordSize) +
-                     order_count * kOrderRecordSize + kCrcSize;
+    const uint64_t orders_end =
+        kHeaderSize +
+        uint64_t{instrument_count} *
+            (kInstrumentRecordSize + kPositionRecordSize + kOpenSizeRecordSize) +
+        order_count * kOrderRecordSize;
+    if (version == 1) {
+      described_size = orders_end + kCrcSize;
+    } else if (size >= orders_end + kOwnedDealsHeaderSize + kCrcSize) {
+      std::memcpy(&owned_deal_count, bytes.data() + orders_end, sizeof owned_deal_count);
+      if (owned_deal_count <= size / kOwnedDealRecordSize) {
+        described_size =
+            orders_end + kOwnedDealsHeaderSize + owned_deal_count * kOwnedDealRecordSize + kCrcSize;
+      }
+    } else {
+      described_size = orders_end + kOwnedDealsHeaderSize + kCrcSize;  // at least: truncated
+    }
   }
   uint32_t stored_crc;
   std::memcpy(&stored_crc, bytes.data() + size - kCrcSize, kCrcSize);
@@ -343,10 +380,10 @@ absl::StatusOr<DecodedSnapshot> decode_snapshot_file(const std::filesystem::path
     return damaged(path, fmt::format("CRC mismatch (stored {:08x}, computed {:08x}): damaged",
                                      stored_crc, computed_crc));
   }
-  if (version != kSnapshotFormatVersion) {
-    return absl::FailedPreconditionError(
-        fmt::format("snapshot {}: format version {}, this build reads version {}", path.string(),
-                    version, kSnapshotFormatVersion));
+  if (!readable_version) {
+    return absl::FailedPreconditionError(fmt::format(
+        "snapshot {}: format version {}, this build reads versions {} to {}", path.string(),
+        version, kOldestReadableSnapshotFormatVersion, kSnapshotFormatVersion));
   }
   if (header_size != kHeaderSize || instrument_record_size != kInstrumentRecordSize ||
       position_record_size != kPositionRecordSize || order_record_size != kOrderRecordSize) {
@@ -468,6 +505,32 @@ absl::StatusOr<DecodedSnapshot> decode_snapshot_file(const std::filesystem::path
     previous_id = order.id;
     state.orders.push_back(order);
   }
+  if (version == 1) {
+    // Written before deals were journaled as owned: complete from the snapshot's time on.
+    state.owned_deals_complete_since_epoch_ms = written_unix_ns / 1'000'000;
+    return out;
+  }
+  in.skip(sizeof(uint64_t));  // the count, read above
+  state.owned_deals_complete_since_epoch_ms = in.get<int64_t>();
+  state.owned_deals.reserve(owned_deal_count);
+  for (uint64_t i = 0; i < owned_deal_count; ++i) {
+    OwnedDeal deal;
+    in.copy_to(deal.deal_id.data(), deal.deal_id.size());
+    deal.epoch_ms = in.get<int64_t>();
+    deal.order_id = in.get<uint64_t>();
+    deal.instrument = in.get<uint16_t>();
+    const auto side = in.get<uint8_t>();
+    const auto opened = in.get<uint8_t>();
+    in.skip(4);
+    if (deal.instrument >= instrument_count || side > 1 || opened > 1) {
+      return damaged(path, fmt::format("owned deal #{}: impossible instrument {}, side {} or "
+                                       "opened {}",
+                                       i, deal.instrument, side, opened));
+    }
+    deal.side = static_cast<Side>(side);
+    deal.opened = opened != 0;
+    state.owned_deals.push_back(deal);
+  }
   return out;
 }
 
@@ -544,6 +607,9 @@ uint64_t state_digest(const EngineState& state) {
   if (state.open_buy_size.size() == state.positions.size() &&
       state.open_sell_size.size() == state.positions.size()) {
     put_state_body(sink, state, /*include_marks=*/false);
+    if (!state.owned_deals.empty() || state.owned_deals_complete_since_epoch_ms != 0) {
+      put_owned_deals(sink, state);
+    }
   } else {
     put(sink, static_cast<uint64_t>(state.open_buy_size.size()));
     put(sink, static_cast<uint64_t>(state.open_sell_size.size()));

@@ -38,7 +38,10 @@
 
 namespace qt::persist {
 
-inline constexpr uint32_t kSnapshotFormatVersion = 1;
+// Version 2 added the owned deals (engine/owned_deals.hpp) after the orders; version 1 files
+// are still read (no owned deals: the list is complete only from the snapshot's time on).
+inline constexpr uint32_t kSnapshotFormatVersion = 2;
+inline constexpr uint32_t kOldestReadableSnapshotFormatVersion = 1;
 
 // What a snapshot file says about itself, once it has passed every integrity check.
 struct SnapshotInfo {

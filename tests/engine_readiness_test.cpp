@@ -8,9 +8,11 @@
 // the venue's timing matters, the venue too; elsewhere the PaperVenue answers.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <vector>
 
+#include "engine/clock.hpp"
 #include "persist/engine_journal.hpp"
 #include "persist/journal_entry.hpp"
 #include "persist/records.hpp"
@@ -152,6 +154,65 @@ void recover(JournaledEngine& engine, const std::vector<JournalEntry>& journal) 
   engine.rig.start();
 }
 
+// Issue 11: the broker's deals the venue reports as made by an order (kDealOwned) are journaled,
+// rebuilt by replay, and handed back to the venue at the next start — after the recovered
+// orders, behind where the list is complete from, ahead of kStartupReconcile — so that it can
+// subtract them from the activity history when it looks for an order in doubt.
+TEST(EngineReadiness, OwnedDealsAreJournaledAndHandedToTheVenueAfterARestart) {
+  std::vector<JournalEntry> journal;
+  const int64_t learned_ms = wall_epoch_ms();
+  {
+    JournaledEngine first;
+    first.attach(1);
+    first.rig.start();
+    first.quote(230000, 230030);
+    first.send(new_order("rest", kGold, Side::kBuy, OrderType::kLimit, 229000, 100));
+    VenueEvent owned;
+    owned.kind = VenueEventKind::kDealOwned;
+    owned.order_id = 1;
+    owned.instrument = kGold;
+    owned.opened = true;
+    owned.fill_price = learned_ms;
+    std::memcpy(owned.venue_order_id.data(), "pos-1", 5);
+    ASSERT_TRUE(first.rig.events->try_push(owned));
+    first.engine_only();
+    journal = first.records;
+  }
+  bool journaled = false;
+  for (const JournalEntry& e : journal) {
+    if (e.record_type() != RecordType::kVenueEvent) continue;
+    const VenueEvent event =
+        persist::payload_as<persist::VenueEventRecord>({e.payload.data(), e.size}).event;
+    journaled |= event.kind == VenueEventKind::kDealOwned && event.order_id == 1;
+  }
+  ASSERT_TRUE(journaled);
+
+  JournaledEngine after;
+  recover(after, journal);
+  after.engine_only();
+  const EngineState state = after.rig.engine->capture_state();
+  ASSERT_EQ(state.owned_deals.size(), 1u);
+  EXPECT_EQ(state.owned_deals[0].order_id, 1u);
+  EXPECT_EQ(state.owned_deals[0].epoch_ms, learned_ms);
+  EXPECT_EQ(state.owned_deals[0].side, Side::kBuy);
+  EXPECT_TRUE(state.owned_deals[0].opened);
+  const std::vector<VenueRequest> requests = after.take_requests();
+  ASSERT_EQ(requests.size(), 4u);
+  EXPECT_EQ(requests[0].kind, VenueRequestKind::kReconcile);  // order 1, still working
+  EXPECT_EQ(requests[1].kind, VenueRequestKind::kOwnedDeal);
+  EXPECT_TRUE(requests[1].owned_deals_complete_since);
+  EXPECT_LE(requests[1].sent_epoch_ms, learned_ms);
+  EXPECT_EQ(requests[2].kind, VenueRequestKind::kOwnedDeal);
+  EXPECT_FALSE(requests[2].owned_deals_complete_since);
+  EXPECT_EQ(requests[2].order_id, 1u);
+  EXPECT_EQ(requests[2].instrument, kGold);
+  EXPECT_EQ(requests[2].side, Side::kBuy);
+  EXPECT_TRUE(requests[2].deal_opened);
+  EXPECT_STREQ(requests[2].venue_order_id.data(), "pos-1");
+  EXPECT_EQ(requests[2].sent_epoch_ms, learned_ms);
+  EXPECT_EQ(requests[3].kind, VenueRequestKind::kStartupReconcile);
+}
+
 TEST(EngineReadiness, AnEngineWithNothingToRecoverIsReadyAtOnce) {
   EngineRig rig;
   rig.start();
@@ -187,15 +248,19 @@ TEST(EngineReadiness, NewOrdersAreRefusedNotReadyUntilTheVenueHasReconciled) {
       1u);
   EXPECT_EQ(after.rig.engine->find_order(3), nullptr);  // no id was assigned
 
-  // What the venue has been asked: the two recovered orders, then the start-up reconcile —
-  // and no new order.
+  // What the venue has been asked: the two recovered orders, where the journal's owned deals
+  // are complete from (a paper venue made none), then the start-up reconcile — and no new
+  // order.
   const std::vector<VenueRequest> requests = after.take_requests();
-  ASSERT_EQ(requests.size(), 3u);
+  ASSERT_EQ(requests.size(), 4u);
   EXPECT_EQ(requests[0].kind, VenueRequestKind::kReconcile);
   EXPECT_EQ(requests[0].order_id, 1u);
   EXPECT_EQ(requests[1].kind, VenueRequestKind::kReconcile);
   EXPECT_EQ(requests[1].order_id, 2u);
-  EXPECT_EQ(requests[2].kind, VenueRequestKind::kStartupReconcile);
+  EXPECT_EQ(requests[2].kind, VenueRequestKind::kOwnedDeal);
+  EXPECT_TRUE(requests[2].owned_deals_complete_since);
+  EXPECT_GT(requests[2].sent_epoch_ms, 0);
+  EXPECT_EQ(requests[3].kind, VenueRequestKind::kStartupReconcile);
   for (const VenueRequest& r : requests) after.rig.requests->try_push(r);  // hand them on
 
   // The venue reconciles (the paper book is gone: both recovered orders end canceled) and
@@ -224,9 +289,9 @@ TEST(EngineReadiness, CancelsOfRecoveredOrdersFlowWhileNotReady) {
   EXPECT_FALSE(after.rig.engine->ready());
   EXPECT_EQ(after.rig.engine->find_order(1)->state, OrderState::kPendingCancel);
   const std::vector<VenueRequest> requests = after.take_requests();
-  ASSERT_EQ(requests.size(), 4u);
-  EXPECT_EQ(requests[3].kind, VenueRequestKind::kCancel);
-  EXPECT_EQ(requests[3].order_id, 1u);
+  ASSERT_EQ(requests.size(), 5u);
+  EXPECT_EQ(requests[4].kind, VenueRequestKind::kCancel);
+  EXPECT_EQ(requests[4].order_id, 1u);
   EXPECT_EQ(
       after.rig.engine->stats().rejects[static_cast<std::size_t>(RejectReason::kNotReady)].load(),
       0u);
@@ -239,7 +304,7 @@ TEST(EngineReadiness, ReadyWithTheUnresolvedUnknownOrdersCountedAndStillLive) {
   after.engine_only();
   // A venue that confirms order 1 working and cannot resolve order 2 in its time limit.
   const std::vector<VenueRequest> requests = after.take_requests();
-  ASSERT_EQ(requests.size(), 3u);
+  ASSERT_EQ(requests.size(), 4u);
   EXPECT_EQ(after.rig.engine->find_order(2)->state, OrderState::kUnknown);
   VenueEvent reconciled;
   reconciled.kind = VenueEventKind::kStartupReconciled;
@@ -263,7 +328,7 @@ TEST(EngineReadiness, OrdersTheVenueLeftUnresolvedCountEvenWhenTheEngineHoldsThe
   JournaledEngine after;
   recover(after, journal);
   after.engine_only();
-  ASSERT_EQ(after.take_requests().size(), 3u);
+  ASSERT_EQ(after.take_requests().size(), 4u);
   VenueEvent reconciled;
   reconciled.kind = VenueEventKind::kStartupReconciled;
   reconciled.fill_size = 2;  // order 2 (Unknown here) and order 1 (New here)

@@ -89,6 +89,10 @@ void CapitalVenue::on_close() {
 void CapitalVenue::start_threads() {
   if (running_.exchange(true)) return;
   started_epoch_ms_ = wall_epoch_ms();
+  {
+    std::lock_guard lock(mutex_);
+    owned_deals_.restore({}, started_epoch_ms_);  // this run's; the engine hands over earlier ones
+  }
   last_snapshot_ns_ = now_ns();  // the first periodic snapshot one interval in (or on demand)
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     Worker& worker = *workers_[i];
@@ -136,7 +140,12 @@ int CapitalVenue::do_work() {
   work += release_lanes();
   auto hand_over = [this](const VenueRequest& request) {
     if (!pace(request)) return;  // waits behind an order in doubt, or answered here
-    if (request.kind == VenueRequestKind::kReconcile) ++reconcile_requests_seen_;
+    // The start-up decision waits until its worker has taken each of these in.
+    if (request.kind == VenueRequestKind::kReconcile ||
+        request.kind == VenueRequestKind::kOwnedDeal) {
+      ++reconcile_requests_seen_;
+      handover_started_.store(true, std::memory_order_release);
+    }
     if (request.kind == VenueRequestKind::kStartupReconcile) {
       // Every kReconcile came before it on the ring. Its worker wakes the poller (this thread
       // takes no lock); the workers tracking the recovered orders wake it too.
@@ -278,7 +287,8 @@ bool CapitalVenue::pace(const VenueRequest& request) {
       if (it != lane->in_doubt.end()) lane->in_doubt.erase(it);
       return true;
     }
-    case VenueRequestKind::kStartupReconcile: return true;
+    case VenueRequestKind::kStartupReconcile:
+    case VenueRequestKind::kOwnedDeal: return true;
   }
   return true;
 }
@@ -353,11 +363,10 @@ void CapitalVenue::note_backpressure(bool full, bool& active, std::atomic<uint64
 void CapitalVenue::worker_loop(Worker& worker) {
   while (running_.load(std::memory_order_acquire)) {
     int work = 0;
-    work += static_cast<int>(worker.findings.drain([this](const VenueEvent& e) {
-      emit(e.kind, e.order_id, e.fill_price, e.fill_size,
-           std::string_view(e.venue_order_id.data(),
-                            ::strnlen(e.venue_order_id.data(), e.venue_order_id.size())),
-           e.reason);
+    work += static_cast<int>(worker.findings.drain([this](const VenueEvent& finding) {
+      VenueEvent event = finding;  // every field: kDealOwned carries instrument and opened
+      event.created_ns = now_ns();
+      outbox_.enqueue(event);
       findings_emitted_.fetch_add(1, std::memory_order_release);
       wake_venue_thread();  // the start-up report waits for this count
     }));
@@ -370,6 +379,7 @@ void CapitalVenue::worker_loop(Worker& worker) {
         case VenueRequestKind::kReconcile: track_recovered(request); break;
         case VenueRequestKind::kStartupReconcile: wake_poller(); break;
         case VenueRequestKind::kForget: forget(request); break;
+        case VenueRequestKind::kOwnedDeal: note_owned_deal(request); break;
       }
     }
     if (work == 0) {
@@ -498,13 +508,16 @@ void CapitalVenue::place(const VenueRequest& request) {
     return;
   }
   bump(stats_.deals_accepted);
+  std::vector<VenueEvent> owned;
   {
     std::lock_guard lock(mutex_);
     for (const AffectedDeal& deal : confirmation->affected_deals) {
       claimed_deal_ids_.insert(deal.deal_id);
     }
     claimed_deal_ids_.insert(confirmation->deal_id);
+    if (!tracked.working_order) own_affected_deals(request.order_id, tracked, *confirmation, owned);
   }
+  for (const VenueEvent& event : owned) outbox_.enqueue(event);
   int64_t fill_price = 0;
   if (!tracked.working_order && !units_of(confirmation->level.value_or(level), spec.price_decimals,
                                           fill_price, request.order_id)) {
@@ -769,6 +782,12 @@ bool CapitalVenue::reconcile() {
   std::vector<OrderId> absent;    // Unknown, nothing matches, old enough to ask the history
   std::vector<OrderId> vanished;  // working orders gone from the list without a position
   const int64_t now_ms = wall_epoch_ms();
+  // The history is read against the deals the journal owns: once the engine's start-up hand-over
+  // (recovered orders, owned deals) has been taken in, when there is one.
+  const int64_t handed_over = startup_expected_.load(std::memory_order_acquire);
+  const bool history_comparable =
+      !handover_started_.load(std::memory_order_acquire) ||
+      (handed_over >= 0 && recovered_tracked_.load(std::memory_order_acquire) >= handed_over);
   {
     std::lock_guard lock(mutex_);
     for (auto it = tracked_.begin(); it != tracked_.end();) {
@@ -792,6 +811,11 @@ bool CapitalVenue::reconcile() {
           if (filled != positions.end() &&
               units_of(filled->position.level, spec.price_decimals, fill_price, order_id)) {
             claimed_deal_ids_.insert(filled->position.deal_id);
+            findings.push_back(own_deal(order_id, t, filled->position.deal_id, /*opened=*/true));
+            if (filled->position.size != Decimal::from_fixed_point(t.size, spec.size_decimals)) {
+              // Part of it netted against opposite positions, whose ids nothing tells us.
+              findings.push_back(own_deal(order_id, t, "", /*opened=*/false));
+            }
             findings.push_back(
                 venue_event(VenueEventKind::kFill, order_id, fill_price, t.size, t.deal_id));
             bump(stats_.working_order_fills);
@@ -834,6 +858,7 @@ bool CapitalVenue::reconcile() {
             units_of(as_position->position.level, spec.price_decimals, fill_price, order_id)) {
           const Position& p = as_position->position;
           claimed_deal_ids_.insert(p.deal_id);
+          findings.push_back(own_deal(order_id, t, p.deal_id, /*opened=*/true));
           findings.push_back(
               venue_event(VenueEventKind::kFill, order_id, fill_price, t.size, p.deal_id));
           bump(stats_.unknown_resolved);
@@ -847,7 +872,14 @@ bool CapitalVenue::reconcile() {
           spdlog::info("order {}: Unknown resolved: working as {}", order_id, deal_id);
           t.phase = Phase::kWorking;
           t.deal_id = deal_id;
+        } else if (!history_comparable) {
+          // The engine's owned deals are still being handed over: nothing can be subtracted.
         } else if (now_ms - t.unknown_epoch_ms >= options_.unknown_absence_after_ms) {
+          absent.push_back(order_id);
+        } else if (t.recovered && !t.history_read_early) {
+          // An execution shows in the history at once: a recovered order whose deal is there
+          // is identified now; absence still waits for the window.
+          t.history_read_early = true;
           absent.push_back(order_id);
         }
       }
@@ -1043,6 +1075,9 @@ void CapitalVenue::resolve_by_reference() {
     }
     spdlog::info("order {}: Unknown resolved by its confirm {}: executed as {}", order_id,
                  reference, confirmation->deal_id);
+    std::vector<VenueEvent> owned;
+    own_affected_deals(order_id, t, *confirmation, owned);
+    for (const VenueEvent& event : owned) post_finding(event);
     post_finding(
         venue_event(VenueEventKind::kFill, order_id, fill_price, t.size, confirmation->deal_id));
     bump(stats_.unknown_resolved);
@@ -1129,6 +1164,7 @@ void CapitalVenue::resolve_vanished(const std::vector<OrderId>& orders) {
       }
       spdlog::info("order {}: working order {} executed without opening a position (netted)",
                    order_id, t.deal_id);
+      post_finding(own_deal(order_id, t, "", /*opened=*/false));  // closed: ids not named
       post_finding(venue_event(VenueEventKind::kFill, order_id, fill_price, t.size, t.deal_id));
       bump(stats_.working_order_fills);
     } else {
@@ -1138,6 +1174,145 @@ void CapitalVenue::resolve_vanished(const std::vector<OrderId>& orders) {
     }
     tracked_.erase(it);
   }
+}
+
+VenueEvent CapitalVenue::own_deal(OrderId order_id, const Tracked& t, std::string_view deal_id,
+                                  bool opened) {
+  OwnedDeal deal;
+  std::memcpy(deal.deal_id.data(), deal_id.data(),
+              std::min(deal_id.size(), deal.deal_id.size() - 1));
+  deal.epoch_ms = wall_epoch_ms();
+  deal.order_id = order_id;
+  deal.instrument = t.instrument;
+  deal.side = t.side;
+  deal.opened = opened;
+  owned_deals_.record(deal);
+  bump(stats_.deals_owned);
+  VenueEvent event = venue_event(VenueEventKind::kDealOwned, order_id, deal.epoch_ms, 0, deal_id);
+  event.instrument = t.instrument;
+  event.opened = opened;
+  return event;
+}
+
+void CapitalVenue::own_affected_deals(OrderId order_id, const Tracked& t,
+                                      const DealConfirmation& confirmation,
+                                      std::vector<VenueEvent>& out) {
+  // The positions a market order opened or closed: journaled, so that after a crash the
+  // history's entries for them are known to be this order's.
+  for (const AffectedDeal& deal : confirmation.affected_deals) {
+    const bool opened = deal.status == AffectedDealStatus::kOpened;
+    const bool closed = deal.status == AffectedDealStatus::kFullyClosed ||
+                        deal.status == AffectedDealStatus::kPartiallyClosed;
+    if (opened || closed) out.push_back(own_deal(order_id, t, deal.deal_id, opened));
+  }
+}
+
+void CapitalVenue::note_owned_deal(const VenueRequest& request) {
+  {
+    std::lock_guard lock(mutex_);
+    if (request.owned_deals_complete_since) {
+      // The marker: the engine's list is complete from then on; with this run's deals (none
+      // were made between the crash and this start) the union is too.
+      owned_deals_.restore(owned_deals_.list(), request.sent_epoch_ms);
+    } else {
+      OwnedDeal deal;
+      deal.deal_id = request.venue_order_id;
+      deal.epoch_ms = request.sent_epoch_ms;
+      deal.order_id = request.order_id;
+      deal.instrument = request.instrument;
+      deal.side = request.side;
+      deal.opened = request.deal_opened;
+      owned_deals_.record(deal);
+    }
+  }
+  recovered_tracked_.fetch_add(1, std::memory_order_release);
+  wake_poller();
+}
+
+CapitalVenue::HistoryVerdict CapitalVenue::judge_by_history(
+    OrderId order_id, const Tracked& t, const ActivityHistoryResponse& history,
+    std::vector<const Activity*>& its_deals) const {
+  its_deals.clear();
+  const std::string& epic = instruments_[t.instrument].epic;
+  const int64_t earliest = t.sent_epoch_ms - options_.unknown_match_skew_ms;
+  // Anything the user did on this epic in this direction since the send could be this order
+  // (a netting deal leaves no new position); an entry whose date does not parse could be
+  // anything.
+  std::vector<const Activity*> could_be_it;
+  for (const Activity& a : history.activities) {
+    const int64_t at = parse_broker_utc_ms(a.date_utc);
+    if (a.epic == epic && (at == 0 || at >= earliest) && a.source == "USER" &&
+        a.status != "REJECTED" && (!a.details || a.details->direction == t.side)) {
+      could_be_it.push_back(&a);
+    }
+  }
+  if (could_be_it.empty()) return HistoryVerdict::kNothing;
+  // A limit order's entries (working order created, then executed by the broker's system) are
+  // not deals the journal names; nor can anything be subtracted from before the owned deals
+  // are complete, or around a deal of ours whose ids are not known.
+  if (t.working_order || earliest < owned_deals_.complete_since_epoch_ms()) {
+    return HistoryVerdict::kCouldBeAnything;
+  }
+  std::vector<bool> used(owned_deals_.size(), false);
+  for (std::size_t i = 0; i < owned_deals_.size(); ++i) {
+    const OwnedDeal& deal = owned_deals_[i];
+    if (deal.order_id != order_id && deal.deal_id[0] == '\0' && deal.instrument == t.instrument &&
+        deal.side == t.side && deal.epoch_ms >= earliest - options_.unknown_match_skew_ms) {
+      return HistoryVerdict::kCouldBeAnything;
+    }
+  }
+  // Subtract, by the broker's deal id, every deal the journal owns: an opening is the position's
+  // ACCEPTED entry, a close an EXECUTED entry of the closed position in the closer's direction.
+  SizeUnits unowned_size = 0;
+  for (const Activity* a : could_be_it) {
+    const bool opened = a->status == "ACCEPTED";
+    const bool closed = a->status == "EXECUTED";
+    if (a->type != "POSITION" || (!opened && !closed)) continue;  // not a deal (edits, orders)
+    if (!a->details || parse_broker_utc_ms(a->date_utc) == 0)
+      return HistoryVerdict::kCouldBeAnything;
+    bool ours = false;
+    for (std::size_t i = 0; i < owned_deals_.size() && !ours; ++i) {
+      const OwnedDeal& deal = owned_deals_[i];
+      // Its own deals (journaled before its fill, which a crash may have cut off) are left in:
+      // they are what identifies it.
+      if (used[i] || deal.order_id == order_id || deal.instrument != t.instrument ||
+          deal.side != t.side || deal.opened != opened ||
+          std::string_view(deal.deal_id.data(),
+                           ::strnlen(deal.deal_id.data(), deal.deal_id.size())) != a->deal_id) {
+        continue;
+      }
+      used[i] = ours = true;
+    }
+    if (ours) continue;
+    SizeUnits size = 0;
+    if (a->details->size.to_fixed_point(instruments_[t.instrument].spec.size_decimals, size) !=
+        DecimalStatus::kOk) {
+      return HistoryVerdict::kCouldBeAnything;
+    }
+    unowned_size += size;
+    its_deals.push_back(a);
+  }
+  if (its_deals.empty()) return HistoryVerdict::kNothing;
+  // Not this order's alone when another order of ours on the lane is in doubt too (one named
+  // whose confirm has not come, one recovered that may never have left its lane), or a working
+  // order there can fill at any moment — after the positions were read, before the history was
+  // — and its deal is then in the history before anything owns it.
+  const bool others_on_lane =
+      std::any_of(tracked_.begin(), tracked_.end(),
+                  [&](const auto& kv) {
+                    const Tracked& other = kv.second;
+                    return kv.first != order_id && other.instrument == t.instrument &&
+                           other.side == t.side &&
+                           (other.phase == Phase::kWorking || other.phase == Phase::kUnknown ||
+                            other.phase == Phase::kPlacing);
+                  }) ||
+      std::any_of(snapshot_working_.begin(), snapshot_working_.end(), [&](const auto& item) {
+        return item.working_order_data.epic == epic && item.working_order_data.direction == t.side;
+      });
+  // What is left is this order's when it adds up to exactly its size; anything else (a trade by
+  // hand beside it, or instead of it) is for the positions to settle (engine/reconciliation.cpp).
+  return unowned_size == t.size && !others_on_lane ? HistoryVerdict::kExecuted
+                                                   : HistoryVerdict::kCouldBeAnything;
 }
 
 void CapitalVenue::resolve_absent(const std::vector<OrderId>& candidates) {
@@ -1158,16 +1333,16 @@ void CapitalVenue::resolve_absent(const std::vector<OrderId>& candidates) {
     }
   }
   auto history = read_histories(earliest_by_epic);
+  const int64_t now_ms = wall_epoch_ms();
+  std::vector<const Activity*> its_deals;
   for (const OrderId order_id : candidates) {
-    Tracked t;
+    std::string epic;
     {
       std::lock_guard lock(mutex_);
       auto it = tracked_.find(order_id);
       if (it == tracked_.end() || it->second.phase != Phase::kUnknown) continue;
-      t = it->second;
+      epic = instruments_[it->second.instrument].epic;
     }
-    const std::string& epic = instruments_[t.instrument].epic;
-    const int64_t earliest = t.sent_epoch_ms - options_.unknown_match_skew_ms;
     auto found = history.find(epic);
     if (found == history.end()) continue;
     const absl::StatusOr<ActivityHistoryResponse>& activity = found->second;
@@ -1178,39 +1353,71 @@ void CapitalVenue::resolve_absent(const std::vector<OrderId>& candidates) {
       history.erase(found);  // warned once per epic and pass
       continue;
     }
-    // Anything the user did on this epic in this direction since the send could be this order
-    // (a netting deal leaves no new position). Only a history with nothing of the kind proves
-    // the order never executed; an entry whose date does not parse could be anything.
-    const auto could_be_it = [&](const Activity& a) {
-      const int64_t at = parse_broker_utc_ms(a.date_utc);
-      return (at == 0 || at >= earliest) && a.source == "USER" && a.status != "REJECTED" &&
-             (!a.details || a.details->direction == t.side);
-    };
-    const bool ambiguous =
-        std::any_of(activity->activities.begin(), activity->activities.end(), could_be_it);
-    std::lock_guard lock(mutex_);
-    auto it = tracked_.find(order_id);
-    if (it == tracked_.end() || it->second.phase != Phase::kUnknown) continue;
-    if (ambiguous) {
-      if (!it->second.ambiguity_logged) {
-        it->second.ambiguity_logged = true;
+    std::vector<VenueEvent> findings;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = tracked_.find(order_id);
+      if (it == tracked_.end() || it->second.phase != Phase::kUnknown) continue;
+      Tracked& t = it->second;
+      const HistoryVerdict verdict = judge_by_history(order_id, t, *activity, its_deals);
+      const bool window_passed = now_ms - t.unknown_epoch_ms >= options_.unknown_absence_after_ms;
+      const InstrumentSpec& spec = instruments_[t.instrument].spec;
+      if (verdict == HistoryVerdict::kExecuted) {
+        std::vector<PriceUnits> levels;
+        std::vector<SizeUnits> sizes;
+        for (const Activity* a : its_deals) {
+          PriceUnits level = 0;
+          SizeUnits size = 0;
+          if (!units_of(a->details->level, spec.price_decimals, level, order_id) ||
+              a->details->size.to_fixed_point(spec.size_decimals, size) != DecimalStatus::kOk) {
+            break;
+          }
+          levels.push_back(level);
+          sizes.push_back(size);
+        }
+        if (levels.size() != its_deals.size()) continue;  // logged by units_of: stays Unknown
+        std::string ids;
+        for (std::size_t i = 0; i < its_deals.size(); ++i) {
+          const Activity& a = *its_deals[i];
+          claimed_deal_ids_.insert(a.deal_id);
+          findings.push_back(own_deal(order_id, t, a.deal_id, a.status == "ACCEPTED"));
+          ids += (ids.empty() ? "" : ", ") + a.deal_id;
+        }
+        for (std::size_t i = 0; i < its_deals.size(); ++i) {
+          findings.push_back(venue_event(VenueEventKind::kFill, order_id, levels[i], sizes[i],
+                                         its_deals[i]->deal_id));
+        }
+        tracked_.erase(it);
+        bump(stats_.unknown_resolved);
+        bump(stats_.unknown_found_in_history);
+        spdlog::info(
+            "order {}: Unknown resolved: executed — the activity history on {} shows {} since it "
+            "was sent, and no other order's deal (by the journal) explains it",
+            order_id, epic, ids);
+      } else if (verdict == HistoryVerdict::kNothing && window_passed) {
+        tracked_.erase(it);
+        bump(stats_.unknown_resolved);
+        bump(stats_.unknown_not_executed);
+        spdlog::info(
+            "order {}: Unknown resolved: not executed (no deal on {} in the activity history but "
+            "those the journal owns)",
+            order_id, epic);
+        VenueEvent event;
+        event.kind = VenueEventKind::kRejected;
+        event.reason = RejectReason::kVenueNotExecuted;
+        event.order_id = order_id;
+        findings.push_back(event);
+      } else if (verdict == HistoryVerdict::kCouldBeAnything && window_passed &&
+                 !t.ambiguity_logged) {
+        t.ambiguity_logged = true;
         spdlog::warn(
-            "order {}: stays Unknown: the activity history shows a deal on {} that could be it "
-            "but no open position or working order matches; check the account",
+            "order {}: stays Unknown: the activity history shows deals on {} that could be it and "
+            "that the journal does not account for, but no open position or working order "
+            "matches; the positions settle it",
             order_id, epic);
       }
-      continue;
     }
-    tracked_.erase(it);
-    bump(stats_.unknown_resolved);
-    bump(stats_.unknown_not_executed);
-    spdlog::info("order {}: Unknown resolved: not executed (no deal on {} in the activity history)",
-                 order_id, epic);
-    VenueEvent event;
-    event.kind = VenueEventKind::kRejected;
-    event.reason = RejectReason::kVenueNotExecuted;
-    event.order_id = order_id;
-    post_finding(event);
+    for (const VenueEvent& event : findings) post_finding(event);
   }
 }
 

@@ -35,13 +35,23 @@
 // sent again. The order is reported OutcomeUnknown and resolved only by what the broker shows:
 // a position or working order that no other order accounts for (same epic, direction and size,
 // created after the request) resolves it; while another order with the same shape is still
-// being confirmed, matching waits so a deal cannot be claimed twice. An Unknown order that
-// nothing matches is declared not executed (Rejected, kVenueNotExecuted) only when, at least
-// unknown_absence_after_ms after it became Unknown, the broker's activity history shows no
-// deal by the user on that epic in that direction since it was sent; if anything there could
-// be it, it stays Unknown for the operator — the venue never guesses. Every doubt errs toward
-// "still in doubt": a history entry whose date does not parse could be the order, and an order
-// sent more than the one day the history covers cannot be proved absent.
+// being confirmed, matching waits so a deal cannot be claimed twice.
+//
+// Deals the journal owns: every position a market order opened or closed (the confirm's
+// affectedDeals), and the position a working order's fill opened, is reported (kDealOwned,
+// ahead of the fill) and journaled by the engine, which hands the recent ones back at the next
+// start-up (kOwnedDeal). The activity history of an Unknown order's epic and side since (a
+// little before) its send, less every deal the journal owns by the broker's deal id, then
+//  - is empty: the order never executed (Rejected, kVenueNotExecuted) — read only once
+//    unknown_absence_after_ms has passed since it became Unknown;
+//  - is deals adding up to exactly its size, with no other order of ours in doubt or working
+//    on that lane: they are its fills (found at once, also for a recovered order);
+//  - is anything else (a trade by hand, a list of owned deals that does not reach back that
+//    far, a working order's netting fill whose deal ids were never named): it stays Unknown and
+//    the engine settles it from the positions (engine/reconciliation.cpp) — the venue never
+//    guesses. Every doubt errs toward "still in doubt": a history entry whose date does not
+//    parse could be the order, and an order sent more than the one day the history covers
+//    cannot be proved absent.
 //
 // Start-up reconciliation (the engine is not ready until it completes, engine/engine.hpp): the
 // engine hands over its recovered live orders (kReconcile) and then sends kStartupReconcile.
@@ -49,13 +59,14 @@
 // first snapshot (working orders and positions both read) taken once every recovered order was
 // tracked, at which
 //  - every recovered working order was seen working, or has been resolved (filled, removed);
-//  - every recovered Unknown order has been resolved, or is flagged: left Unknown and logged by
-//    id for the operator, because the activity history showed a deal that could be it, or
-//    because unknown_absence_after_ms + startup_unknown_grace_ms passed without an answer
-//    (the history could not be read). A recovered order is never matched by shape, so after
-//    its history check nothing more is learned by waiting; it stays tracked (and Unknown in
-//    the engine, counted against risk limits) and is still resolved if the broker's records
-//    later prove it either way.
+//  - every recovered Unknown order has been resolved (by its confirm when it was named, else
+//    by the history less the owned deals, above), or is flagged: left Unknown and logged by id,
+//    because the history showed deals that could be it, or because
+//    unknown_absence_after_ms + startup_unknown_grace_ms passed without an answer (the history
+//    could not be read). A recovered order is never matched by shape (the positions of an
+//    earlier run are not named in the journal); a flagged one stays tracked and is settled by
+//    the engine from the positions the decision reports. The history is read only once the
+//    engine's hand-over (recovered orders, owned deals) has been taken in.
 // Bounded: with nothing recovered, ready after one snapshot (one REST round trip each for
 // working orders and positions); with recovered Unknown orders, after at most
 // unknown_absence_after_ms + startup_unknown_grace_ms + a poll. What is never waived is the
@@ -93,6 +104,7 @@
 #include "engine/agent.hpp"
 #include "engine/idle_strategy.hpp"
 #include "engine/instrument.hpp"
+#include "engine/owned_deals.hpp"
 #include "engine/rings.hpp"
 #include "gateway/capital/trading_api.hpp"
 
@@ -136,6 +148,8 @@ struct CapitalVenueStats {
   std::atomic<uint64_t> cancels{0};
   std::atomic<uint64_t> poll_errors{0};
   std::atomic<uint64_t> unknown_not_executed{0};  // resolved as never executed (activity history)
+  std::atomic<uint64_t> unknown_found_in_history{0};  // resolved as executed by history deals
+  std::atomic<uint64_t> deals_owned{0};               // kDealOwned reported to the engine
   std::atomic<uint64_t> snapshots_requested{0};
   std::atomic<uint64_t> request_backpressure{0};  // episodes: request backlog full
   std::atomic<uint64_t> paced_orders{0};          // places that waited behind one in doubt
@@ -196,6 +210,7 @@ class CapitalVenue final : public Agent {
     int64_t sent_epoch_ms = 0;
     int64_t unknown_epoch_ms = 0;  // when the outcome became Unknown
     bool ambiguity_logged = false;
+    bool history_read_early = false;  // recovered: looked for in the history before the window
     // Recovered from the journal: the deals other orders of earlier runs claimed are not known
     // here, so no shape matching — only the exact venue id, or absence in the history.
     bool recovered = false;
@@ -245,7 +260,21 @@ class CapitalVenue final : public Agent {
   // True when it decided (and reported the snapshot).
   bool finish_startup_if_settled();
   // Unknown orders nothing matched: ask the activity history whether they executed at all.
+  // Recovered ones are looked for at once (an execution shows at once); absence is read only
+  // once unknown_absence_after_ms has passed.
   void resolve_absent(const std::vector<OrderId>& candidates);
+  // What the history says of one Unknown market order (mutex_ held): the deals on its epic and
+  // side since (a little before) its send, less every deal the journal owns, are nothing, its
+  // own deals (`its_deals`: their sizes add up to its size), or could be anything.
+  enum class HistoryVerdict : uint8_t { kNothing, kExecuted, kCouldBeAnything };
+  HistoryVerdict judge_by_history(OrderId order_id, const Tracked& t,
+                                  const ActivityHistoryResponse& history,
+                                  std::vector<const Activity*>& its_deals) const;
+  // A deal of ours (mutex_ held): kept for judge_by_history and reported to be journaled.
+  VenueEvent own_deal(OrderId order_id, const Tracked& t, std::string_view deal_id, bool opened);
+  void own_affected_deals(OrderId order_id, const Tracked& t, const DealConfirmation& confirmation,
+                          std::vector<VenueEvent>& out);  // mutex_ held
+  void note_owned_deal(const VenueRequest& request);      // worker: kOwnedDeal from the engine
   // Poller, after a snapshot: the broker's positions per instrument and its orphan working
   // orders, queued for the venue thread behind this pass's findings. `deciding`: the start-up
   // decision's pass (nothing in flight: one sighting makes an orphan).
@@ -294,7 +323,8 @@ class CapitalVenue final : public Agent {
   uint64_t reconcile_requests_seen_ = 0;             // venue thread: kReconcile drained so far
   std::atomic<int64_t> startup_requested_ms_{0};     // venue thread: kStartupReconcile drained
   std::atomic<int64_t> startup_expected_{-1};        // recovered orders handed over; -1: not yet
-  std::atomic<int64_t> recovered_tracked_{0};        // workers: kReconcile requests tracked
+  std::atomic<int64_t> recovered_tracked_{0};        // workers: kReconcile/kOwnedDeal taken in
+  std::atomic<bool> handover_started_{false};        // venue thread: one of those was drained
   std::atomic<bool> startup_decided_{false};         // poller: the reconciliation is complete
   std::atomic<uint64_t> startup_after_findings_{0};  // findings posted before the decision
   std::atomic<uint64_t> findings_posted_{0};         // poller: post_finding() calls
@@ -322,6 +352,9 @@ class CapitalVenue final : public Agent {
   mutable std::mutex mutex_;
   std::unordered_map<OrderId, Tracked> tracked_;
   std::set<std::string> claimed_deal_ids_;  // positions/working orders accounted for
+  // The broker's deals the journal owns (this run's, and earlier runs' from the engine at
+  // start-up), complete from owned_deals_.complete_since_epoch_ms() on.
+  OwnedDeals owned_deals_;
 
   // Workers → venue thread, then venue thread → ring. The backlogs (venue thread only, storage
   // allocated at construction) hold what a full worker ring or engine ring could not take yet.

@@ -229,8 +229,13 @@ class FakeBroker final : public TradingApi {
         confirmation.affected_deals.push_back({position_id, AffectedDealStatus::kOpened});
         positions_.push_back(position_of(position_id, "", epic, side, size, price));
       }
-      activities.push_back(activity_of(id, epic, level ? "WORKING_ORDER" : "POSITION",
-                                       level ? "CREATED" : "ACCEPTED", side, size));
+      // As the broker records them: a working order under its own id, a deal under the id of
+      // the position it opened.
+      Activity entry = activity_of(level ? id : "pos-" + std::to_string(submissions), epic,
+                                   level ? "WORKING_ORDER" : "POSITION",
+                                   level ? "CREATED" : "ACCEPTED", side, size);
+      entry.details->level = level.value_or(price);
+      activities.push_back(entry);
     }
     confirms[ref] = confirmation;
     if (drop_response) return unknown(absl::DeadlineExceededError("timeout"));
@@ -299,6 +304,25 @@ struct VenueRig {
     r.venue_id_is_reference = is_reference;
     ASSERT_TRUE(requests->try_push(r));
   }
+  // What the engine hands over at start-up from its journal (kOwnedDeal): first where its list
+  // of owned deals is complete from, then a deal an order of an earlier run made.
+  void owned_deals_complete_since(int64_t epoch_ms) {
+    VenueRequest r;
+    r.kind = VenueRequestKind::kOwnedDeal;
+    r.owned_deals_complete_since = true;
+    r.sent_epoch_ms = epoch_ms;
+    ASSERT_TRUE(requests->try_push(r));
+  }
+  void owned_deal(OrderId order_id, const std::string& deal_id, Side side, bool opened) {
+    VenueRequest r;
+    r.kind = VenueRequestKind::kOwnedDeal;
+    r.order_id = order_id;
+    r.side = side;
+    r.deal_opened = opened;
+    r.sent_epoch_ms = wall_epoch_ms();
+    std::memcpy(r.venue_order_id.data(), deal_id.data(), deal_id.size());
+    ASSERT_TRUE(requests->try_push(r));
+  }
   void startup_reconcile() {
     VenueRequest r;
     r.kind = VenueRequestKind::kStartupReconcile;
@@ -321,6 +345,10 @@ struct VenueRig {
           reports.push_back(e);
           return;
         }
+        if (e.kind == VenueEventKind::kDealOwned) {
+          owned.push_back(e);
+          return;
+        }
         (e.kind == VenueEventKind::kSubmitted ? named : out).push_back(e);
       });
       std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -328,6 +356,7 @@ struct VenueRig {
     return out;
   }
   std::vector<VenueEvent> named;
+  std::vector<VenueEvent> owned;    // kDealOwned: the broker's deals the journal will own
   std::vector<VenueEvent> reports;  // kPositionReport and kOrphanWorkingOrder, in order
 
   // Runs the venue agent for `ms`; what arrives goes where collect() puts it.
@@ -368,6 +397,10 @@ StartupOutcome until_startup_reconciled(VenueRig& rig, int timeout_ms = 5000) {
         rig.reports.push_back(e);
         return;
       }
+      if (e.kind == VenueEventKind::kDealOwned) {
+        rig.owned.push_back(e);
+        return;
+      }
       if (e.kind == VenueEventKind::kStartupReconciled && !outcome.reconciled) {
         outcome.reports_before = rig.reports.size();
       }
@@ -380,6 +413,14 @@ StartupOutcome until_startup_reconciled(VenueRig& rig, int timeout_ms = 5000) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   return outcome;
+}
+
+// The engine's start-up hand-over with nothing recovered: where its owned deals are complete
+// from, then kStartupReconcile, answered.
+void started_with_owned_deals_complete_since(VenueRig& rig, int64_t epoch_ms) {
+  rig.owned_deals_complete_since(epoch_ms);
+  rig.startup_reconcile();
+  ASSERT_TRUE(until_startup_reconciled(rig).reconciled);
 }
 
 TEST(CapitalVenue, MarketOrderIsAcceptedThenFilledAtTheConfirmLevel) {
@@ -428,6 +469,9 @@ TEST(CapitalVenue, AnUnknownOrderWithANameIsResolvedByItsConfirm) {
   EXPECT_EQ(events[0].fill_price, 230030);
   EXPECT_EQ(events[0].fill_size, 100);
   EXPECT_EQ(venue_id(events[0]), "deal-1");
+  ASSERT_EQ(rig.owned.size(), 1u);  // the position it opened, for the journal, before the fill
+  EXPECT_STREQ(rig.owned[0].venue_order_id.data(), "pos-1");
+  EXPECT_TRUE(rig.owned[0].opened);
   EXPECT_EQ(rig.venue->unknown_orders(), 0u);
   EXPECT_EQ(rig.venue->stats().resolved_by_reference.load(), 1u);
   std::lock_guard lock(rig.broker.mutex);
@@ -598,6 +642,8 @@ TEST(CapitalVenue, UnknownThatNeverExecutedIsRejectedWhenTheActivityHistoryShows
 
 TEST(CapitalVenue, UnknownStaysUnknownWhileTheHistoryShowsADealThatCouldBeIt) {
   VenueRig rig(/*unknown_absence_after_ms=*/20);
+  // Just started, with nothing from the engine: which deals of the last seconds were this
+  // engine's is not known, so order 1's deal could be order 2 as far as the history can tell.
   rig.send(VenueRequestKind::kPlace, 1);  // executes: a USER deal on GOLD, buy, just now
   ASSERT_EQ(rig.collect(2).size(), 2u);
   rig.broker.lose_request = true;
@@ -605,15 +651,56 @@ TEST(CapitalVenue, UnknownStaysUnknownWhileTheHistoryShowsADealThatCouldBeIt) {
   auto events = rig.collect(1);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].kind, VenueEventKind::kOutcomeUnknown);
-  // Order 1's deal could be order 2 as far as the history can tell: no guess either way.
   events = rig.collect(1, 300);
-  EXPECT_TRUE(events.empty());
+  EXPECT_TRUE(events.empty());  // no guess either way
   {
     std::lock_guard lock(rig.broker.mutex);
     EXPECT_GE(rig.broker.activity_queries, 1);
   }
   EXPECT_EQ(rig.venue->unknown_orders(), 1u);
   EXPECT_EQ(rig.venue->stats().unknown_not_executed.load(), 0u);
+}
+
+// The journal owns every deal an order of the engine made (kDealOwned, by the broker's deal
+// id): subtracted from the history, nothing is left on the lane, so the order never executed.
+TEST(CapitalVenue, AnUnknownIsNotExecutedWhenEveryDealOnItsLaneIsOwned) {
+  VenueRig rig(/*unknown_absence_after_ms=*/20);
+  started_with_owned_deals_complete_since(rig, wall_epoch_ms() - 60'000);
+  rig.send(VenueRequestKind::kPlace, 1);  // executes: position pos-1, buy 1 GOLD
+  ASSERT_EQ(rig.collect(2).size(), 2u);
+  ASSERT_EQ(rig.owned.size(), 1u);  // pos-1, opened by order 1, reported before its fill
+  EXPECT_EQ(rig.owned[0].order_id, 1u);
+  EXPECT_STREQ(rig.owned[0].venue_order_id.data(), "pos-1");
+  EXPECT_TRUE(rig.owned[0].opened);
+  rig.broker.lose_request = true;
+  rig.send(VenueRequestKind::kPlace, 2);
+  const auto events = rig.collect(2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kOutcomeUnknown);
+  EXPECT_EQ(events[1].kind, VenueEventKind::kRejected);
+  EXPECT_EQ(events[1].reason, RejectReason::kVenueNotExecuted);
+  EXPECT_EQ(rig.venue->stats().unknown_not_executed.load(), 1u);
+}
+
+// A deal on the lane that no order owns and that is not the order's size (a trade by hand):
+// the history cannot say, and the positions settle it (engine/reconciliation.cpp).
+TEST(CapitalVenue, AnUnknownStaysUnknownBesideADealNoOrderOwns) {
+  VenueRig rig(/*unknown_absence_after_ms=*/20);
+  started_with_owned_deals_complete_since(rig, wall_epoch_ms() - 60'000);
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    Activity by_hand = activity_of("pos-hand", "GOLD", "POSITION", "ACCEPTED", Side::kBuy, 2_dec);
+    by_hand.details->level = 2301_dec;
+    rig.broker.activities.push_back(by_hand);
+  }
+  rig.broker.lose_request = true;
+  rig.send(VenueRequestKind::kPlace, 2);
+  auto events = rig.collect(1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, VenueEventKind::kOutcomeUnknown);
+  events = rig.collect(1, 300);
+  EXPECT_TRUE(events.empty());
+  EXPECT_EQ(rig.venue->unknown_orders(), 1u);
 }
 
 TEST(CapitalVenue, ASnapshotRequestReconcilesEvenWithNothingOpen) {
@@ -852,6 +939,11 @@ TEST(CapitalVenueStartup, RecoveredWorkingAndUnknownOrdersAreResolvedBeforeTheRe
   EXPECT_EQ(by_order[3].kind, VenueEventKind::kRejected);
   EXPECT_EQ(by_order[3].reason, RejectReason::kVenueNotExecuted);
   EXPECT_EQ(by_order.count(1), 0u);  // still working: nothing to say
+  // The position order 2 opened is reported for the journal, ahead of its fill.
+  ASSERT_EQ(rig.owned.size(), 1u);
+  EXPECT_EQ(rig.owned[0].order_id, 2u);
+  EXPECT_STREQ(rig.owned[0].venue_order_id.data(), "pos-f");
+  EXPECT_TRUE(rig.owned[0].opened);
   EXPECT_EQ(outcome.events.back().kind, VenueEventKind::kStartupReconciled);
   EXPECT_GE(outcome.position_queries_at_report, 1);
   EXPECT_EQ(rig.venue->unknown_orders(), 0u);
@@ -953,6 +1045,167 @@ TEST(CapitalVenueStartup, ARecoveredUnknownWhoseHistoryCannotBeReadIsFlaggedAfte
   EXPECT_EQ(rig.venue->stats().startup_left_unknown.load(), 1u);
   std::lock_guard lock(rig.broker.mutex);
   EXPECT_GE(rig.broker.activity_queries, 1);
+}
+
+// Identification after a crash: since orders 5 (buy) and 7 (sell) were sent, the history shows
+// order 4's buy (pos-a) and order 6's close of a long position (pos-c, a sell), which the
+// journal owns, and one buy no order owns (pos-b, 1 at 2291). Subtracted by deal id, pos-b is
+// order 5's, and nothing on the sell side is order 7's.
+class HistoryAfterACrash : public ::testing::Test {
+ protected:
+  explicit HistoryAfterACrash(int64_t unknown_absence_after_ms = 500)
+      : rig(unknown_absence_after_ms, /*startup_unknown_grace_ms=*/100) {
+    std::lock_guard lock(rig.broker.mutex);
+    add("pos-a", "ACCEPTED", Side::kBuy, 2290_dec);
+    add("pos-b", "ACCEPTED", Side::kBuy, 2291_dec);
+    add("pos-c", "EXECUTED", Side::kSell, 2292_dec);
+  }
+  void add(const char* deal_id, const char* status, Side side, Decimal level) {
+    Activity a = activity_of(deal_id, "GOLD", "POSITION", status, side, 1_dec);
+    a.details->level = level;
+    rig.broker.activities.push_back(a);
+  }
+  VenueRig rig;
+};
+
+TEST_F(HistoryAfterACrash, EachRecoveredOrderIsIdentifiedByTheDealsNoOtherOrderOwns) {
+  rig.owned_deals_complete_since(wall_epoch_ms() - 60'000);
+  rig.owned_deal(4, "pos-a", Side::kBuy, /*opened=*/true);
+  rig.owned_deal(6, "pos-c", Side::kSell, /*opened=*/false);
+  rig.recovered(5, OrderType::kMarket, "", Side::kBuy);
+  rig.recovered(7, OrderType::kMarket, "", Side::kSell);
+  rig.startup_reconcile();
+  const StartupOutcome outcome = until_startup_reconciled(rig);
+  ASSERT_TRUE(outcome.reconciled);
+  ASSERT_EQ(outcome.events.size(), 3u);
+  std::map<OrderId, VenueEvent> by_order;
+  for (std::size_t i = 0; i + 1 < outcome.events.size(); ++i) {
+    by_order[outcome.events[i].order_id] = outcome.events[i];
+  }
+  ASSERT_EQ(by_order.count(5), 1u);
+  EXPECT_EQ(by_order[5].kind, VenueEventKind::kFill);
+  EXPECT_EQ(by_order[5].fill_price, 229100);
+  EXPECT_EQ(by_order[5].fill_size, 100);
+  EXPECT_STREQ(by_order[5].venue_order_id.data(), "pos-b");
+  ASSERT_EQ(by_order.count(7), 1u);
+  EXPECT_EQ(by_order[7].kind, VenueEventKind::kRejected);
+  EXPECT_EQ(by_order[7].reason, RejectReason::kVenueNotExecuted);
+  // pos-b is now owned by order 5 in the journal, ahead of the fill.
+  ASSERT_EQ(rig.owned.size(), 1u);
+  EXPECT_EQ(rig.owned[0].order_id, 5u);
+  EXPECT_STREQ(rig.owned[0].venue_order_id.data(), "pos-b");
+  EXPECT_EQ(rig.venue->stats().unknown_found_in_history.load(), 1u);
+  EXPECT_EQ(rig.venue->stats().startup_left_unknown.load(), 0u);
+  std::lock_guard lock(rig.broker.mutex);
+  EXPECT_EQ(rig.broker.submissions, 0);  // nothing was sent again
+}
+
+// An execution is in the history at once: the start-up does not wait the absence window for it.
+class HistoryAfterACrashWithALongWindow : public HistoryAfterACrash {
+ protected:
+  HistoryAfterACrashWithALongWindow() : HistoryAfterACrash(/*unknown_absence_after_ms=*/60'000) {}
+};
+TEST_F(HistoryAfterACrashWithALongWindow, AnExecutedRecoveredOrderIsIdentifiedAtOnce) {
+  rig.owned_deals_complete_since(wall_epoch_ms() - 60'000);
+  rig.owned_deal(4, "pos-a", Side::kBuy, /*opened=*/true);
+  rig.recovered(5, OrderType::kMarket, "", Side::kBuy);
+  rig.startup_reconcile();
+  const StartupOutcome outcome = until_startup_reconciled(rig, /*timeout_ms=*/5'000);
+  ASSERT_TRUE(outcome.reconciled);
+  ASSERT_EQ(outcome.events.size(), 2u);
+  EXPECT_EQ(outcome.events[0].kind, VenueEventKind::kFill);
+  EXPECT_EQ(outcome.events[0].order_id, 5u);
+  EXPECT_EQ(outcome.events[0].fill_price, 229100);
+}
+
+// The order's own deal was journaled (kDealOwned goes ahead of the fill) but the crash took its
+// fill: its own deals are not subtracted from it, they identify it.
+TEST_F(HistoryAfterACrash, AnOrderWhoseDealWasJournaledButNotItsFillIsFoundExecuted) {
+  rig.owned_deals_complete_since(wall_epoch_ms() - 60'000);
+  rig.owned_deal(4, "pos-a", Side::kBuy, /*opened=*/true);
+  rig.owned_deal(5, "pos-b", Side::kBuy, /*opened=*/true);
+  rig.recovered(5, OrderType::kMarket, "", Side::kBuy);
+  rig.startup_reconcile();
+  const StartupOutcome outcome = until_startup_reconciled(rig);
+  ASSERT_TRUE(outcome.reconciled);
+  ASSERT_EQ(outcome.events.size(), 2u);
+  EXPECT_EQ(outcome.events[0].kind, VenueEventKind::kFill);
+  EXPECT_EQ(outcome.events[0].order_id, 5u);
+  EXPECT_EQ(outcome.events[0].fill_price, 229100);
+}
+
+// A working order of ours on the lane can fill between the positions read and the history read:
+// a deal nobody owns yet is then no proof that the order in doubt executed.
+TEST_F(HistoryAfterACrash, NoExecutionIsConcludedBesideAWorkingOrderOnTheLane) {
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    rig.broker.working.push_back(working_order_of("deal-w", "GOLD", Side::kBuy, 1_dec, 2280_dec));
+  }
+  rig.owned_deals_complete_since(wall_epoch_ms() - 60'000);
+  rig.owned_deal(4, "pos-a", Side::kBuy, /*opened=*/true);
+  rig.recovered(3, OrderType::kLimit, "deal-w");
+  rig.recovered(5, OrderType::kMarket, "", Side::kBuy);
+  rig.startup_reconcile();
+  const StartupOutcome outcome = until_startup_reconciled(rig);
+  ASSERT_TRUE(outcome.reconciled);
+  ASSERT_EQ(outcome.events.size(), 1u);  // the report only: order 5 left for the positions
+  EXPECT_EQ(rig.venue->stats().unknown_found_in_history.load(), 0u);
+  EXPECT_EQ(rig.venue->stats().startup_left_unknown.load(), 1u);
+}
+
+// Two orders in doubt on one lane after a crash: order 5 was named (its confirm, slow to come,
+// says it opened pos-b), order 6 may never have left the venue's lane. pos-b is nobody's by the
+// journal, but it is not order 6's either: nothing is concluded for 6 while 5 is in doubt, and
+// once 5's confirm claims pos-b, 6 is found not executed.
+TEST_F(HistoryAfterACrash, TwoOrdersInDoubtOnALaneAreNotMistakenForEachOther) {
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    DealConfirmation confirmation;
+    confirmation.deal_status = DealStatus::kAccepted;
+    confirmation.deal_id = "deal-5";
+    confirmation.level = 2291_dec;
+    confirmation.size = 1_dec;
+    confirmation.affected_deals.push_back({"pos-b", AffectedDealStatus::kOpened});
+    rig.broker.confirms["o_ref-5"] = confirmation;
+    rig.broker.confirms_withheld = true;
+  }
+  rig.owned_deals_complete_since(wall_epoch_ms() - 60'000);
+  rig.owned_deal(4, "pos-a", Side::kBuy, /*opened=*/true);
+  rig.owned_deal(6, "pos-c", Side::kSell, /*opened=*/false);  // (another lane's)
+  rig.recovered(5, OrderType::kMarket, "o_ref-5", Side::kBuy, /*sent_ago_ms=*/100,
+                /*is_reference=*/true);
+  rig.recovered(6, OrderType::kMarket, "", Side::kBuy, /*sent_ago_ms=*/100);
+  rig.startup_reconcile();
+  EXPECT_TRUE(rig.collect(1, 250).empty());  // pos-b could be either's: no verdict
+  {
+    std::lock_guard lock(rig.broker.mutex);
+    rig.broker.confirms_withheld = false;
+  }
+  const StartupOutcome outcome = until_startup_reconciled(rig);
+  ASSERT_TRUE(outcome.reconciled);
+  std::map<OrderId, VenueEvent> by_order;
+  for (const VenueEvent& e : outcome.events) by_order[e.order_id] = e;
+  ASSERT_EQ(by_order.count(5), 1u);
+  EXPECT_EQ(by_order[5].kind, VenueEventKind::kFill);
+  ASSERT_EQ(by_order.count(6), 1u);
+  EXPECT_EQ(by_order[6].kind, VenueEventKind::kRejected);
+  EXPECT_EQ(by_order[6].reason, RejectReason::kVenueNotExecuted);
+  EXPECT_EQ(rig.venue->stats().unknown_found_in_history.load(), 0u);
+}
+
+// The journal's list of owned deals starts after the order was sent (a snapshot from before
+// deals were journaled, or a list that overflowed): nothing can be subtracted, so no verdict.
+TEST_F(HistoryAfterACrash, NothingIsConcludedFromAHistoryOlderThanTheOwnedDeals) {
+  rig.owned_deals_complete_since(wall_epoch_ms());
+  rig.owned_deal(4, "pos-a", Side::kBuy, /*opened=*/true);
+  rig.recovered(5, OrderType::kMarket, "", Side::kBuy);
+  rig.recovered(7, OrderType::kMarket, "", Side::kSell);
+  rig.startup_reconcile();
+  const StartupOutcome outcome = until_startup_reconciled(rig);
+  ASSERT_TRUE(outcome.reconciled);
+  ASSERT_EQ(outcome.events.size(), 1u);  // the report only: both left for the positions
+  EXPECT_EQ(outcome.events[0].fill_size, 2);
+  EXPECT_EQ(rig.venue->stats().startup_left_unknown.load(), 2u);
 }
 
 // Reconciliation with the engine's books: the start-up decision reports the broker's net

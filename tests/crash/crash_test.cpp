@@ -895,8 +895,9 @@ void CrashTest::trade_by_hand(bool working_order) {
   const Side side = iteration_ % 2 == 0 ? Side::kSell : Side::kBuy;
   capital::DealSendResult result;
   // The engine shares the account's request budget: a refusal for now (429) is tried again, as
-  // a person at the broker's platform would.
-  for (int attempt = 0; attempt < 50; ++attempt) {
+  // a person at the broker's platform would — for up to 30 s, as the client's backoff after
+  // repeated 429s can reach well beyond ten.
+  for (int attempt = 0; attempt < 150; ++attempt) {
     if (working_order) {
       // Far below the market: it stays working until the engine adopts it and (at the stop)
       // cancels it.

@@ -45,6 +45,20 @@ TEST_F(SnapshotTest, ARealEngineStateRoundTripsExactly) {
   ASSERT_GT(state.orders.size(), 80u);
   state.orders[5].cancel_wanted = true;  // the flag byte (issue 11) travels too
   state.orders[6].venue_id_is_reference = true;
+  // The broker's deals the journal owns (issue 11): a paper venue reports none, so made here.
+  OwnedDeal opened;
+  std::memcpy(opened.deal_id.data(), "006011e7-0001-54c4-0000-000080560045", 36);
+  opened.epoch_ms = 1'765'000'000'123;
+  opened.order_id = state.orders[7].id;
+  opened.instrument = kGold;
+  opened.side = Side::kSell;
+  opened.opened = true;
+  OwnedDeal netted;  // a working order's netting fill: ids not known
+  netted.epoch_ms = 1'765'000'000'456;
+  netted.order_id = state.orders[8].id;
+  netted.instrument = 1;
+  state.owned_deals = {opened, netted};
+  state.owned_deals_complete_since_epoch_ms = 1'764'999'000'000;
   ASSERT_EQ(state.trading_state, TradingState::kReducing);
   ASSERT_NE(state.positions[kGold].net_size(), 0);
   ASSERT_NE(state.positions[kGold].realized_pnl(), 0);
@@ -60,6 +74,8 @@ TEST_F(SnapshotTest, ARealEngineStateRoundTripsExactly) {
   absl::StatusOr<EngineState> read = read_snapshot(path, live.instruments());
   ASSERT_TRUE(read.ok()) << read.status();
   expect_same_orders_and_positions(state, *read);
+  EXPECT_EQ(read->owned_deals, state.owned_deals);
+  EXPECT_EQ(read->owned_deals_complete_since_epoch_ms, 1'764'999'000'000);
   // The marks travel too: unrealized P&L is the same.
   for (std::size_t i = 0; i < state.positions.size(); ++i) {
     EXPECT_EQ(state.positions[i].unrealized_pnl(live.instruments()[i]),
@@ -75,8 +91,9 @@ TEST_F(SnapshotTest, ARealEngineStateRoundTripsExactly) {
   ASSERT_EQ(decoded->info.instruments.size(), 2u);
   EXPECT_EQ(decoded->info.instruments[1].name(), "EURUSD");
   EXPECT_EQ(decoded->info.instruments[1].price_decimals, 5);
-  // Fixed-size records: header 72 + 2 * (80 + 64 + 16) + 152 per order + CRC 4.
-  EXPECT_EQ(decoded->info.file_size, 72 + 2 * 160 + 152 * state.orders.size() + 4);
+  // Fixed-size records: header 72 + 2 * (80 + 64 + 16) + 152 per order + owned deals 16 + 64
+  // each + CRC 4.
+  EXPECT_EQ(decoded->info.file_size, 72 + 2 * 160 + 152 * state.orders.size() + 16 + 2 * 64 + 4);
 
   // A restored engine captures exactly what it was given.
   FreshEngine fresh;
@@ -111,6 +128,33 @@ TEST_F(SnapshotTest, EveryFileAndDirectoryInTheDataDirectoryIsOwnerAndGroupOnly)
   EXPECT_GE(files, 2);  // the snapshot and at least one journal segment
 }
 
+// A version 1 snapshot (before owned deals) is still read: the same state, with no owned deals,
+// the list complete only from the snapshot's own time on.
+TEST_F(SnapshotTest, AVersion1SnapshotIsReadWithItsOwnedDealsCompleteFromItsTime) {
+  DiskJournaledEngine live(data());
+  live.drive(12);
+  const EngineState state = live.engine().capture_state();
+  ASSERT_TRUE(state.owned_deals.empty());
+  ASSERT_TRUE(write_snapshot(data(), state, live.instruments()).ok());
+  const std::filesystem::path path = snapshot_path(data(), state.journal_sequence);
+  std::string bytes = read_file(path);
+  // Version 1 = version 2 without the 16-byte owned-deals header (count 0) before the CRC.
+  bytes.erase(bytes.size() - 4 - 16, 16);
+  const uint32_t version = 1;
+  std::memcpy(bytes.data() + 8, &version, 4);
+  const uint32_t crc = crc32c(bytes.data(), bytes.size() - 4);
+  std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
+  std::filesystem::remove(path);
+  write_bytes(path, 0, bytes);
+  absl::StatusOr<DecodedSnapshot> decoded = decode_snapshot_file(path);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->info.format_version, 1u);
+  expect_same_orders_and_positions(state, decoded->state);
+  EXPECT_TRUE(decoded->state.owned_deals.empty());
+  EXPECT_EQ(decoded->state.owned_deals_complete_since_epoch_ms,
+            decoded->info.written_unix_ns / 1'000'000);
+}
+
 TEST_F(SnapshotTest, TheDigestSeesEveryFieldThatMattersAndIgnoresQuoteMarks) {
   DiskJournaledEngine live(data());
   live.drive(12);
@@ -128,6 +172,7 @@ TEST_F(SnapshotTest, TheDigestSeesEveryFieldThatMattersAndIgnoresQuoteMarks) {
   differs("kill switch", [](EngineState& s) { s.kill_switch = !s.kill_switch; });
   differs("trading state", [](EngineState& s) { s.trading_state = TradingState::kHalted; });
   differs("an order's state", [](EngineState& s) { s.orders[3].state = OrderState::kCanceled; });
+  differs("an owned deal", [](EngineState& s) { s.owned_deals.push_back(OwnedDeal{}); });
   differs("an order's fill value", [](EngineState& s) { s.orders[0].filled_value += 1; });
   differs("an order's wanted cancel", [](EngineState& s) { s.orders[3].cancel_wanted = true; });
   differs("an order's venue id kind",
@@ -220,9 +265,9 @@ INSTANTIATE_TEST_SUITE_P(
                [](const std::filesystem::path& path, const std::vector<InstrumentSpec>&) {
                  write_bytes(path, 0, "NOTASNAP");
                }},
-        Damage{"another_format_version", "format version 2, this build reads version 1",
+        Damage{"another_format_version", "format version 3, this build reads versions 1 to 2",
                [](const std::filesystem::path& path, const std::vector<InstrumentSpec>&) {
-                 const uint32_t version = 2;
+                 const uint32_t version = 3;
                  write_bytes(path, 8, std::string(reinterpret_cast<const char*>(&version), 4));
                  fix_crc(path);
                }},
