@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -610,8 +611,12 @@ bool CapitalVenue::shape_pending(const Tracked& unknown) const {
 void CapitalVenue::poller_loop() {
   while (running_.load(std::memory_order_acquire)) {
     {
+      // The next pass at the poll interval, or sooner when an Unknown order's absence window
+      // ends before it: a restart's reconciliation then ends when the window does, not up to a
+      // poll interval later.
+      const int64_t wait_ns = std::min(options_.poll_interval_ns, until_next_absence_ns());
       std::unique_lock lock(poll_mutex_);
-      poll_wake_.wait_for(lock, std::chrono::nanoseconds(options_.poll_interval_ns), [this] {
+      poll_wake_.wait_for(lock, std::chrono::nanoseconds(wait_ns), [this] {
         return poll_due_ || !running_.load(std::memory_order_acquire);
       });
       poll_due_ = false;
@@ -640,6 +645,19 @@ void CapitalVenue::poller_loop() {
       if (!(startup && finish_startup_if_settled())) report_snapshot(/*deciding=*/false);
     }
   }
+}
+
+int64_t CapitalVenue::until_next_absence_ns() const {
+  const int64_t now_ms = wall_epoch_ms();
+  int64_t soonest_ms = std::numeric_limits<int64_t>::max();
+  std::lock_guard lock(mutex_);
+  for (const auto& [order_id, t] : tracked_) {
+    if (t.phase != Phase::kUnknown) continue;
+    const int64_t due_ms = t.unknown_epoch_ms + options_.unknown_absence_after_ms;
+    if (due_ms > now_ms) soonest_ms = std::min(soonest_ms, due_ms - now_ms);
+  }
+  if (soonest_ms == std::numeric_limits<int64_t>::max()) return options_.poll_interval_ns;
+  return (soonest_ms + 1) * 1'000'000;  // just past the boundary (the check is >=)
 }
 
 void CapitalVenue::track_recovered(const VenueRequest& request) {

@@ -248,6 +248,7 @@ class CapitalVenue final : public Agent {
   void worker_loop(Worker& worker);
   void post_finding(const VenueEvent& event);  // poller → the order's worker
   void poller_loop();
+  int64_t until_next_absence_ns() const;  // poller: until an Unknown order's window ends
   void place(const VenueRequest& request);
   void cancel(const VenueRequest& request);
   void track_recovered(const VenueRequest& request);

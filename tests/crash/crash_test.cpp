@@ -614,8 +614,9 @@ class CrashTest : public ::testing::Test {
   // After a restart is trading: its start-up reconciliation left nothing in doubt and the books
   // equal to the broker's (the engine's own line, checked against the journal at the end).
   void check_reconciled(const ChildProgram& child);
-  // A trade on the account outside the engine: a market deal or a working order far from the
-  // market on the manual epic (one the engine's strategies and load do not trade).
+  // A trade on the account outside the engine, made while it is down after a SIGKILL: a market
+  // deal or a working order far from the market on the manual epic (one the engine's strategies
+  // and load do not trade).
   void trade_by_hand(bool working_order);
 
   void print_progress(const char* what, double seconds_alive, const Replay& replay) {
@@ -741,7 +742,6 @@ void CrashTest::run_scenario(int kills, bool manual_trades) {
     }
     check_reconciled(*child);
     const double delay = kill_after(random_);
-    if (manual_trades) trade_by_hand(/*working_order=*/iteration_ == 2);
     const auto trading_since = Clock::now();
     while (Clock::now() - trading_since < std::chrono::duration<double>(delay)) {
       ASSERT_TRUE(child->poll()) << "quanttrading run exited by itself: "
@@ -756,6 +756,9 @@ void CrashTest::run_scenario(int kills, bool manual_trades) {
     previous = inspect("after SIGKILL", /*expect_clean=*/false);
     ASSERT_TRUE(previous.has_value());
     print_progress("SIGKILL", delay, *previous);
+    // While the engine is down — as a person would, seeing it gone — and without competing with
+    // it for the account's request budget.
+    if (manual_trades) trade_by_hand(/*working_order=*/iteration_ == 2);
     // Failures so far are recorded with the seed and iteration; the test goes on to find more.
   }
 
