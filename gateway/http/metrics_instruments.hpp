@@ -18,7 +18,10 @@
 //    report as 0, larger ones as 2^32. _sum and _count cover the whole life of the process.
 //    The first observation of a new slice clears it (kBucketCount relaxed stores, once per slice
 //    and child); observations racing that clear may be missing from the quantiles, never from
-//    _sum and _count. Memory: about 8 KiB per slice and child (40 KiB with the default 5).
+//    _sum and _count. A slice counts up to 2^32-1 observations per bucket. Memory: about 8 KiB
+//    per slice and child (40 KiB with the default 5). The slices are shared by all threads, not
+//    sharded: two threads observing without pause contend on the hot buckets' lines (see
+//    bench/metrics_bench.cpp), far above any HTTP request rate.
 #pragma once
 
 #include <array>

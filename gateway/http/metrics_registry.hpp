@@ -90,6 +90,11 @@ class SampleWriter {
   // then the +Inf bucket) and the sum of the observations.
   void histogram(std::span<const std::string_view> label_values,
                  std::span<const uint64_t> bucket_counts, double sum);
+  void histogram(std::initializer_list<std::string_view> label_values,
+                 std::span<const uint64_t> bucket_counts, double sum) {
+    histogram(std::span<const std::string_view>(label_values.begin(), label_values.size()),
+              bucket_counts, sum);
+  }
 
  private:
   friend class detail::FamilyCore;

@@ -165,8 +165,7 @@ TEST(MetricsExposition, PromtoolAcceptsAFullExpositionWithoutLintFindings) {
                                  MetricType::kHistogram,
                                  [](SampleWriter& out) {
                                    const uint64_t counts[] = {3, 1, 0};
-                                   out.histogram(std::vector<std::string_view>{"risk"}, counts,
-                                                 2.5e-6);
+                                   out.histogram({"risk"}, counts, 2.5e-6);
                                  },
                                  {1e-6, 1e-5})
                   .ok());

@@ -228,13 +228,13 @@ TEST(MetricsCollector, WritesTheValuesItReadsAtScrapeTime) {
 TEST(MetricsCollector, WritesHistograms) {
   Registry registry;
   ASSERT_TRUE(registry
-                  .add_collector(
-                      {"quanttrading_stage_seconds", "Stage.", {"stage"}}, MetricType::kHistogram,
-                      [](SampleWriter& out) {
-                        const uint64_t counts[] = {4, 0, 1};
-                        out.histogram(std::vector<std::string_view>{"risk"}, counts, 0.0123);
-                      },
-                      {0.000001, 0.00001})
+                  .add_collector({"quanttrading_stage_seconds", "Stage.", {"stage"}},
+                                 MetricType::kHistogram,
+                                 [](SampleWriter& out) {
+                                   const uint64_t counts[] = {4, 0, 1};
+                                   out.histogram({"risk"}, counts, 0.0123);
+                                 },
+                                 {0.000001, 0.00001})
                   .ok());
   EXPECT_TRUE(contains(render(registry),
                        "quanttrading_stage_seconds_bucket{stage=\"risk\",le=\"1e-06\"} 4\n"
@@ -252,7 +252,7 @@ TEST(MetricsCollector, SamplesThatDoNotFitTheFamilyAreDroppedAndCounted) {
                                  [](SampleWriter& out) {
                                    out.sample({"x", "y"}, 1);  // two values for one label
                                    const uint64_t counts[] = {1};
-                                   out.histogram(std::vector<std::string_view>{"x"}, counts, 1);
+                                   out.histogram({"x"}, counts, 1);
                                    out.sample({"ok"}, 2);
                                  })
                   .ok());
