@@ -54,7 +54,9 @@ std::string to_hex(const Digest& digest) {
   return out;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t';
+}
 
 // The token of "Bearer <token>" (scheme case-insensitive, RFC 7235); empty when the header is
 // not of that form.
@@ -105,8 +107,8 @@ absl::StatusOr<ApiKeys> ApiKeys::create(const std::vector<ApiKeyEntry>& entries)
           fmt::format("api key '{}': the name is used twice", entry.name));
     }
     if (entry.role == Role::kPublic) {
-      return absl::InvalidArgumentError(fmt::format(
-          "api key '{}': role must be read, trade or admin", entry.name));
+      return absl::InvalidArgumentError(
+          fmt::format("api key '{}': role must be read, trade or admin", entry.name));
     }
     const std::optional<Digest> digest = parse_digest(entry.sha256_hex);
     if (!digest) {
@@ -116,8 +118,8 @@ absl::StatusOr<ApiKeys> ApiKeys::create(const std::vector<ApiKeyEntry>& entries)
     }
     for (const Stored& other : stored) {
       if (other.digest == *digest) {
-        return absl::InvalidArgumentError(fmt::format(
-            "api keys '{}' and '{}' have the same sha256", other.name, entry.name));
+        return absl::InvalidArgumentError(
+            fmt::format("api keys '{}' and '{}' have the same sha256", other.name, entry.name));
       }
     }
     stored.push_back(Stored{entry.name, entry.role, *digest});
@@ -156,7 +158,8 @@ absl::StatusOr<GeneratedApiKey> generate_api_key() {
   if (RAND_bytes(random, sizeof random) != 1) {
     return absl::InternalError("OpenSSL RAND_bytes failed: no key generated");
   }
-  std::string text = base64_encode(std::string_view(reinterpret_cast<char*>(random), sizeof random));
+  std::string text =
+      base64_encode(std::string_view(reinterpret_cast<char*>(random), sizeof random));
   OPENSSL_cleanse(random, sizeof random);
   // base64url (RFC 4648 section 5) without padding: safe in a header, a shell and a TOML string.
   std::replace(text.begin(), text.end(), '+', '-');
@@ -168,6 +171,8 @@ absl::StatusOr<GeneratedApiKey> generate_api_key() {
   return generated;
 }
 
-std::string sha256_hex(std::string_view text) { return to_hex(sha256(text)); }
+std::string sha256_hex(std::string_view text) {
+  return to_hex(sha256(text));
+}
 
 }  // namespace qt::http

@@ -110,8 +110,8 @@ absl::StatusOr<TrustedProxies> TrustedProxies::parse(const std::vector<std::stri
     const std::size_t slash = entry.find('/');
     const std::optional<ip::address> address = parse_plain(entry.substr(0, slash));
     if (!address) {
-      return absl::InvalidArgumentError(fmt::format(
-          "trusted_proxies: '{}' is not an IPv4/IPv6 address or CIDR network", raw));
+      return absl::InvalidArgumentError(
+          fmt::format("trusted_proxies: '{}' is not an IPv4/IPv6 address or CIDR network", raw));
     }
     const unsigned max_prefix = address->is_v4() ? 32 : 128;
     unsigned prefix = max_prefix;

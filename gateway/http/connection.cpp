@@ -35,10 +35,13 @@ constexpr std::size_t kFirstReadBytes = 1024;
 // A connection being closed is drained for at most this long and this many bytes, so that the
 // client reads our last response instead of a reset caused by its unread bytes.
 constexpr std::chrono::milliseconds kLingerTime{2000};
+constexpr std::chrono::milliseconds kLingerTimeWhenStopping{100};
 constexpr std::size_t kLingerBytes = 1 << 20;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-std::string_view sv(beast::string_view text) { return {text.data(), text.size()}; }
+std::string_view sv(beast::string_view text) {
+  return {text.data(), text.size()};
+}
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -152,10 +155,10 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   }
 
   void post_response(uint64_t exchange, Response response) override {
-    asio::post(executor_, [self = shared_from_this(), exchange,
-                           response = std::move(response)]() mutable {
-      self->on_response(exchange, std::move(response));
-    });
+    asio::post(executor_,
+               [self = shared_from_this(), exchange, response = std::move(response)]() mutable {
+                 self->on_response(exchange, std::move(response));
+               });
   }
 
   void post_admission(uint64_t exchange, AdmissionResult result) override {
@@ -167,7 +170,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
 
   void begin_shutdown() override {
     shutting_down_ = true;
-    if (phase_ == Phase::kIdle) close_now();
+    if (phase_ == Phase::kIdle || phase_ == Phase::kClosing) close_now();
   }
 
   void force_close() override { close_now(); }
@@ -189,13 +192,13 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void arm(Clock::time_point deadline) {
     timed_out_ = false;
     deadline_.expires_at(deadline);
-    deadline_.async_wait([self = shared_from_this(), generation = ++timer_generation_](
-                             const beast::error_code& ec) {
-      if (ec || generation != self->timer_generation_ || self->phase_ == Phase::kClosed) return;
-      self->timed_out_ = true;
-      beast::error_code ignored;
-      self->socket_.cancel(ignored);
-    });
+    deadline_.async_wait(
+        [self = shared_from_this(), generation = ++timer_generation_](const beast::error_code& ec) {
+          if (ec || generation != self->timer_generation_ || self->phase_ == Phase::kClosed) return;
+          self->timed_out_ = true;
+          beast::error_code ignored;
+          self->socket_.cancel(ignored);
+        });
   }
 
   void disarm() {
@@ -326,8 +329,8 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
     }
     // Beast's own description of what is malformed ("bad method", "bad field"...): fixed
     // texts, never the request's bytes.
-    respond_error(400, "malformed_request", fmt::format("malformed request: {}", ec.message()),
-                  {}, true);
+    respond_error(400, "malformed_request", fmt::format("malformed request: {}", ec.message()), {},
+                  true);
   }
 
   // --- dispatch -------------------------------------------------------------------------------
@@ -352,8 +355,8 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
       return;
     }
     if (match.outcome == RouteMatch::Outcome::kMethodNotAllowed) {
-      respond_error(405, "method_not_allowed",
-                    fmt::format("this path accepts {}", match.allow), {{"Allow", match.allow}});
+      respond_error(405, "method_not_allowed", fmt::format("this path accepts {}", match.allow),
+                    {{"Allow", match.allow}});
       return;
     }
     route_ = match.route;
@@ -375,8 +378,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
         if (forbidden) {
           respond_error(403, "forbidden", message);
         } else {
-          respond_error(401, "unauthorized", message,
-                        {{"WWW-Authenticate", "Bearer"}});
+          respond_error(401, "unauthorized", message, {{"WWW-Authenticate", "Bearer"}});
         }
         return;
       }
@@ -428,7 +430,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
     phase_ = Phase::kHandling;
     Responder responder(handle(++exchange_));
     try {
-      core_.router.handler(*route_)(request_, std::move(responder));
+      core_.router.handler (*route_)(request_, std::move(responder));
     } catch (const std::exception& e) {  // the Responder, destroyed unanswered, answers 500
       spdlog::error("http: the handler of {} threw: {}", route_->label, e.what());
     }
@@ -558,8 +560,8 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
     record.duration = Clock::now() - started_;
     record.client_address = request_.client_address().empty() ? std::string_view(peer_text_)
                                                               : request_.client_address();
-    record.principal = request_.principal() ? std::string_view(request_.principal()->name)
-                                            : std::string_view();
+    record.principal =
+        request_.principal() ? std::string_view(request_.principal()->name) : std::string_view();
     record.request_body_bytes = request_body_bytes_;
     record.response_body_bytes = response_body_bytes_;
     record.connection_id = id_;
@@ -579,7 +581,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
     phase_ = Phase::kClosing;
     beast::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
-    arm(Clock::now() + kLingerTime);
+    arm(Clock::now() + (shutting_down_ ? kLingerTimeWhenStopping : kLingerTime));
     linger();
   }
 

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 
-
 namespace qt::http {
 
 namespace dom = simdjson::dom;
@@ -26,7 +25,9 @@ struct JsonBody::Impl {
 namespace {
 
 // Field names come from the handler's code, but are cut anyway so a message stays short.
-std::string shown(std::string_view field) { return std::string(field.substr(0, 64)); }
+std::string shown(std::string_view field) {
+  return std::string(field.substr(0, 64));
+}
 
 }  // namespace
 

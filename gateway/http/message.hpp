@@ -20,7 +20,7 @@
 namespace qt::http {
 
 enum class Method : uint8_t { kGet, kHead, kPost, kPut, kDelete, kPatch, kOptions, kOther };
-std::string_view to_string(Method method);  // "GET", ...; "OTHER" for kOther
+std::string_view to_string(Method method);   // "GET", ...; "OTHER" for kOther
 Method parse_method(std::string_view text);  // kOther for anything not listed
 
 struct Header {
@@ -35,10 +35,10 @@ class Request {
  public:
   Method method() const { return method_; }
   std::string_view method_text() const { return view(method_text_); }  // as received
-  unsigned version() const { return version_; }  // 10 or 11
-  std::string_view target() const { return view(target_); }  // as received: path?query
-  std::string_view path() const { return view(path_); }      // undecoded
-  std::string_view query_string() const { return view(query_); }  // without '?'; may be empty
+  unsigned version() const { return version_; }                        // 10 or 11
+  std::string_view target() const { return view(target_); }            // as received: path?query
+  std::string_view path() const { return view(path_); }                // undecoded
+  std::string_view query_string() const { return view(query_); }       // without '?'; may be empty
 
   // The first `name=value` of the query string, percent-decoded ('+' is a space); "" for
   // `name` or `name=`; nullopt when absent.
@@ -80,7 +80,9 @@ class Request {
     Span name;
     Span value;
   };
-  std::string_view view(Span span) const { return std::string_view(text_).substr(span.offset, span.size); }
+  std::string_view view(Span span) const {
+    return std::string_view(text_).substr(span.offset, span.size);
+  }
 
   Method method_ = Method::kGet;
   unsigned version_ = 11;

@@ -111,7 +111,8 @@ absl::Status Router::add_entry(Method method, std::string_view pattern, RouteOpt
     Segment segment;
     if (part.front() == '{') {
       const std::string_view name = part.substr(1, part.size() - 2);
-      if (part.size() < 3 || part.back() != '}' || !std::all_of(name.begin(), name.end(), is_name_char)) {
+      if (part.size() < 3 || part.back() != '}' ||
+          !std::all_of(name.begin(), name.end(), is_name_char)) {
         return invalid("a parameter is written {name}, name of letters, digits and '_'");
       }
       if (!names.insert(name).second) return invalid("a parameter name is used twice");
@@ -153,7 +154,7 @@ RouteMatch Router::match(Method method, std::string_view path, Request* request)
   for (const auto& entry : entries_) {
     if (!path_matches(entry->segments, path)) continue;
     path_known = true;
-    const Entry** slot = entry->method == method                                ? &best
+    const Entry** slot = entry->method == method                                    ? &best
                          : method == Method::kHead && entry->method == Method::kGet ? &best_get
                                                                                     : nullptr;
     if (slot && (*slot == nullptr || more_specific(entry->segments, (*slot)->segments))) {

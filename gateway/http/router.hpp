@@ -36,6 +36,25 @@ struct RouteOptions {
   std::string rate_limit_scope;
   // The request must say Content-Type: application/json, else 415 (checked before the handler).
   bool json_body = false;
+
+  // Chainable, as GCC 12 warns about designated initializers that leave fields out:
+  //   RouteOptions().with_role(Role::kTrade).with_rate_limit_scope("trade").with_json_body()
+  RouteOptions& with_role(Role role) {
+    min_role = role;
+    return *this;
+  }
+  RouteOptions& with_label(std::string text) {
+    label = std::move(text);
+    return *this;
+  }
+  RouteOptions& with_rate_limit_scope(std::string scope) {
+    rate_limit_scope = std::move(scope);
+    return *this;
+  }
+  RouteOptions& with_json_body() {
+    json_body = true;
+    return *this;
+  }
 };
 
 struct RouteInfo {
@@ -73,8 +92,7 @@ class Router {
   // '{', '}', '?', '#', '%'; or `{name}` with name [A-Za-z0-9_]+, each name once), or for
   // Method::kOther; AlreadyExists when the method has a route of the same shape (equal up to
   // parameter names).
-  absl::Status add(Method method, std::string_view pattern, RouteOptions options,
-                   Handler handler);
+  absl::Status add(Method method, std::string_view pattern, RouteOptions options, Handler handler);
   // A GET route that answers a WebSocket upgrade (426 to a plain GET).
   absl::Status add_websocket(std::string_view pattern, RouteOptions options,
                              WebSocketHandler handler);

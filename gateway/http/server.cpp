@@ -41,7 +41,8 @@ absl::StatusOr<ListenAddress> parse_listen_address(std::string_view text) {
     port_text = text.substr(colon + 1);
   }
   unsigned port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
       port > 65535) {
     return invalid();
@@ -168,7 +169,9 @@ void for_each_connection(detail::ServerCore& core, Action action) {
 HttpServer::HttpServer(HttpServerOptions options, Router router)
     : core_(std::make_shared<detail::ServerCore>(std::move(options), std::move(router))) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 absl::Status HttpServer::start() {
   if (started_) return absl::FailedPreconditionError("http server already started");
@@ -215,7 +218,9 @@ absl::Status HttpServer::start() {
   return absl::OkStatus();
 }
 
-uint16_t HttpServer::port() const { return port_; }
+uint16_t HttpServer::port() const {
+  return port_;
+}
 
 void HttpServer::stop() {
   if (!started_ || stopped_) {

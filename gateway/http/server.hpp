@@ -38,8 +38,8 @@
 namespace qt::http {
 
 struct WebSocketOptions {
-  std::size_t max_queued_frames = 1024;         // per client; beyond: closed "slow consumer"
-  std::size_t max_message_bytes = 64 * 1024;    // from the client
+  std::size_t max_queued_frames = 1024;            // per client; beyond: closed "slow consumer"
+  std::size_t max_message_bytes = 64 * 1024;       // from the client
   std::chrono::milliseconds idle_timeout{60'000};  // pinged at half; closed without an answer
   std::chrono::milliseconds close_timeout{5'000};  // for the close handshake, then cut
 };
@@ -68,7 +68,7 @@ struct HttpServerOptions {
   std::string listen = "127.0.0.1:8080";  // "host:port" or "[v6]:port"; port 0: ephemeral
   unsigned threads = 1;
   std::size_t max_body_bytes = 64 * 1024;
-  std::size_t max_header_bytes = 16 * 1024;  // request line and headers
+  std::size_t max_header_bytes = 16 * 1024;          // request line and headers
   std::chrono::milliseconds header_timeout{10'000};  // first byte → end of header
   std::chrono::milliseconds body_timeout{10'000};    // end of header → end of body
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive, between requests
@@ -96,11 +96,11 @@ absl::StatusOr<ListenAddress> parse_listen_address(std::string_view text);
 
 // Monotonic counters and gauges, readable from any thread (relaxed atomics underneath).
 struct HttpServerStats {
-  uint64_t connections_open = 0;      // gauge: HTTP + WebSocket
-  uint64_t connections_accepted = 0;  // counter, including rejected ones
-  uint64_t connections_rejected = 0;  // counter: over max_connections (503)
-  uint64_t requests = 0;              // counter: responses the server finished
-  uint64_t header_timeouts = 0;       // counter: 408 (slow or stalled header)
+  uint64_t connections_open = 0;                // gauge: HTTP + WebSocket
+  uint64_t connections_accepted = 0;            // counter, including rejected ones
+  uint64_t connections_rejected = 0;            // counter: over max_connections (503)
+  uint64_t requests = 0;                        // counter: responses the server finished
+  uint64_t header_timeouts = 0;                 // counter: 408 (slow or stalled header)
   uint64_t websocket_sessions_open = 0;         // gauge
   uint64_t websocket_slow_consumer_closes = 0;  // counter
 };

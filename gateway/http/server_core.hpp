@@ -10,7 +10,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,6 +18,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -47,8 +47,8 @@ struct ServerCore : std::enable_shared_from_this<ServerCore> {
 
   // Declared first: destroyed last, after everything that may refer to them.
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts;
-  std::vector<std::optional<
-      boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>>
+  std::vector<
+      std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>>
       work;
   std::vector<Registry> registries;  // one per context
 
@@ -84,8 +84,7 @@ void start_http_connection(ServerCore& core, std::size_t context,
 // Takes over an HTTP connection whose upgrade request was accepted (route, key, admission):
 // runs the WebSocket handshake, then the session. Keeps the connection's slot in
 // connections_open. On the context's thread.
-void start_websocket_channel(ServerCore& core, std::size_t context,
-                             boost::beast::tcp_stream stream,
+void start_websocket_channel(ServerCore& core, std::size_t context, boost::beast::tcp_stream stream,
                              boost::beast::http::request<boost::beast::http::empty_body> upgrade,
                              Request request, const WebSocketHandler& handler);
 

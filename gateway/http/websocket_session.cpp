@@ -32,8 +32,7 @@ constexpr std::size_t kMaxCloseReason = 123;  // RFC 6455 section 5.5: 125-byte 
 class WebSocketChannel final : public std::enable_shared_from_this<WebSocketChannel>,
                                public Closable {
  public:
-  WebSocketChannel(ServerCore& core, std::size_t context, beast::tcp_stream stream,
-                   Request request)
+  WebSocketChannel(ServerCore& core, std::size_t context, beast::tcp_stream stream, Request request)
       : core_(core),
         context_(context),
         executor_(core.contexts[context]->get_executor()),
@@ -120,8 +119,9 @@ class WebSocketChannel final : public std::enable_shared_from_this<WebSocketChan
   }
 
   void read() {
-    ws_.async_read(inbound_, [self = shared_from_this()](const beast::error_code& ec,
-                                                         std::size_t) { self->on_read(ec); });
+    ws_.async_read(inbound_, [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
+      self->on_read(ec);
+    });
   }
 
   void on_read(const beast::error_code& ec) {
@@ -259,8 +259,8 @@ class WebSocketChannel final : public std::enable_shared_from_this<WebSocketChan
 };
 
 void start_websocket_channel(ServerCore& core, std::size_t context, beast::tcp_stream stream,
-                             beast::http::request<beast::http::empty_body> upgrade,
-                             Request request, const WebSocketHandler& handler) {
+                             beast::http::request<beast::http::empty_body> upgrade, Request request,
+                             const WebSocketHandler& handler) {
   std::make_shared<WebSocketChannel>(core, context, std::move(stream), std::move(request))
       ->start(std::move(upgrade), handler);
 }
@@ -275,9 +275,13 @@ void WebSocketSession::close(std::string_view reason) const {
   if (channel_) channel_->close(std::string(reason));
 }
 
-bool WebSocketSession::is_open() const { return channel_ && channel_->is_open(); }
+bool WebSocketSession::is_open() const {
+  return channel_ && channel_->is_open();
+}
 
-uint64_t WebSocketSession::id() const { return channel_ ? channel_->id() : 0; }
+uint64_t WebSocketSession::id() const {
+  return channel_ ? channel_->id() : 0;
+}
 
 std::string_view WebSocketSession::client_address() const {
   return channel_ ? channel_->request().client_address() : std::string_view();
