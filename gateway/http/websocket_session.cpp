@@ -85,6 +85,7 @@ class WebSocketChannel final : public std::enable_shared_from_this<WebSocketChan
   }
 
   bool is_open() const { return open_.load(std::memory_order_acquire); }
+  std::size_t queued_frames() const { return queued_.load(std::memory_order_acquire); }
   uint64_t id() const { return id_; }
   const Request& request() const { return request_; }
 
@@ -277,6 +278,10 @@ void WebSocketSession::close(std::string_view reason) const {
 
 bool WebSocketSession::is_open() const {
   return channel_ && channel_->is_open();
+}
+
+std::size_t WebSocketSession::queued_frames() const {
+  return channel_ ? channel_->queued_frames() : 0;
 }
 
 uint64_t WebSocketSession::id() const {

@@ -39,6 +39,8 @@ class WebSocketSession {
   // Starts the close handshake with code 1000 and `reason` (at most 123 bytes are sent).
   void close(std::string_view reason = {}) const;
   bool is_open() const;
+  // Frames accepted by send() and not yet written (at most max_queued_frames).
+  std::size_t queued_frames() const;
 
   uint64_t id() const;  // unique within the server
   std::string_view client_address() const;
