@@ -67,6 +67,7 @@ class WebSocketChannel final : public std::enable_shared_from_this<WebSocketChan
     if (queued_.fetch_add(1, std::memory_order_acq_rel) >=
         core_.options.websocket.max_queued_frames) {
       queued_.fetch_sub(1, std::memory_order_acq_rel);
+      open_.store(false, std::memory_order_release);  // refused from now on, on every thread
       asio::post(executor_, [self = shared_from_this()] { self->close_slow_consumer(); });
       return false;
     }
@@ -184,10 +185,10 @@ class WebSocketChannel final : public std::enable_shared_from_this<WebSocketChan
 
   void close_slow_consumer() {
     if (phase_ != Phase::kOpen) return;
-    core_.websocket_slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("http: WebSocket {} from {} closed: slow consumer ({} frames queued)", id_,
                  request_.client_address(), core_.options.websocket.max_queued_frames);
     begin_close(websocket::close_code::policy_error, "slow consumer");
+    core_.websocket_slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
   }
 
   // Sends a close frame (after the write in flight, if any), drops the frames not yet

@@ -466,6 +466,31 @@ TEST(HttpServer, ASlowlorisIsCutOffAndOtherClientsAreUnaffected) {
   EXPECT_LT(slowest, 250ms);
 }
 
+TEST(HttpServer, AnIncompleteBodyIsAnswered408AndClosed) {
+  HttpServerOptions options = test_options();
+  options.body_timeout = 300ms;
+  auto server = start_server(options);
+  TestClient client(server->port());
+  ASSERT_TRUE(
+      client.send("POST /body HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                  "Content-Length: 10\r\n\r\n{\"a\""));  // 4 of the 10 bytes, then nothing
+  const std::optional<TestResponse> response = client.read_response(3000ms);
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 408);
+  EXPECT_NE(response->body.find("body did not arrive in time"), std::string::npos);
+  EXPECT_TRUE(client.closed_by_server());
+}
+
+TEST(HttpServer, AClientThatLeavesBeforeItsAnswerDoesNotDisturbTheServer) {
+  auto server = start_server();
+  for (int i = 0; i < 20; ++i) {
+    TestClient client(server->port());
+    ASSERT_TRUE(client.send(get_request("/slow/20")));
+  }  // each closes before its answer is written
+  EXPECT_TRUE(eventually([&] { return server->stats().connections_open == 0; }));
+  EXPECT_EQ(round_trip(server->port(), get_request("/health")).status, 200);
+}
+
 TEST(HttpServer, AnIdleKeepAliveConnectionIsClosedQuietly) {
   HttpServerOptions options = test_options();
   options.idle_timeout = 300ms;
@@ -760,7 +785,7 @@ TEST(HttpServer, StopIsBoundedByTheGraceWhenAnAnswerNeverComes) {
   options.shutdown_grace = 200ms;
   auto server = start_server(options);
   TestClient busy(server->port());
-  ASSERT_TRUE(busy.send(get_request("/slow/3000")));
+  ASSERT_TRUE(busy.send(get_request("/slow/1500")));
   std::this_thread::sleep_for(50ms);
   const auto started = Clock::now();
   server->stop();
