@@ -4,7 +4,7 @@
 // A Request belongs to its connection and stays valid and unchanged until the request's
 // Responder has answered or been destroyed; a handler that answers later, from another thread,
 // may read it until then (read only). Its text lives in buffers the connection reuses from one
-// request to the next, so reading a request allocates nothing beyond what its accessors return.
+// request to the next; only query_param() and joined_header() allocate (their results).
 // A Response is a plain value, built on any thread and moved into Responder::send().
 #pragma once
 
