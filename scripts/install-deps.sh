@@ -40,6 +40,7 @@ PACKAGES=(
   libgmock-dev
   libbenchmark-dev
   libsqlite3-dev             # bench/journal_bench: SQLite (the seed's storage) as the baseline
+  wrk                        # HTTP load generator: bench/http_health_server and the API benches
   python3                    # test scripts (JSON log validation)
   # --- real servers / peers for integration tests: added by later issues ------------------
   awscli                     # backup/restore to S3 (tests drive it against s3rver)
