@@ -299,6 +299,14 @@ void RateLimiter::check(std::string_view client, const RouteLimits& route,
   const RateLimitRequest request{options_.strategy, subject,
                                  std::span<const RateLimitWindow>(windows.data(), limits.size()),
                                  now};
+  if (std::optional<absl::StatusOr<RateLimitOutcome>> outcome = storage_.evaluate_inline(request)) {
+    if (!outcome->ok()) {
+      done(outcome->status());
+    } else {
+      done(decide(route, **outcome, now));
+    }
+    return;
+  }
   storage_.evaluate(request, [&route, now, done = std::move(done)](
                                  absl::StatusOr<RateLimitOutcome> outcome) mutable {
     if (!outcome.ok()) {

@@ -28,7 +28,8 @@
 //    end: memory holds only the hits of the last window.
 //
 // Threads: everything here may be used from any number of threads at once; a RouteLimits is
-// immutable. check() allocates nothing of its own except the storage completion's closure.
+// immutable. check() on the memory storage allocates nothing of its own; on a storage that
+// completes later, one closure per request.
 #pragma once
 
 #include <chrono>
@@ -155,6 +156,12 @@ class RateLimitStorage {
   // or later on another thread. The views in `request` are valid during this call only.
   // Unavailable: the storage could not be reached; the hits may or may not have counted.
   virtual void evaluate(const RateLimitRequest& request, RateLimitStorageCompletion done) = 0;
+
+  // A storage that answers without I/O (memory) gives the outcome here, so that check() need not
+  // build a completion closure (an allocation); the others answer nullopt and get evaluate().
+  virtual std::optional<absl::StatusOr<RateLimitOutcome>> evaluate_inline(const RateLimitRequest&) {
+    return std::nullopt;
+  }
 };
 
 // ---- The limiter -------------------------------------------------------------------------------

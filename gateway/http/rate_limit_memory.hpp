@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 
 #include "gateway/http/rate_limit.hpp"
 
@@ -32,6 +33,10 @@ class MemoryRateLimitStorage final : public RateLimitStorage {
   // Calls `done` before returning.
   void evaluate(const RateLimitRequest& request, RateLimitStorageCompletion done) override;
   // The same, returned.
+  std::optional<absl::StatusOr<RateLimitOutcome>> evaluate_inline(
+      const RateLimitRequest& request) override {
+    return evaluate_now(request);
+  }
   absl::StatusOr<RateLimitOutcome> evaluate_now(const RateLimitRequest& request);
 
   // Removes every window that has expired at `now`; returns how many.
