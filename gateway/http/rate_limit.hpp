@@ -17,19 +17,22 @@
 //    names the route, so the default limits count each route separately, as flask-limiter's do.
 // Deliberately different:
 //  - Retry-After is rounded up to reach X-RateLimit-Reset; flask-limiter truncates, which can
-//    send a client back up to a second before its window reopens.
-//  - Refused, where limits accepts something surprising: "10 per 0 minutes" (a zero or one
-//    second window, depending on the limits version), the same limit twice on one route, more
+//    send a client back up to a second before its window reopens. flask-limiter sends it on
+//    every response; the issue asks for it on 429s, so the caller decides where it goes.
+//  - Refused, where limits accepts something surprising: "10 per 0 minutes" (a window of zero
+//    seconds or of one minute, depending on the limits version), the same limit twice, more
 //    than kMaxLimitsPerRoute limits, amounts above 10^9, windows above 100 years of 360 days
 //    (so that times stay exact in int64 µs and in Lua's doubles), an empty client key (which
 //    flask-limiter skips silently, leaving the request unlimited).
 //  - Moving-window times are stored non-decreasing (a hit whose clock reads earlier than the
 //    newest entry is stored at the newest entry's time), so that expired entries leave from one
 //    end: memory holds only the hits of the last window.
+//  - A storage error goes to the caller (fail-open or fail-closed is its policy), where
+//    flask-limiter would raise or fall back to its in-memory storage.
 //
 // Threads: everything here may be used from any number of threads at once; a RouteLimits is
-// immutable. check() on the memory storage allocates nothing of its own; on a storage that
-// completes later, one closure per request.
+// immutable. check() on the memory storage allocates nothing of its own (keys up to ~500 bytes
+// in all are built on the stack); on a storage that completes later, one closure per request.
 #pragma once
 
 #include <chrono>
