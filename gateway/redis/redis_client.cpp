@@ -407,8 +407,11 @@ struct RedisClient::Impl {
     backoff = options.reconnect_backoff_min;
     if (ever_connected) reconnects.add();
     connects.add();
-    if (failed_attempts > 0 || ever_connected) {
-      spdlog::info("redis {}: connected (after {} failed attempt(s))", name, failed_attempts);
+    if (ever_connected) {
+      spdlog::info("redis {}: reconnected ({} failed attempt(s) since the loss)", name,
+                   failed_attempts);
+    } else if (failed_attempts > 0) {
+      spdlog::info("redis {}: connected after {} failed attempt(s)", name, failed_attempts);
     } else {
       spdlog::info("redis {}: connected", name);
     }
