@@ -278,8 +278,11 @@ struct RedisClient::Impl {
       return absl::ResourceExhaustedError(
           fmt::format("{}: {} commands already unanswered", name, options.max_outstanding));
     }
-    if (!submissions.enqueue(Submission{std::move(command), std::move(done), deadline})) {
-      // The queue could not grow. enqueue() moves only on success, so nothing was lost.
+    Submission submission{std::move(command), std::move(done), deadline};
+    if (!submissions.enqueue(std::move(submission))) {
+      // The queue could not grow; enqueue() moves from its argument only on success.
+      command = std::move(submission.command);
+      done = std::move(submission.done);
       outstanding.fetch_sub(1, std::memory_order_relaxed);
       refused_full.fetch_add(1, std::memory_order_relaxed);
       return absl::ResourceExhaustedError(fmt::format("{}: out of memory queueing", name));
@@ -345,7 +348,8 @@ struct RedisClient::Impl {
     const uint64_t generation = ++link_generation;
     connect_timer.expires_after(options.connect_timeout);
     connect_timer.async_wait([this, generation](const boost::system::error_code& ec) {
-      if (ec || generation != link_generation) return;
+      // Connected: a timer that expired as the handshake completed, too late to be cancelled.
+      if (ec || generation != link_generation || state == LinkState::kConnected) return;
       fail_connection(fmt::format("no connection within {} ms", options.connect_timeout.count()));
     });
     resolver.async_resolve(
@@ -422,7 +426,9 @@ struct RedisClient::Impl {
   }
 
   void on_wake() {
-    wake_pending.store(false, std::memory_order_seq_cst);
+    // Acquire: the exchange reads the flag a submitter set after its enqueue, so that enqueue
+    // is visible to the drain below.
+    wake_pending.exchange(false, std::memory_order_acq_rel);
     drain_submissions();
   }
 

@@ -9,6 +9,12 @@
 #include "gateway/redis/redis_reply.hpp"
 
 namespace qt::redis {
+
+// gtest prints replies as redis-cli would.
+void PrintTo(const RedisReply& reply, std::ostream* out) {
+  *out << reply.debug_string();
+}
+
 namespace {
 
 using Type = RedisReply::Type;
