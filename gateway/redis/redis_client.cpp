@@ -566,17 +566,17 @@ struct RedisClient::Impl {
   // scheduled after the backoff.
   void fail_connection(std::string reason) {
     const bool was_connected = state == LinkState::kConnected;
+    (was_connected ? connection_losses : connect_failures).add();
+    // After the counter: a reader that sees `connected` false also sees it counted.
     connected.store(false, std::memory_order_release);
     ++link_generation;
     if (state != LinkState::kStopped) state = LinkState::kWaiting;
     close_link();
     const std::size_t failing = in_flight.size();
     if (was_connected) {
-      connection_losses.add();
       spdlog::warn("redis {}: connection lost ({}); failing {} command(s), reconnecting", name,
                    reason, failing);
     } else {
-      connect_failures.add();
       if (failed_attempts == 0) {
         spdlog::warn("redis {}: cannot connect ({}); retrying with backoff up to {} ms", name,
                      reason, options.reconnect_backoff_max.count());
