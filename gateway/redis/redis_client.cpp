@@ -262,8 +262,26 @@ struct RedisClient::Impl {
 
   // ---- any thread ----------------------------------------------------------------------------
 
-  // Accepts the command (moving `done` away) or refuses it (leaving `done` untouched).
+  // Accepts the command (moving `done` away) or refuses it (leaving `done` untouched). The
+  // refusals come first, so that failing fast costs no encoding.
+  absl::Status submit(std::span<const std::string_view> args, RedisCallback& done,
+                      Clock::time_point deadline) {
+    if (absl::Status admitted = reserve_place(); !admitted.ok()) return admitted;
+    absl::StatusOr<EncodedCommand> command = EncodedCommand::encode(args);
+    if (!command.ok()) {
+      outstanding.fetch_sub(1, std::memory_order_relaxed);
+      return command.status();
+    }
+    return hand_over(*command, done, deadline);
+  }
+
   absl::Status submit(EncodedCommand& command, RedisCallback& done, Clock::time_point deadline) {
+    if (absl::Status admitted = reserve_place(); !admitted.ok()) return admitted;
+    return hand_over(command, done, deadline);
+  }
+
+  // A place among max_outstanding, or the reason there is none.
+  absl::Status reserve_place() {
     if (stopping.load(std::memory_order_acquire)) {
       refused_disconnected.fetch_add(1, std::memory_order_relaxed);
       return absl::UnavailableError(fmt::format("{}: the client is stopping", name));
@@ -278,6 +296,11 @@ struct RedisClient::Impl {
       return absl::ResourceExhaustedError(
           fmt::format("{}: {} commands already unanswered", name, options.max_outstanding));
     }
+    return absl::OkStatus();
+  }
+
+  // With a place reserved: queues the command for the client's thread.
+  absl::Status hand_over(EncodedCommand& command, RedisCallback& done, Clock::time_point deadline) {
     Submission submission{std::move(command), std::move(done), deadline};
     if (!submissions.enqueue(std::move(submission))) {
       // The queue could not grow; enqueue() moves from its argument only on success.
@@ -294,13 +317,6 @@ struct RedisClient::Impl {
       asio::post(io, [this] { on_wake(); });
     }
     return absl::OkStatus();
-  }
-
-  absl::Status submit(std::span<const std::string_view> args, RedisCallback& done,
-                      Clock::time_point deadline) {
-    absl::StatusOr<EncodedCommand> command = EncodedCommand::encode(args);
-    if (!command.ok()) return command.status();
-    return submit(*command, done, deadline);
   }
 
   Clock::time_point deadline_from_now() const { return Clock::now() + options.command_timeout; }

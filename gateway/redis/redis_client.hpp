@@ -21,9 +21,10 @@
 //
 // Callbacks run on the client's thread: keep them short and non-blocking (hand the result to
 // your own executor). They may call submit(); they must not destroy the client. Destruction
-// completes every accepted command Unavailable and joins the thread. Allocation per command: the
-// encoded command (hiredis mallocs it) and the callback's captures beyond AnyInvocable's inline
-// storage; the queue, the in-flight ring and the buffers reuse their memory.
+// completes every accepted command Unavailable and joins the thread; stop submitting first.
+// Allocation per command: the encoded command (hiredis mallocs it), the callback's captures
+// beyond AnyInvocable's inline storage, and a string or array reply's storage; per batch, the
+// wake-up's Asio handler. The queue's blocks, the in-flight ring and the I/O buffers are reused.
 #pragma once
 
 #include <chrono>
