@@ -36,9 +36,10 @@ extern char** environ;
 
 namespace qt::redis::test {
 
+// The redis-server program, or "" when there is none to run.
 inline std::string redis_server_program() {
   if (const char* chosen = std::getenv("QT_REDIS_SERVER"); chosen != nullptr && *chosen != 0) {
-    return chosen;
+    return ::access(chosen, X_OK) == 0 ? chosen : "";
   }
   const char* path = std::getenv("PATH");
   std::stringstream dirs(path != nullptr ? path : "/usr/bin:/usr/sbin");
@@ -106,9 +107,12 @@ class RedisServerProcess {
       const std::filesystem::path& dir, int port = 0, std::vector<std::string> extra_args = {}) {
     const std::string program = redis_server_program();
     if (program.empty()) {
+      const char* chosen = std::getenv("QT_REDIS_SERVER");
       return absl::FailedPreconditionError(
-          "redis-server is not installed (looked on PATH and in /usr/bin): install the Debian "
-          "package redis-server (scripts/install-deps.sh lists it)");
+          chosen != nullptr && *chosen != 0
+              ? "QT_REDIS_SERVER=" + std::string(chosen) + " is not an executable redis-server"
+              : "redis-server is not installed (looked on PATH and in /usr/bin): install the "
+                "Debian package redis-server (scripts/install-deps.sh lists it)");
     }
     std::filesystem::create_directories(dir);
     std::unique_ptr<RedisServerProcess> server(new RedisServerProcess());
