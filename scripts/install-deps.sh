@@ -46,7 +46,7 @@ PACKAGES=(
   prometheus                 # promtool: checks the backup metrics textfile in tests
   shellcheck                 # lints deploy/scripts/*.sh in tests
   systemd                    # systemd-analyze verify of deploy/systemd units in tests
-  redis-server               # gateway/redis tests and bench/redis_bench start their own (issue 12)
+  redis-server               # rate limit Lua scripts against a real Redis (tests/http)
   # nginx haproxy sqlite3 libquickfix-dev
   # s3rver comes from npm: scripts/install-node-tools.sh (run by `make deps`), with the nodejs
   # and npm below.
