@@ -52,6 +52,8 @@ struct EngineStats {
   std::atomic<uint64_t> outputs_waiting{0};   // in the output queue: for durability or delivery
   std::atomic<uint64_t> replayed_records{0};
   std::atomic<EngineReadiness> readiness{EngineReadiness::kReady};
+  std::atomic<TradingState> trading_state{TradingState::kActive};  // the account-wide state
+  std::atomic<bool> kill_switch{false};
   std::atomic<uint64_t> recovered_orders{0};  // live orders handed to the venue at start
   // Of those, left unresolved when the engine got ready: what the venue reported flagged, or
   // more if more are Unknown in the engine (an Unknown order is unresolved whatever the venue

@@ -249,6 +249,8 @@ void Engine::apply_control(const ControlCommand& command) {
       if (!replaying_) spdlog::warn("kill switch reset by source {}", command.source);
       break;
   }
+  stats_->trading_state.store(risk_.trading_state(), std::memory_order_relaxed);
+  stats_->kill_switch.store(risk_.kill_switch_engaged(), std::memory_order_relaxed);
 }
 
 void Engine::release_exposure(const Order& order, SizeUnits size) {

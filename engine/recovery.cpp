@@ -120,6 +120,8 @@ absl::Status Engine::restore_state(const EngineState& state) {
   }
   risk_.set_trading_state(state.trading_state);
   if (state.kill_switch) risk_.engage_kill_switch();
+  stats_->trading_state.store(risk_.trading_state(), std::memory_order_relaxed);
+  stats_->kill_switch.store(risk_.kill_switch_engaged(), std::memory_order_relaxed);
   owned_deals_.restore(state.owned_deals, state.owned_deals_complete_since_epoch_ms);
   journal_sequence_ = state.journal_sequence;
   next_sequence_ = state.journal_sequence + 1;
