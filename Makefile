@@ -1,6 +1,7 @@
 # quanttrading — quick start:
 #   make test          install the Debian packages, build (release preset), run every test,
-#                      then the bounded sanitizer pass (test-sanitizers-bounded)
+#                      then the bounded sanitizer pass (test-sanitizers-bounded) and a short
+#                      run of each libFuzzer target (fuzz-smoke)
 #   make run ARGS=...  build and run the engine (ARGS are passed to `quanttrading run`)
 #
 # The CMake presets (CMakePresets.json) own every build setting; this file only strings the
@@ -22,7 +23,7 @@ SRC_DIRS     := common engine feeds gateway persist sim app tests bench
 FORMAT_SRCS = $(shell find $(wildcard $(SRC_DIRS)) -type f \( -name '*.cpp' -o -name '*.hpp' \) 2>/dev/null | sort)
 
 .PHONY: all deps configure build run test test-release test-sanitizers test-sanitizers-bounded \
-        test-asan test-tsan bench \
+        test-asan test-tsan bench fuzz-smoke \
         format format-check clean help
 
 all: build
@@ -31,7 +32,7 @@ help:
 	@echo "make deps             install the Debian packages and the npm test tools (scripts/)"
 	@echo "make build            configure + build the '$(PRESET)' preset"
 	@echo "make run ARGS='...'   build, then $(APP) run \$$ARGS"
-	@echo "make test             test-release, then test-sanitizers-bounded"
+	@echo "make test             test-release, test-sanitizers-bounded, then fuzz-smoke"
 	@echo "make test-release     build, then ctest (all labels, $(CTEST_FLAGS))"
 	@echo "make test-sanitizers-bounded"
 	@echo "                      the ring, runner, parser and journal-damage tests only, under"
@@ -60,6 +61,7 @@ run: build
 test: deps
 	$(MAKE) --no-print-directory test-release
 	$(MAKE) --no-print-directory test-sanitizers-bounded
+	$(MAKE) --no-print-directory fuzz-smoke
 
 test-release: build
 	ctest --preset $(PRESET) $(CTEST_FLAGS)
@@ -86,6 +88,17 @@ test-sanitizers-bounded: deps
 	cmake --preset tsan
 	cmake --build --preset tsan --target bounded_sanitizer_tests
 	ctest --preset tsan -L bounded $(CTEST_FLAGS)
+
+# The libFuzzer targets (clang, ASan+UBSan), each for FUZZ_SECONDS from its committed corpus;
+# new inputs go to a temporary directory, the corpus in the tree is only read. Run longer by
+# hand: build/fuzz/tests/fuzz/http_request_fuzzer -max_total_time=600 tests/fuzz/corpus/http_request
+FUZZ_SECONDS ?= 20
+fuzz-smoke: deps
+	cmake --preset fuzz
+	cmake --build --preset fuzz --target http_request_fuzzer
+	@set -o pipefail; scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	  build/fuzz/tests/fuzz/http_request_fuzzer -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -print_final_stats=1 "$$scratch" tests/fuzz/corpus/http_request 2>&1 | tail -12
 
 # Sequential on purpose (asan, then tsan), even under `make -j`: the machine has 2 cores.
 test-sanitizers: deps

@@ -19,6 +19,8 @@ PACKAGES=(
   git
   ca-certificates
   clang-format               # make format / make format-check
+  clang                      # the libFuzzer targets (preset fuzz, make fuzz-smoke)
+  libclang-rt-14-dev         # libFuzzer and clang's sanitizer runtimes
   # --- networking, TLS, parsing -----------------------------------------------------------
   libboost1.81-dev           # Asio, Beast
   libboost-url1.81-dev       # Boost.URL (separate package in bookworm)

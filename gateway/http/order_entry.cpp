@@ -42,7 +42,7 @@ Response error(int status, std::string_view code, std::string_view message) {
 
 Response busy(std::string_view what) {
   Response response = error(503, "busy", what);
-  response.headers.emplace_back("Retry-After", "1");
+  response.headers.push_back({"Retry-After", "1"});
   return response;
 }
 
@@ -229,7 +229,7 @@ void OrderEntry::handle(Job& job) {
           entry->waiting.push_back(std::move(job.responder));
         } else {
           Response response = Response::json(entry->answer_status, entry->answer);
-          response.headers.emplace_back("Idempotent-Replayed", "true");
+          response.headers.push_back({"Idempotent-Replayed", "true"});
           job.responder.send(std::move(response));
         }
         return;
